@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kycsim/kycsim/spec"
+)
+
+// Exit codes, as the README documents them.
+const (
+	ExitOK     = 0 // the command did its job; a check passed
+	ExitFailed = 1 // a check failed (an invalid payload, ...)
+	ExitUsage  = 2 // the command line or an input file is wrong
+)
+
+// usageError is a problem with how kycsim was invoked.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// failedError says a check failed; what failed was already printed.
+type failedError struct{ what string }
+
+func (e *failedError) Error() string { return e.what }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	var ue *usageError
+	var unk *spec.UnknownError
+	var fe *failedError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.As(err, &unk):
+		return ExitUsage
+	case errors.As(err, &fe):
+		return ExitFailed
+	}
+	return ExitFailed
+}

@@ -1,0 +1,454 @@
+package fieldtable
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Level is how closely a payload must follow the documents.
+type Level string
+
+// The two levels.
+const (
+	// LevelVendor accepts what the vendor really sends: the documented
+	// shapes plus the quirks the documents' own samples show.
+	LevelVendor Level = "vendor"
+	// LevelStrict accepts exactly the documented shapes.
+	LevelStrict Level = "strict"
+)
+
+// ParseLevel checks a level name.
+func ParseLevel(s string) (Level, error) {
+	switch Level(s) {
+	case LevelVendor, LevelStrict:
+		return Level(s), nil
+	}
+	return "", fmt.Errorf("level %q is not vendor or strict", s)
+}
+
+// Draft07 is the $schema of every compiled schema.
+const Draft07 = "http://json-schema.org/draft-07/schema#"
+
+// Compile builds the JSON Schema of one message at one level. An empty
+// message name builds the common envelope: every row, with every condition
+// checked at validation time. For form tables the schema describes the
+// decoded payload: form fields as strings, JSON-in-form fields decoded.
+func (t *Table) Compile(message string, level Level) (map[string]any, error) {
+	c := compiler{t: t, level: level, known: map[string]any{}}
+	var msg *Message
+	if message != "" {
+		if msg = t.Message(message); msg == nil {
+			return nil, fmt.Errorf("%s has no message %q", t.Product, message)
+		}
+		for k, v := range msg.Match {
+			c.known[pointerOf(k)] = v
+		}
+	}
+	root := c.object(t.Fields, true)
+	root["$schema"] = Draft07
+	if msg != nil {
+		root["title"] = t.Product + " " + msg.Name
+		if msg.Summary != "" {
+			root["description"] = msg.Summary
+		}
+		keys := make([]string, 0, len(msg.Match))
+		for k := range msg.Match {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			s := schemaAt(root, pointerOf(k))
+			if s == nil {
+				return nil, fmt.Errorf("%s %s: match %s names no compiled field", t.Product, msg.Name, k)
+			}
+			s["const"] = msg.Match[k]
+			s["$comment"] = fmt.Sprintf("message %s has %s = %s", msg.Name, strings.TrimPrefix(pointerOf(k), "/"), msg.Match[k])
+		}
+	} else {
+		root["title"] = t.Product + " (any message)"
+	}
+	return root, nil
+}
+
+// schemaAt walks the properties of a compiled schema along a pointer.
+func schemaAt(s map[string]any, ptr string) map[string]any {
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		props, _ := s["properties"].(map[string]any)
+		next, _ := props[tok].(map[string]any)
+		if next == nil {
+			return nil
+		}
+		s = next
+	}
+	return s
+}
+
+type compiler struct {
+	t     *Table
+	level Level
+	known map[string]any // JSON pointer -> value fixed by the message
+}
+
+// truth is a three-valued condition result.
+type truth int
+
+const (
+	unknown truth = iota
+	yes
+	no
+)
+
+func (c *compiler) object(fields []Field, top bool) map[string]any {
+	props := make(map[string]any, len(fields))
+	var required []string
+	var allOf []any
+	pairedEnums := map[string][]any{} // sibling -> values its pair allows
+	for i := range fields {
+		f := &fields[i]
+		fs := c.field(f)
+		req := f.Required
+		absent := false
+		for _, cs := range f.Cases {
+			if cs.Level != "" && Level(cs.Level) != c.level {
+				continue
+			}
+			note := cs.Note
+			if note == "" {
+				note = describe(f.Name, cs)
+			}
+			switch c.eval(cs, top) {
+			case no:
+				continue
+			case yes:
+				switch {
+				case cs.Required:
+					req = true
+				case cs.Absent:
+					absent = true
+				}
+				if cs.Enum != nil {
+					fs["enum"] = cs.Enum
+					fs["$comment"] = note
+				}
+				if cs.Schema != nil {
+					appendAllOf(fs, withComment(cs.Schema, note))
+				}
+			default:
+				then := map[string]any{"$comment": note}
+				switch {
+				case cs.Required:
+					then["required"] = []string{f.Name}
+				case cs.Absent:
+					then["properties"] = map[string]any{f.Name: absentSchema(note)}
+				}
+				if cs.Enum != nil {
+					then["properties"] = map[string]any{f.Name: map[string]any{"enum": cs.Enum, "$comment": note}}
+				}
+				if cs.Schema != nil {
+					then["properties"] = map[string]any{f.Name: withComment(cs.Schema, note)}
+				}
+				allOf = append(allOf, map[string]any{"if": c.condition(cs), "then": then})
+			}
+		}
+		if absent {
+			props[f.Name] = absentSchema(fs["$comment"])
+			continue
+		}
+		if p := f.Pairs; p != nil {
+			codes := make([]any, 0, len(p.Order))
+			descs := make([]any, 0, len(p.Order))
+			for _, k := range p.Order {
+				codes = append(codes, k)
+				descs = append(descs, p.Values[k])
+				allOf = append(allOf, map[string]any{
+					"if": map[string]any{"properties": map[string]any{f.Name: map[string]any{"const": k}}, "required": []string{f.Name}},
+					"then": map[string]any{"properties": map[string]any{p.With: map[string]any{
+						"const":    p.Values[k],
+						"$comment": fmt.Sprintf("%s %s goes with %s %s", f.Name, k, p.With, p.Values[k]),
+					}}},
+				})
+			}
+			if _, has := fs["enum"]; !has {
+				fs["enum"] = codes
+			}
+			pairedEnums[p.With] = descs
+		}
+		props[f.Name] = fs
+		if req {
+			required = append(required, f.Name)
+		}
+	}
+	for with, descs := range pairedEnums {
+		if ps, ok := props[with].(map[string]any); ok {
+			if _, has := ps["enum"]; !has {
+				ps["enum"] = descs
+			}
+		}
+	}
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	if c.level == LevelStrict {
+		s["additionalProperties"] = false
+	}
+	if len(allOf) > 0 {
+		s["allOf"] = allOf
+	}
+	return s
+}
+
+func (c *compiler) field(f *Field) map[string]any {
+	types := append(TypeList(nil), f.Type...)
+	enum := f.Enum
+	nullable := f.Nullable
+	format := f.Format
+	if o := f.Vendor; o != nil && c.level == LevelVendor {
+		if len(o.Type) > 0 {
+			types = append(TypeList(nil), o.Type...)
+		}
+		if o.Enum != nil {
+			enum = o.Enum
+		}
+		if o.Open {
+			enum = nil
+		}
+		if o.Nullable {
+			nullable = true
+		}
+		if o.PlainString && !types.Has("string") {
+			types = append(types, "string")
+		}
+		if o.Format != "" {
+			format = o.Format
+		}
+	}
+	s := map[string]any{}
+	if nullable && !types.Has("null") {
+		types = append(types, "null")
+	}
+	switch {
+	case len(types) == 1 && types[0] == "any":
+	case len(types) == 1:
+		s["type"] = types[0]
+	default:
+		s["type"] = []string(types)
+	}
+	if enum != nil {
+		e := append([]any(nil), enum...)
+		if nullable {
+			e = append(e, nil)
+		}
+		s["enum"] = e
+	}
+	if f.MaxLength > 0 {
+		s["maxLength"] = f.MaxLength
+	}
+	if f.MinItems > 0 {
+		s["minItems"] = f.MinItems
+	}
+	if format != "" {
+		s["format"] = format
+	}
+	if f.Pattern != "" {
+		s["pattern"] = f.Pattern
+	}
+	if f.Note != "" {
+		s["description"] = f.Note
+	}
+	if f.Fields != nil {
+		obj := c.object(f.Fields, false)
+		for k, v := range obj {
+			if k != "type" {
+				s[k] = v
+			}
+		}
+	}
+	if f.Items != nil {
+		s["items"] = c.field(f.Items)
+	}
+	if f.Schema != nil {
+		appendAllOf(s, f.Schema)
+	}
+	return s
+}
+
+// eval decides a case from the values the message fixes, where it can.
+func (c *compiler) eval(cs Case, top bool) truth {
+	when := c.all(cs.When, top)
+	if cs.Unless == nil {
+		return when
+	}
+	unless := c.all(cs.Unless, top)
+	switch {
+	case when == no || unless == yes:
+		return no
+	case when == yes && unless == no:
+		return yes
+	}
+	return unknown
+}
+
+func (c *compiler) all(m map[string][]any, top bool) truth {
+	if m == nil {
+		return yes
+	}
+	res := yes
+	for k, vals := range m {
+		if !top && !strings.HasPrefix(k, "/") {
+			return unknown
+		}
+		v, ok := c.known[pointerOf(k)]
+		if !ok {
+			res = unknown
+			continue
+		}
+		if !contains(vals, v) {
+			return no
+		}
+	}
+	return res
+}
+
+func contains(vals []any, v any) bool {
+	for _, x := range vals {
+		if fmt.Sprint(x) == fmt.Sprint(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// condition is the JSON Schema "if" of a case.
+func (c *compiler) condition(cs Case) map[string]any {
+	when := matchSchema(cs.When)
+	if cs.Unless == nil {
+		return when
+	}
+	not := map[string]any{"not": matchSchema(cs.Unless)}
+	if cs.When == nil {
+		return not
+	}
+	return map[string]any{"allOf": []any{when, not}}
+}
+
+// matchSchema holds when every key (field name or pointer) has one of its values.
+func matchSchema(m map[string][]any) map[string]any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []any
+	for _, k := range keys {
+		toks := strings.Split(strings.TrimPrefix(k, "/"), "/")
+		s := map[string]any{"enum": m[k]}
+		for i := len(toks) - 1; i >= 0; i-- {
+			s = map[string]any{"properties": map[string]any{toks[i]: s}, "required": []string{toks[i]}}
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 1 {
+		return parts[0].(map[string]any)
+	}
+	return map[string]any{"allOf": parts}
+}
+
+// describe writes the rule a case states, for error messages.
+func describe(field string, cs Case) string {
+	var what string
+	switch {
+	case cs.Required:
+		what = field + " is required"
+	case cs.Absent:
+		what = field + " is not sent"
+	case cs.Enum != nil:
+		what = field + " is " + joinValues(cs.Enum, " or ")
+	default:
+		what = field + " has a narrower shape"
+	}
+	var conds []string
+	for _, part := range []struct {
+		m   map[string][]any
+		neg bool
+	}{{cs.When, false}, {cs.Unless, true}} {
+		keys := make([]string, 0, len(part.m))
+		for k := range part.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name := strings.TrimPrefix(k, "/")
+			vals := joinValues(part.m[k], ", ")
+			op := "is"
+			if len(part.m[k]) > 1 {
+				op = "is one of"
+			}
+			if part.neg {
+				op = strings.Replace(op, "is", "is not", 1)
+			}
+			conds = append(conds, fmt.Sprintf("%s %s %s", name, op, vals))
+		}
+	}
+	return what + " when " + strings.Join(conds, " and ")
+}
+
+func joinValues(vals []any, sep string) string {
+	s := make([]string, len(vals))
+	for i, v := range vals {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, sep)
+}
+
+func absentSchema(note any) map[string]any {
+	s := map[string]any{"not": map[string]any{}}
+	if note != nil && note != "" {
+		s["$comment"] = note
+	}
+	return s
+}
+
+func withComment(schema map[string]any, note string) map[string]any {
+	out := make(map[string]any, len(schema)+1)
+	for k, v := range schema {
+		out[k] = v
+	}
+	if _, has := out["$comment"]; !has {
+		out["$comment"] = note
+	}
+	return out
+}
+
+func appendAllOf(s map[string]any, extra map[string]any) {
+	all, _ := s["allOf"].([]any)
+	s["allOf"] = append(all, extra)
+}
+
+// JSONField says how a JSON-in-form field of a form table is decoded.
+type JSONField struct {
+	// PlainString: at this level a value that is not JSON text is kept as
+	// a string (and the schema decides), instead of being a violation.
+	PlainString bool
+}
+
+// JSONFields lists the JSON-in-form fields of a form table at a level.
+func (t *Table) JSONFields(level Level) map[string]JSONField {
+	out := map[string]JSONField{}
+	for _, f := range t.Fields {
+		if f.JSON {
+			out[f.Name] = JSONField{PlainString: level == LevelVendor && f.Vendor != nil && f.Vendor.PlainString}
+		}
+	}
+	return out
+}
+
+// TopFields lists the names of the top-level rows, in table order.
+func (t *Table) TopFields() []string {
+	out := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		out[i] = f.Name
+	}
+	return out
+}
