@@ -115,7 +115,11 @@ func (c *compiled) render(e *jsonschema.ValidationError, inst any) []Violation {
 		v.Message = fmt.Sprintf("%s is not %s", v.Found, v.Expected)
 	case "type":
 		v.Expected = typeList(kwVal)
-		v.Message = fmt.Sprintf("%s is %s; expected %s", v.Found, jsonTypeOf(got), v.Expected)
+		if got == nil {
+			v.Message = fmt.Sprintf("null; expected %s", v.Expected)
+		} else {
+			v.Message = fmt.Sprintf("%s is %s; expected %s", v.Found, jsonTypeOf(got), v.Expected)
+		}
 	case "format":
 		name, _ := kwVal.(string)
 		v.Rule = "format"
@@ -156,27 +160,33 @@ func (c *compiled) render(e *jsonschema.ValidationError, inst any) []Violation {
 	return []Violation{v}
 }
 
-// commentOf finds the $comment of the schema holding a keyword, or of the
-// if/then the schema is the "then" of.
+// commentOf finds the vendor rule ($comment) behind a failed keyword: on
+// the schema holding the keyword, or on the case fragment or if/then that
+// holds that schema. It climbs through fragments only (schemas without a
+// type of their own), so a field's own rules never borrow an unrelated note.
 func commentOf(doc map[string]any, ptr string) string {
-	for i := 0; i < 3; i++ {
-		if s, ok := asyncapi.Lookup(doc, ptr); ok {
-			if m, ok := s.(map[string]any); ok {
-				if c, ok := m["$comment"].(string); ok {
-					return c
-				}
-			}
+	for i := 0; i < 6; i++ {
+		s, _ := asyncapi.Lookup(doc, ptr)
+		m, _ := s.(map[string]any)
+		if c, ok := m["$comment"].(string); ok {
+			return c
 		}
-		// Climb from a property schema to a then that holds it.
+		if _, typed := m["type"]; typed && i > 0 {
+			return ""
+		}
+		j := strings.LastIndexByte(ptr, '/')
+		if j < 0 {
+			return ""
+		}
+		parent, last := ptr[:j], ptr[j+1:]
+		k := strings.LastIndexByte(parent, '/')
 		switch {
-		case strings.HasSuffix(ptr, "/then"), strings.HasSuffix(ptr, "/else"):
-			ptr = ptr[:strings.LastIndexByte(ptr, '/')]
+		case last == "then" || last == "else" || last == "items":
+			ptr = parent
+		case k >= 0 && (parent[k+1:] == "properties" || parent[k+1:] == "allOf"):
+			ptr = parent[:k]
 		default:
-			j := strings.LastIndex(ptr, "/properties/")
-			if j < 0 || !strings.HasSuffix(ptr[:j], "/then") || strings.Contains(ptr[j+len("/properties/"):], "/") {
-				return ""
-			}
-			ptr = ptr[:j]
+			return ""
 		}
 	}
 	return ""

@@ -109,6 +109,7 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 		fs := c.field(f)
 		req := f.Required
 		absent := false
+		var absentNote any
 		for _, cs := range f.Cases {
 			if cs.Level != "" && Level(cs.Level) != c.level {
 				continue
@@ -123,9 +124,12 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 			case yes:
 				switch {
 				case cs.Required:
-					req = true
+					// An allOf entry rather than the required list, so
+					// that a violation can quote the rule.
+					allOf = append(allOf, map[string]any{"required": []string{f.Name}, "$comment": note})
 				case cs.Absent:
 					absent = true
+					absentNote = note
 				}
 				if cs.Enum != nil {
 					fs["enum"] = cs.Enum
@@ -152,7 +156,7 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 			}
 		}
 		if absent {
-			props[f.Name] = absentSchema(fs["$comment"])
+			props[f.Name] = absentSchema(absentNote)
 			continue
 		}
 		if p := f.Pairs; p != nil {
