@@ -95,6 +95,9 @@ type compiled struct {
 	raw      map[string]map[string]any // resource URL -> schema document
 	schemas  map[string]map[string]any // message ("" envelope) -> standalone schema
 	known    map[string]bool           // top-level field names (tables)
+	// jsonFields maps each JSON-in-form field to whether a plain string is
+	// accepted in its place at this level.
+	jsonFields map[string]bool
 }
 
 // Load compiles the built-in catalog.
@@ -383,6 +386,10 @@ func (p *Product) compileTable(lv Level) (*compiled, error) {
 	}
 	for _, n := range p.table.TopFields() {
 		c.known[n] = true
+	}
+	c.jsonFields = map[string]bool{}
+	for name, jf := range p.table.JSONFields(lv) {
+		c.jsonFields[name] = jf.PlainString
 	}
 	names := append([]string{""}, p.MessageNames()...)
 	for _, m := range names {

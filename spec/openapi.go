@@ -75,7 +75,17 @@ func (p *Product) OpenAPI(lv Level) (*openapi3.T, error) {
 	if len(doc.Components.Schemas) == 0 {
 		doc.Components = nil
 	}
-	return doc, nil
+	// Load the built document back through kin-openapi's loader so that
+	// every $ref is resolved, as in a document read from a file.
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode OpenAPI document: %w", p.Name, err)
+	}
+	loaded, err := openapi3.NewLoader().LoadFromData(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: load OpenAPI document: %w", p.Name, err)
+	}
+	return loaded, nil
 }
 
 // toOpenAPISchema converts a standalone JSON Schema into a kin-openapi
@@ -259,8 +269,10 @@ func (p *Product) CheckRequest(r *http.Request, opt Options) (*Result, []byte, e
 			httpViolations = append(httpViolations, requestViolations(err, r.Header.Get("Content-Type"), p)...)
 		}
 	}
+	// Decode as the header says, the way a receiver would; when the
+	// header is wrong (already reported), judge the body by what it is.
 	enc := EncodingOf(r.Header.Get("Content-Type"))
-	if enc == "" {
+	if enc != p.Encoding {
 		enc = DetectEncoding(body)
 	}
 	if opt.Encoding == "" {

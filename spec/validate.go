@@ -95,26 +95,24 @@ func (p *Product) Decode(body []byte, enc string, lv Level) (*Payload, []Violati
 		}
 		return nil, []Violation{v}
 	}
-	var jsonFields map[string]bool
-	var plain map[string]bool
+	var jsonFields map[string]bool // field -> plain string accepted
 	if p.table != nil {
-		jsonFields, plain = map[string]bool{}, map[string]bool{}
-		for name, jf := range p.table.JSONFields(lv) {
-			jsonFields[name] = true
-			plain[name] = jf.PlainString
+		if err := p.compile(); err == nil {
+			jsonFields = p.compiled[lv].jsonFields
 		}
 	}
 	obj := make(map[string]any, len(fb.Fields))
 	var vs []Violation
 	for _, f := range fb.Fields {
-		if !jsonFields[f.Name] {
+		plainOK, isJSON := jsonFields[f.Name]
+		if !isJSON {
 			obj[f.Name] = f.Value
 			continue
 		}
 		v, err := decodeJSON([]byte(f.Value))
 		if err != nil {
 			t := strings.TrimSpace(f.Value)
-			if plain[f.Name] && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+			if plainOK && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
 				obj[f.Name] = f.Value
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/kycsim/kycsim/spec/asyncapi"
+	"github.com/kycsim/kycsim/spec/fieldtable"
 	"github.com/kycsim/kycsim/spec/format"
 )
 
@@ -82,7 +83,13 @@ func (c *compiled) render(e *jsonschema.ValidationError, inst any) []Violation {
 			if _, ok := obj[n]; ok {
 				continue
 			}
-			out = append(out, Violation{Pointer: at + "/" + escapeToken(n), Rule: "required", Note: note, Message: "required field is missing"})
+			vn := note
+			if notes, ok := parent.(map[string]any)[fieldtable.RequiredNotesKeyword].(map[string]any); ok {
+				if s, ok := notes[n].(string); ok {
+					vn = s
+				}
+			}
+			out = append(out, Violation{Pointer: at + "/" + escapeToken(n), Rule: "required", Note: vn, Message: "required field is missing"})
 		}
 		return out
 	case "additionalProperties":

@@ -27,6 +27,10 @@ func ParseLevel(s string) (Level, error) {
 	return "", fmt.Errorf("level %q is not vendor or strict", s)
 }
 
+// RequiredNotesKeyword is the annotation keyword that maps a field made
+// required by a condition to the rule that says so.
+const RequiredNotesKeyword = "x-kycsim-required-notes"
+
 // Draft07 is the $schema of every compiled schema.
 const Draft07 = "http://json-schema.org/draft-07/schema#"
 
@@ -104,6 +108,7 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 	var required []string
 	var allOf []any
 	pairedEnums := map[string][]any{} // sibling -> values its pair allows
+	requiredNotes := map[string]any{} // field -> the rule that makes it required
 	for i := range fields {
 		f := &fields[i]
 		fs := c.field(f)
@@ -124,9 +129,8 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 			case yes:
 				switch {
 				case cs.Required:
-					// An allOf entry rather than the required list, so
-					// that a violation can quote the rule.
-					allOf = append(allOf, map[string]any{"required": []string{f.Name}, "$comment": note})
+					req = true
+					requiredNotes[f.Name] = note
 				case cs.Absent:
 					absent = true
 					absentNote = note
@@ -193,6 +197,11 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 	s := map[string]any{"type": "object", "properties": props}
 	if len(required) > 0 {
 		s["required"] = required
+	}
+	if len(requiredNotes) > 0 {
+		// An annotation, ignored by validators, that lets a "required"
+		// violation quote the rule that made the field required.
+		s[RequiredNotesKeyword] = requiredNotes
 	}
 	if c.level == LevelStrict {
 		s["additionalProperties"] = false
