@@ -98,6 +98,82 @@ type compiled struct {
 	// jsonFields maps each JSON-in-form field to whether a plain string is
 	// accepted in its place at this level.
 	jsonFields map[string]bool
+
+	// Tables: per message, the top-level cases its match does not decide,
+	// and the schemas compiled with those decided (see variant).
+	level      Level
+	product    *Product
+	undecided  map[string][]fieldtable.TopCase
+	variants   sync.Map // key -> *jsonschema.Schema
+	variantRaw sync.Map // resource URL -> map[string]any
+	variantMu  sync.Mutex
+}
+
+// maxUndecided bounds the cases decided per payload: 2^maxUndecided
+// schema variants per message at most; beyond it the if/then schema is used.
+const maxUndecided = 10
+
+// rawDoc returns the schema document behind a resource URL.
+func (c *compiled) rawDoc(url string) map[string]any {
+	if d, ok := c.raw[url]; ok {
+		return d
+	}
+	if d, ok := c.variantRaw.Load(url); ok {
+		return d.(map[string]any)
+	}
+	return nil
+}
+
+// variant returns the schema of a message with the cases the message does
+// not decide decided from the payload: no if/then is left at the top, so
+// the payload is checked faster, with the same verdict.
+func (c *compiled) variant(message string, v any) *jsonschema.Schema {
+	cases := c.undecided[message]
+	if len(cases) == 0 || len(cases) > maxUndecided {
+		return c.messages[message]
+	}
+	lookup := func(ptr string) (any, bool) { return asyncapi.Lookup(v, ptr) }
+	key := make([]byte, 0, len(message)+1+len(cases))
+	key = append(key, message...)
+	key = append(key, '|')
+	decided := make(map[int]bool, len(cases))
+	for _, tc := range cases {
+		h := tc.Holds(lookup)
+		decided[tc.ID] = h
+		if h {
+			key = append(key, '1')
+		} else {
+			key = append(key, '0')
+		}
+	}
+	if s, ok := c.variants.Load(string(key)); ok {
+		return s.(*jsonschema.Schema)
+	}
+	c.variantMu.Lock()
+	defer c.variantMu.Unlock()
+	if s, ok := c.variants.Load(string(key)); ok {
+		return s.(*jsonschema.Schema)
+	}
+	gen, err := c.product.table.CompileDecided(message, c.level, decided)
+	if err != nil {
+		return c.messages[message]
+	}
+	raw, err := jsonRoundTrip(gen)
+	if err != nil {
+		return c.messages[message]
+	}
+	url := schemaURL(c.product.Name, c.level, message+"/"+string(key[len(message)+1:]))
+	jc := newCompiler()
+	if err := addResource(jc, url, raw); err != nil {
+		return c.messages[message]
+	}
+	s, err := jc.Compile(url)
+	if err != nil {
+		return c.messages[message]
+	}
+	c.variantRaw.Store(url, raw)
+	c.variants.Store(string(key), s)
+	return s
 }
 
 // Load compiles the built-in catalog.
@@ -386,6 +462,11 @@ func (p *Product) compileTable(lv Level) (*compiled, error) {
 	}
 	for _, n := range p.table.TopFields() {
 		c.known[n] = true
+	}
+	c.level, c.product = lv, p
+	c.undecided = map[string][]fieldtable.TopCase{}
+	for _, m := range p.table.Messages {
+		c.undecided[m.Name] = p.table.Undecided(m.Name, lv)
 	}
 	c.jsonFields = map[string]bool{}
 	for name, jf := range p.table.JSONFields(lv) {

@@ -288,7 +288,11 @@ func (p *Product) validateValue(v any, message string, lv Level, res *Result) {
 	}
 	res.Message = message
 	if message != "" {
-		res.Violations = append(res.Violations, c.violations(c.messages[message], v, form)...)
+		schema := c.messages[message]
+		if p.table != nil {
+			schema = c.variant(message, v)
+		}
+		res.Violations = append(res.Violations, c.violations(schema, v, form)...)
 		p.unknownFieldWarnings(c, v, lv, res)
 		return
 	}

@@ -102,6 +102,18 @@ func FuzzValidate(f *testing.F) {
 			if !res.Valid() && len(res.Violations) == 0 {
 				t.Fatal("invalid without violations")
 			}
+			// The schema with top-level cases decided from the payload
+			// must agree with the if/then schema.
+			if res.Message != "" && p.table != nil {
+				if pl, vs := p.Decode(body, "", lv); pl != nil && len(vs) == 0 {
+					c := p.compiled[lv]
+					fast := c.variant(res.Message, pl.Value).Validate(pl.Value) == nil
+					slow := c.messages[res.Message].Validate(pl.Value) == nil
+					if fast != slow {
+						t.Fatalf("%s %s at %s: decided schema says valid=%v, if/then schema says %v", p.Name, res.Message, lv, fast, slow)
+					}
+				}
+			}
 		}
 	})
 }

@@ -62,7 +62,7 @@ func (v Violation) String() string {
 // render turns one leaf validation error into violations.
 func (c *compiled) render(e *jsonschema.ValidationError, inst any) []Violation {
 	url, kwPtr, _ := strings.Cut(e.AbsoluteKeywordLocation, "#")
-	doc := c.raw[url]
+	doc := c.rawDoc(url)
 	kw := kwPtr[strings.LastIndexByte(kwPtr, '/')+1:]
 	kwVal, _ := asyncapi.Lookup(doc, kwPtr)
 	parentPtr := kwPtr[:max(0, strings.LastIndexByte(kwPtr, '/'))]

@@ -109,6 +109,17 @@ func (c *checker) check() error {
 	if err := c.rows(t.Fields, true); err != nil {
 		return err
 	}
+	id := 0
+	for i := range t.Fields {
+		for j := range t.Fields[i].Cases {
+			t.Fields[i].Cases[j].ID = id
+			id++
+		}
+		markNested(t.Fields[i].Fields)
+		if t.Fields[i].Items != nil {
+			markNested([]Field{*t.Fields[i].Items})
+		}
+	}
 	if len(t.Messages) == 0 {
 		return errors.New("messages: none declared")
 	}
@@ -336,4 +347,17 @@ func (t *Table) Message(name string) *Message {
 		}
 	}
 	return nil
+}
+
+// markNested gives the cases of nested rows ID -1.
+func markNested(fields []Field) {
+	for i := range fields {
+		for j := range fields[i].Cases {
+			fields[i].Cases[j].ID = -1
+		}
+		markNested(fields[i].Fields)
+		if fields[i].Items != nil {
+			markNested([]Field{*fields[i].Items})
+		}
+	}
 }

@@ -100,6 +100,10 @@ type Case struct {
 	Level string `yaml:"level"`
 	Note  string `yaml:"note"`
 	Line  int    `yaml:"-"`
+	// ID numbers the cases of top-level rows (from 0, in table order), so
+	// that a validator may decide them from the payload before validating;
+	// cases of nested rows have ID -1.
+	ID int `yaml:"-"`
 }
 
 // Override holds what level vendor accepts beyond the documented shape of a
