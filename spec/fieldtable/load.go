@@ -210,6 +210,12 @@ func (c *checker) rows(fields []Field, top bool) error {
 			}
 			*f.Items = items[0]
 		}
+		if f.Enum != nil && len(f.Enum) == 0 {
+			return c.errf(f.Line, f.Column, "%s: enum lists no values", where)
+		}
+		if o := f.Vendor; o != nil && o.Enum != nil && len(o.Enum) == 0 {
+			return c.errf(f.Line, f.Column, "%s: vendor enum lists no values", where)
+		}
 		for _, e := range f.Enum {
 			if !f.Type.accepts(e) {
 				return c.errf(f.Line, f.Column, "%s: enum value %v does not fit type %s", where, e, strings.Join(f.Type, "|"))
@@ -242,6 +248,9 @@ func (c *checker) rows(fields []Field, top bool) error {
 			}
 			if !cs.Required && !cs.Absent && cs.Enum == nil && cs.Schema == nil {
 				return c.errf(cs.Line, 1, "%s: case has no effect (required, absent, enum or schema)", where)
+			}
+			if cs.Enum != nil && len(cs.Enum) == 0 {
+				return c.errf(cs.Line, 1, "%s: case enum lists no values", where)
 			}
 			if cs.Required && cs.Absent {
 				return c.errf(cs.Line, 1, "%s: case is both required and absent", where)
