@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/kycsim/kycsim/spec/asyncapi"
 )
 
 // TestMain shortens the minimization of new interesting fuzz inputs
@@ -324,6 +326,47 @@ func FuzzCompileValidate(f *testing.F) {
 			if (envErr == nil) != (msgErr == nil) {
 				t.Errorf("%s %s %s: envelope says %v, message says %v\ninstance: %s", r.table.Product, m.Name, level, envErr, msgErr, b)
 			}
+			dec, err := decidedSchema(r.table, m.Name, level, inst)
+			if err != nil {
+				t.Fatalf("%s %s %s: %v", r.table.Product, m.Name, level, err)
+			}
+			if decErr := dec.Validate(inst); (decErr == nil) != (msgErr == nil) {
+				t.Errorf("%s %s %s: message says %v, CompileDecided says %v\ninstance: %s", r.table.Product, m.Name, level, msgErr, decErr, b)
+			}
 		}
 	})
+}
+
+// decidedCache holds compiled CompileDecided schemas by product, message,
+// level and truth vector.
+var decidedCache sync.Map
+
+// decidedSchema is the schema the spec catalog validates with: the
+// message's undecided top-level cases decided by Holds on the payload.
+func decidedSchema(tb *Table, message string, level Level, inst any) (*jsonschema.Schema, error) {
+	cases := tb.Undecided(message, level)
+	decided := make(map[int]bool, len(cases))
+	key := []byte(tb.Product + "|" + message + "|" + string(level) + "|")
+	for _, tc := range cases {
+		h := tc.Holds(func(ptr string) (any, bool) { return asyncapi.Lookup(inst, ptr) })
+		decided[tc.ID] = h
+		if h {
+			key = append(key, '1')
+		} else {
+			key = append(key, '0')
+		}
+	}
+	if s, ok := decidedCache.Load(string(key)); ok {
+		return s.(*jsonschema.Schema), nil
+	}
+	gen, err := tb.CompileDecided(message, level, decided)
+	if err != nil {
+		return nil, err
+	}
+	s, err := realSchema(gen)
+	if err != nil {
+		return nil, err
+	}
+	decidedCache.Store(string(key), s)
+	return s, nil
 }
