@@ -345,7 +345,7 @@ func brief(ms []Message) []msg {
 const head = "asyncapi: 2.6.0\ninfo: {title: t, version: '1'}\n"
 
 func TestMessages(t *testing.T) {
-	const json = "application/json"
+	const appJSON = "application/json"
 	tests := []struct {
 		name string
 		doc  string
@@ -361,7 +361,7 @@ channels:
         name: ping
         payload: {type: object}
 `,
-			want: []msg{{"ping", "ping", "", json, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 0}},
+			want: []msg{{"ping", "ping", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 0}},
 		},
 		{
 			name: "inline message without a name is called after its channel",
@@ -384,7 +384,7 @@ channels:
       message:
         payload: {type: object}
 `,
-			want: []msg{{"users/{id}/~events", "", "", json, "users/{id}/~events", "POST", "#/channels/users~1{id}~1~0events/subscribe/message/payload", "", 0}},
+			want: []msg{{"users/{id}/~events", "", "", appJSON, "users/{id}/~events", "POST", "#/channels/users~1{id}~1~0events/subscribe/message/payload", "", 0}},
 		},
 		{
 			name: "component keys are escaped in payload pointers",
@@ -398,7 +398,7 @@ components:
     a~b/c:
       payload: {type: object}
 `,
-			want: []msg{{"a~b/c", "", "a~b/c", json, "hook", "POST", "#/components/messages/a~0b~1c/payload", "", 0}},
+			want: []msg{{"a~b/c", "", "a~b/c", appJSON, "hook", "POST", "#/components/messages/a~0b~1c/payload", "", 0}},
 		},
 		{
 			name: "single $ref without oneOf",
@@ -413,7 +413,7 @@ components:
     Event:
       payload: {type: object}
 `,
-			want: []msg{{"Event", "", "Event", json, "hook", "POST", "#/components/messages/Event/payload", "", 0}},
+			want: []msg{{"Event", "", "Event", appJSON, "hook", "POST", "#/components/messages/Event/payload", "", 0}},
 		},
 		{
 			name: "$ref chain message to message to message",
@@ -433,7 +433,7 @@ components:
       name: real
       payload: {type: object}
 `,
-			want: []msg{{"real", "real", "Real", json, "hook", "POST", "#/components/messages/Real/payload", "", 0}},
+			want: []msg{{"real", "real", "Real", appJSON, "hook", "POST", "#/components/messages/Real/payload", "", 0}},
 		},
 		{
 			name: "$ref chain ending outside components/messages has no key",
@@ -451,7 +451,7 @@ x-library:
   event:
     payload: {type: object}
 `,
-			want: []msg{{"hook", "", "", json, "hook", "POST", "#/x-library/event/payload", "", 0}},
+			want: []msg{{"hook", "", "", appJSON, "hook", "POST", "#/x-library/event/payload", "", 0}},
 		},
 		{
 			name: "publish operation",
@@ -463,7 +463,7 @@ channels:
         name: incoming
         payload: {type: object}
 `,
-			want: []msg{{"incoming", "incoming", "", json, "inbox", "POST", "#/channels/inbox/publish/message/payload", "", 0}},
+			want: []msg{{"incoming", "incoming", "", appJSON, "inbox", "POST", "#/channels/inbox/publish/message/payload", "", 0}},
 		},
 		{
 			name: "subscribe before publish on one channel, channels in name order",
@@ -479,9 +479,9 @@ channels:
       message: {name: a-pub, payload: {}}
 `,
 			want: []msg{
-				{"a-pub", "a-pub", "", json, "a", "POST", "#/channels/a/publish/message/payload", "", 0},
-				{"b-sub", "b-sub", "", json, "b", "POST", "#/channels/b/subscribe/message/payload", "", 0},
-				{"b-pub", "b-pub", "", json, "b", "POST", "#/channels/b/publish/message/payload", "", 0},
+				{"a-pub", "a-pub", "", appJSON, "a", "POST", "#/channels/a/publish/message/payload", "", 0},
+				{"b-sub", "b-sub", "", appJSON, "b", "POST", "#/channels/b/subscribe/message/payload", "", 0},
+				{"b-pub", "b-pub", "", appJSON, "b", "POST", "#/channels/b/publish/message/payload", "", 0},
 			},
 		},
 		{
@@ -501,7 +501,7 @@ components:
       payload: {type: object}
 `,
 			want: []msg{
-				{"second", "second", "Second", json, "hook", "POST", "#/components/messages/Second/payload", "", 0},
+				{"second", "second", "Second", appJSON, "hook", "POST", "#/components/messages/Second/payload", "", 0},
 				{"first", "first", "", "text/plain", "hook", "POST", "#/channels/hook/subscribe/message/oneOf/1/payload", "", 0},
 			},
 		},
@@ -529,8 +529,8 @@ components:
     Own: {payload: {}}
 `,
 			want: []msg{
-				{"Shared", "", "Shared", json, "alpha", "PUT", "#/components/messages/Shared/payload", "", 0},
-				{"Own", "", "Own", json, "zeta", "POST", "#/components/messages/Own/payload", "", 0},
+				{"Shared", "", "Shared", appJSON, "alpha", "PUT", "#/components/messages/Shared/payload", "", 0},
+				{"Own", "", "Own", appJSON, "zeta", "POST", "#/components/messages/Own/payload", "", 0},
 			},
 		},
 		{
@@ -548,9 +548,9 @@ channels:
     subscribe: {message: {name: c, payload: {}}}
 `,
 			want: []msg{
-				{"a", "a", "", json, "a", "PATCH", "#/channels/a/subscribe/message/payload", "", 0},
-				{"b", "b", "", json, "b", "POST", "#/channels/b/subscribe/message/payload", "", 0},
-				{"c", "c", "", json, "c", "POST", "#/channels/c/subscribe/message/payload", "", 0},
+				{"a", "a", "", appJSON, "a", "PATCH", "#/channels/a/subscribe/message/payload", "", 0},
+				{"b", "b", "", appJSON, "b", "POST", "#/channels/b/subscribe/message/payload", "", 0},
+				{"c", "c", "", appJSON, "c", "POST", "#/channels/c/subscribe/message/payload", "", 0},
 			},
 		},
 		{
@@ -566,9 +566,9 @@ channels:
           - {name: c, schemaFormat: 'application/vnd.aai.asyncapi+json;version=2.6.0', payload: {}}
 `,
 			want: []msg{
-				{"a", "a", "", json, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/0/payload", "", 0},
-				{"b", "b", "", json, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/1/payload", "", 0},
-				{"c", "c", "", json, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/2/payload", "", 0},
+				{"a", "a", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/0/payload", "", 0},
+				{"b", "b", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/1/payload", "", 0},
+				{"c", "c", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/oneOf/2/payload", "", 0},
 			},
 		},
 		{
@@ -586,7 +586,7 @@ channels:
           - {payload: null}
           - not an example
 `,
-			want: []msg{{"ev", "ev", "", json, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 2}},
+			want: []msg{{"ev", "ev", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 2}},
 		},
 		{
 			name: "channels without operations carry nothing",
@@ -597,7 +597,7 @@ channels:
   hook:
     subscribe: {message: {name: ev, payload: {}}}
 `,
-			want: []msg{{"ev", "ev", "", json, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 0}},
+			want: []msg{{"ev", "ev", "", appJSON, "hook", "POST", "#/channels/hook/subscribe/message/payload", "", 0}},
 		},
 	}
 	for _, tc := range tests {
