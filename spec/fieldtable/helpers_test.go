@@ -79,12 +79,12 @@ func lineDiff(want, got string) string {
 			fmt.Fprintf(&sb, "  %s\n", a[i])
 			i++
 			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&sb, "+ %s\n", b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			fmt.Fprintf(&sb, "- %s\n", a[i])
 			i++
+		default:
+			fmt.Fprintf(&sb, "+ %s\n", b[j])
+			j++
 		}
 	}
 	return sb.String()
@@ -197,6 +197,33 @@ func hasKeyword(v any, keyword string) bool {
 	case []any:
 		for _, e := range x {
 			if hasKeyword(e, keyword) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasString reports whether the string s appears as a value anywhere in v.
+func hasString(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return x == s
+	case map[string]any:
+		for _, e := range x {
+			if hasString(e, s) {
+				return true
+			}
+		}
+	case map[string]string:
+		for _, e := range x {
+			if e == s {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasString(e, s) {
 				return true
 			}
 		}

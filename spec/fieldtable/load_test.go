@@ -114,6 +114,9 @@ var errorKinds = []struct {
 	{"047-wrong-yaml-type-nested", true, "cannot unmarshal !!seq into int", ""},
 	{"048-case-not-mapping", true, "case: expected a mapping", ""},
 	{"049-duplicate-nested-field", true, `field "code" listed twice`, ""},
+	{"050-empty-enum", true, `field "grade": enum lists no values`, ""},
+	{"051-empty-vendor-enum", true, `field "grade": vendor enum lists no values`, ""},
+	{"052-empty-case-enum", true, `field "grade": case enum lists no values`, ""},
 }
 
 // TestLoadErrorKinds checks that every error kind has its fixture and
