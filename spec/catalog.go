@@ -136,11 +136,8 @@ func (c *compiled) variant(message string, v any) *jsonschema.Schema {
 	key := make([]byte, 0, len(message)+1+len(cases))
 	key = append(key, message...)
 	key = append(key, '|')
-	decided := make(map[int]bool, len(cases))
 	for _, tc := range cases {
-		h := tc.Holds(lookup)
-		decided[tc.ID] = h
-		if h {
+		if tc.Holds(lookup) {
 			key = append(key, '1')
 		} else {
 			key = append(key, '0')
@@ -154,6 +151,11 @@ func (c *compiled) variant(message string, v any) *jsonschema.Schema {
 	if s, ok := c.variants.Load(string(key)); ok {
 		return s.(*jsonschema.Schema)
 	}
+	bits := key[len(message)+1:]
+	decided := make(map[int]bool, len(cases))
+	for i, tc := range cases {
+		decided[tc.ID] = bits[i] == '1'
+	}
 	gen, err := c.product.table.CompileDecided(message, c.level, decided)
 	if err != nil {
 		return c.messages[message]
@@ -162,7 +164,7 @@ func (c *compiled) variant(message string, v any) *jsonschema.Schema {
 	if err != nil {
 		return c.messages[message]
 	}
-	url := schemaURL(c.product.Name, c.level, message+"/"+string(key[len(message)+1:]))
+	url := schemaURL(c.product.Name, c.level, message+"/"+string(bits))
 	jc := newCompiler()
 	if err := addResource(jc, url, raw); err != nil {
 		return c.messages[message]
@@ -220,16 +222,6 @@ func Load() (*Catalog, error) {
 		return ri < rj
 	})
 	return c, nil
-}
-
-// MustLoad is Load for callers that cannot continue without the built-in
-// catalog (it is embedded, so a failure is a build defect).
-func MustLoad() *Catalog {
-	c, err := Load()
-	if err != nil {
-		panic(err)
-	}
-	return c
 }
 
 var (
@@ -676,25 +668,4 @@ func (p *Product) JSONFields() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Servers lists the callback servers an AsyncAPI product declares.
-func (p *Product) Servers() []asyncapi.Server {
-	if p.doc == nil {
-		return nil
-	}
-	return p.doc.Servers
-}
-
-// Examples returns the payload examples an AsyncAPI product's messages carry.
-func (p *Product) Examples(message string) []any {
-	if p.doc == nil {
-		return nil
-	}
-	for _, m := range p.doc.Messages {
-		if m.Name == message {
-			return m.Examples
-		}
-	}
-	return nil
 }

@@ -258,28 +258,6 @@ func encodingName(enc string) string {
 	return "JSON"
 }
 
-// ValidateValue checks an already decoded payload (the JSON view).
-func (p *Product) ValidateValue(v any, opt Options) (*Result, error) {
-	lv := opt.Level
-	if lv == "" {
-		lv = LevelVendor
-	}
-	if err := p.compile(); err != nil {
-		return nil, err
-	}
-	if opt.Message != "" {
-		m, err := p.Message(opt.Message)
-		if err != nil {
-			return nil, err
-		}
-		opt.Message = m.Name
-	}
-	res := &Result{Product: p.Name, Level: lv, Encoding: p.Encoding, Violations: []Violation{}, Warnings: []string{}}
-	p.validateValue(v, opt.Message, lv, res)
-	sortViolations(res.Violations)
-	return res, nil
-}
-
 func (p *Product) validateValue(v any, message string, lv Level, res *Result) {
 	c := p.compiled[lv]
 	form := p.Encoding == EncodingForm

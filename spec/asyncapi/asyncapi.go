@@ -7,7 +7,6 @@ package asyncapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -495,9 +494,6 @@ func strictCopy(v any) any {
 	}
 	return v
 }
-
-// ErrNotFound is returned by lookups of unknown messages.
-var ErrNotFound = errors.New("not found")
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
