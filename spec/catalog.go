@@ -22,6 +22,7 @@ import (
 	"github.com/kycsim/kycsim/spec/asyncapi"
 	"github.com/kycsim/kycsim/spec/fieldtable"
 	"github.com/kycsim/kycsim/spec/format"
+	"github.com/kycsim/kycsim/spec/precheck"
 )
 
 //go:embed data/*.yaml
@@ -107,6 +108,41 @@ type compiled struct {
 	variants   sync.Map // key -> *jsonschema.Schema
 	variantRaw sync.Map // resource URL -> map[string]any
 	variantMu  sync.Mutex
+
+	// prechecks maps each compiled schema to its precheck (see package
+	// precheck): valid payloads skip the full validator.
+	prechecks sync.Map // *jsonschema.Schema -> *precheck.Schema
+}
+
+// precheckFormats gives the precheck the format functions the full
+// validator uses: kycsim's own, then the library's.
+var precheckFormats = func() func(string) precheck.FormatFunc {
+	own := format.Checkers()
+	return func(name string) precheck.FormatFunc {
+		if f, ok := own[name]; ok {
+			return f
+		}
+		if f, ok := jsonschema.Formats[name]; ok {
+			return f
+		}
+		return nil
+	}
+}()
+
+// addPrecheck compiles the precheck of the schema at ptr in doc for s. A
+// schema outside the precheck's subset simply has none.
+func (c *compiled) addPrecheck(s *jsonschema.Schema, doc any, ptr string) {
+	if pc, err := precheck.Compile(doc, ptr, precheckFormats); err == nil {
+		c.prechecks.Store(s, pc)
+	}
+}
+
+// precheck returns the precheck of a compiled schema, or nil.
+func (c *compiled) precheck(s *jsonschema.Schema) *precheck.Schema {
+	if pc, ok := c.prechecks.Load(s); ok {
+		return pc.(*precheck.Schema)
+	}
+	return nil
 }
 
 // maxUndecided bounds the cases decided per payload: 2^maxUndecided
@@ -174,6 +210,7 @@ func (c *compiled) variant(message string, v any) *jsonschema.Schema {
 		return c.messages[message]
 	}
 	c.variantRaw.Store(url, raw)
+	c.addPrecheck(s, raw, "")
 	c.variants.Store(string(key), s)
 	return s
 }
@@ -486,6 +523,7 @@ func (p *Product) compileTable(lv Level) (*compiled, error) {
 		}
 		c.raw[url] = s
 		c.schemas[m] = s
+		c.addPrecheck(sch, s, "")
 		if m == "" {
 			c.envelope = sch
 		} else {
@@ -516,6 +554,7 @@ func (p *Product) compileAsyncAPI(lv Level) (*compiled, error) {
 			return nil, fmt.Errorf("message %s: %w", m.Name, err)
 		}
 		c.messages[m.Name] = sch
+		c.addPrecheck(sch, doc, strings.TrimPrefix(m.Payload, "#"))
 		standalone, err := bundle(doc, strings.TrimPrefix(m.Payload, "#"))
 		if err != nil {
 			return nil, fmt.Errorf("message %s: %w", m.Name, err)

@@ -416,6 +416,9 @@ func (p *Product) unknownFieldWarnings(c *compiled, v any, lv Level, res *Result
 
 // violations validates v and renders every failure.
 func (c *compiled) violations(s *jsonschema.Schema, v any, form bool) []Violation {
+	if pc := c.precheck(s); pc != nil && pc.Valid(v) {
+		return nil
+	}
 	err := s.Validate(v)
 	if err == nil {
 		return nil

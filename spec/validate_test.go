@@ -89,6 +89,9 @@ func FuzzValidate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if d := precheckDisagreement(t, p, body); d != "" {
+			t.Fatal(d)
+		}
 		for _, lv := range Levels {
 			res, err := p.Validate(body, Options{Level: lv})
 			if err != nil {
