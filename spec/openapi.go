@@ -304,10 +304,13 @@ func requestViolations(err error, contentType string, p *Product) []Violation {
 	for _, e := range errs {
 		var re *openapi3filter.RequestError
 		if errors.As(e, &re) && re.RequestBody != nil {
-			msg := re.Error()
-			if strings.Contains(msg, "Content-Type") || strings.Contains(msg, "content type") || strings.Contains(msg, "unsupported") {
-				out = append(out, Violation{Header: "Content-Type", Rule: "content-type", Found: contentType, Expected: p.ContentType,
-					Message: fmt.Sprintf("Content-Type %q; %s callbacks are %s", contentType, p.Name, p.ContentType)})
+			// A body error with no cause is openapi3filter's "no content
+			// declared for this Content-Type"; the others (a required
+			// body, decoding, the schema) carry their cause and are
+			// left to the full contract. A Content-Type that names no
+			// known encoding is also reported, whatever the filter said.
+			if re.Err == nil || EncodingOf(contentType) == "" {
+				out = append(out, contentTypeViolation(contentType, p))
 			}
 			continue
 		}
@@ -316,4 +319,9 @@ func requestViolations(err error, contentType string, p *Product) []Violation {
 		}
 	}
 	return out
+}
+
+func contentTypeViolation(contentType string, p *Product) Violation {
+	return Violation{Header: "Content-Type", Rule: "content-type", Found: contentType, Expected: p.ContentType,
+		Message: fmt.Sprintf("Content-Type %q; %s callbacks are %s", contentType, p.Name, p.ContentType)}
 }
