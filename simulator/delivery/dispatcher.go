@@ -1,0 +1,266 @@
+// Package delivery sends callbacks the way the vendors do: one POST per
+// attempt with the vendor's connect and answer deadlines, retried on a
+// (scalable) clock until a 2xx answer or the end of the RetryPolicy, with
+// every attempt recorded in a Log.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxResponseBytes is how much of each answer body an Attempt keeps.
+const MaxResponseBytes = 4 << 10
+
+// drainBytes is how much of an answer body beyond MaxResponseBytes is read
+// (and dropped) so that the connection can be reused.
+const drainBytes = 64 << 10
+
+// Request is one callback to deliver.
+type Request struct {
+	Product, Message, Subject string
+	URL                       string
+	Method                    string // POST when empty
+	Header                    http.Header
+	Body                      []byte
+	Policy                    RetryPolicy
+	// From binds the source address of the connection (any loopback
+	// address on a test machine); the zero Addr lets the system choose.
+	From netip.Addr
+}
+
+// Attempt is one try at delivering a callback.
+type Attempt struct {
+	Delivery int64  `json:"delivery"` // the delivery it belongs to, numbered from 1 per Dispatcher
+	Number   int    `json:"attempt"`  // 1 for the first try
+	Product  string `json:"product,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	// Time is the clock's time when the request was sent.
+	Time           time.Time     `json:"time"`
+	Method         string        `json:"method"`
+	URL            string        `json:"url"`
+	From           string        `json:"from,omitempty"`
+	RequestHeader  http.Header   `json:"requestHeader"`
+	RequestBody    []byte        `json:"requestBody"`
+	Status         int           `json:"status,omitempty"`
+	ResponseHeader http.Header   `json:"responseHeader,omitempty"`
+	ResponseBody   []byte        `json:"responseBody,omitempty"` // the first MaxResponseBytes
+	Latency        time.Duration `json:"latencyNs"`
+	Err            string        `json:"error,omitempty"`
+}
+
+// Acknowledged reports whether the receiver answered with a 2xx.
+func (a Attempt) Acknowledged() bool { return a.Err == "" && a.Status >= 200 && a.Status < 300 }
+
+// Result is the outcome of a delivery.
+type Result struct {
+	Attempts []Attempt
+}
+
+// Acknowledged reports whether the last attempt was answered with a 2xx.
+func (r Result) Acknowledged() bool {
+	return len(r.Attempts) > 0 && r.Attempts[len(r.Attempts)-1].Acknowledged()
+}
+
+// Dispatcher delivers callbacks. It keeps connections open between
+// deliveries (one pool per source address and connect timeout); call
+// Close when done.
+type Dispatcher struct {
+	// Clock is what waits between attempts run on.
+	Clock Clock
+	// Log, when set, records every attempt.
+	Log *Log
+	// OnAttempt, when set, is called after every attempt.
+	OnAttempt func(Attempt)
+
+	mu         sync.Mutex
+	transports map[transportKey]*http.Transport
+	deliveries atomic.Int64
+}
+
+type transportKey struct {
+	from    netip.Addr
+	connect time.Duration
+}
+
+// NewDispatcher returns a Dispatcher on the clock, recording into log
+// (which may be nil).
+func NewDispatcher(clock Clock, log *Log) *Dispatcher {
+	return &Dispatcher{Clock: clock, Log: log, transports: map[transportKey]*http.Transport{}}
+}
+
+// Close closes the idle connections.
+func (d *Dispatcher) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.transports {
+		t.CloseIdleConnections()
+	}
+}
+
+func (d *Dispatcher) transport(from netip.Addr, connect time.Duration) *http.Transport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := transportKey{from, connect}
+	if t, ok := d.transports[k]; ok {
+		return t
+	}
+	dialer := &net.Dialer{Timeout: connect}
+	if from.IsValid() {
+		dialer.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
+	}
+	t := &http.Transport{
+		Proxy:                 nil, // a vendor does not go through the tester's proxy
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   connect,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // the per-attempt context bounds the answer
+	}
+	d.transports[k] = t
+	return t
+}
+
+// Deliver sends the request and retries it as its policy says until it is
+// acknowledged, the policy is exhausted or ctx is done. The error is for
+// a request that cannot be sent at all (a bad URL); what happened to each
+// attempt is in the result.
+func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return Result{}, fmt.Errorf("target URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return Result{}, fmt.Errorf("target URL %q: scheme must be http or https", req.URL)
+	}
+	if u.Host == "" {
+		return Result{}, fmt.Errorf("target URL %q: no host", req.URL)
+	}
+	if req.Method == "" {
+		req.Method = http.MethodPost
+	}
+	if req.Policy.ConnectTimeout <= 0 || req.Policy.AnswerTimeout <= 0 {
+		return Result{}, errors.New("retry policy: connect and answer timeouts must be > 0")
+	}
+	if len(req.Policy.Delays) > MaxRetries {
+		return Result{}, fmt.Errorf("retry policy: %d retries; at most %d", len(req.Policy.Delays), MaxRetries)
+	}
+	id := d.deliveries.Add(1)
+	client := &http.Client{
+		Transport: d.transport(req.From, req.Policy.ConnectTimeout),
+		// A vendor posts to the URL it was given and does not follow
+		// redirects; the 3xx is the answer.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	var res Result
+	for n := 1; n <= req.Policy.Attempts(); n++ {
+		if n > 1 {
+			if err := d.Clock.Sleep(ctx, req.Policy.Delays[n-2]); err != nil {
+				break
+			}
+		}
+		a := d.attempt(ctx, client, req, id, n)
+		res.Attempts = append(res.Attempts, a)
+		if d.Log != nil {
+			d.Log.Add(a)
+		}
+		if d.OnAttempt != nil {
+			d.OnAttempt(a)
+		}
+		if a.Acknowledged() || ctx.Err() != nil {
+			break
+		}
+	}
+	return res, nil
+}
+
+func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, id int64, n int) Attempt {
+	a := Attempt{
+		Delivery: id, Number: n, Product: req.Product, Message: req.Message, Subject: req.Subject,
+		Time: d.Clock.Now(), Method: req.Method, URL: req.URL,
+		RequestHeader: Redact(req.Header), RequestBody: req.Body,
+	}
+	if req.From.IsValid() {
+		a.From = req.From.String()
+	}
+	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(actx, req.Method, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		a.Err = err.Error()
+		return a
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = append([]string(nil), vs...)
+	}
+	if hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", "kycsim")
+	}
+	start := time.Now()
+	resp, err := client.Do(hr)
+	if err != nil {
+		a.Latency = time.Since(start)
+		a.Err = describe(err, req.Policy)
+		return a
+	}
+	a.Status, a.ResponseHeader = resp.StatusCode, resp.Header
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	a.ResponseBody = body
+	if err == nil {
+		_, err = io.CopyN(io.Discard, resp.Body, drainBytes)
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	resp.Body.Close()
+	a.Latency = time.Since(start)
+	if err != nil {
+		a.Err = "reading the answer: " + describe(err, req.Policy)
+	}
+	return a
+}
+
+// describe words a transport error, naming the deadline that expired.
+func describe(err error, p RetryPolicy) string {
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
+		return fmt.Sprintf("no connection within the %s connect deadline", p.ConnectTimeout)
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return fmt.Sprintf("no answer within the %s answer deadline", p.AnswerTimeout)
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return err.Error()
+}
+
+// sensitiveHeaders are the request headers whose values never reach a log.
+var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-App-Token", "X-App-Access-Sig"}
+
+// Redact returns a copy of h with the values of credential headers
+// replaced.
+func Redact(h http.Header) http.Header {
+	out := h.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	for _, k := range sensitiveHeaders {
+		if _, ok := out[k]; ok {
+			out[k] = []string{"[redacted]"}
+		}
+	}
+	return out
+}
