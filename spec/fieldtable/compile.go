@@ -1,7 +1,9 @@
 package fieldtable
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 )
@@ -117,10 +119,34 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 	var required []string
 	var allOf []any
 	pairedEnums := map[string][]any{} // sibling -> values its pair allows
+	for i := range fields {
+		if p := fields[i].Pairs; p != nil {
+			var descs []any
+			for _, k := range p.Order {
+				if !jsonIn(p.Values[k], descs) {
+					descs = append(descs, p.Values[k])
+				}
+			}
+			pairedEnums[p.With] = descs
+		}
+	}
 	requiredNotes := map[string]any{} // field -> the rule that makes it required
 	for i := range fields {
 		f := &fields[i]
 		fs := c.field(f)
+		// A pair's codes, or the values a pair allows a sibling, are the
+		// field's values unless it lists its own; cases narrow them.
+		p := f.Pairs
+		if _, has := fs["enum"]; !has && p != nil {
+			codes := make([]any, 0, len(p.Order))
+			for _, k := range p.Order {
+				codes = append(codes, k)
+			}
+			fs["enum"] = codes
+		}
+		if _, has := fs["enum"]; !has && pairedEnums[f.Name] != nil {
+			fs["enum"] = cloneSlice(pairedEnums[f.Name])
+		}
 		req := f.Required
 		absent := false
 		var absentNote any
@@ -145,39 +171,33 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 					absentNote = note
 				}
 				if cs.Enum != nil {
-					fs["enum"] = cs.Enum
-					fs["$comment"] = note
+					narrowEnum(fs, cs.Enum, note)
 				}
 				if cs.Schema != nil {
 					appendAllOf(fs, withComment(cs.Schema, note))
 				}
 			default:
 				then := map[string]any{"$comment": note}
-				switch {
-				case cs.Required:
+				if cs.Required {
 					then["required"] = []string{f.Name}
-				case cs.Absent:
-					then["properties"] = map[string]any{f.Name: absentSchema(note)}
 				}
-				if cs.Enum != nil {
-					then["properties"] = map[string]any{f.Name: map[string]any{"enum": cs.Enum, "$comment": note}}
-				}
-				if cs.Schema != nil {
-					then["properties"] = map[string]any{f.Name: withComment(cs.Schema, note)}
+				if ps := caseSchema(cs, note); ps != nil {
+					then["properties"] = map[string]any{f.Name: ps}
 				}
 				allOf = append(allOf, map[string]any{"if": c.condition(cs), "then": then})
 			}
+		}
+		if req {
+			// Required and absent both: no payload passes, as with the
+			// two if/thens of the envelope.
+			required = append(required, f.Name)
 		}
 		if absent {
 			props[f.Name] = absentSchema(absentNote)
 			continue
 		}
-		if p := f.Pairs; p != nil {
-			codes := make([]any, 0, len(p.Order))
-			descs := make([]any, 0, len(p.Order))
+		if p != nil {
 			for _, k := range p.Order {
-				codes = append(codes, k)
-				descs = append(descs, p.Values[k])
 				allOf = append(allOf, map[string]any{
 					"if": map[string]any{"properties": map[string]any{f.Name: map[string]any{"const": k}}, "required": []string{f.Name}},
 					"then": map[string]any{"properties": map[string]any{p.With: map[string]any{
@@ -186,22 +206,8 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 					}}},
 				})
 			}
-			if _, has := fs["enum"]; !has {
-				fs["enum"] = codes
-			}
-			pairedEnums[p.With] = descs
 		}
 		props[f.Name] = fs
-		if req {
-			required = append(required, f.Name)
-		}
-	}
-	for with, descs := range pairedEnums {
-		if ps, ok := props[with].(map[string]any); ok {
-			if _, has := ps["enum"]; !has {
-				ps["enum"] = descs
-			}
-		}
 	}
 	s := map[string]any{"type": "object", "properties": props}
 	if len(required) > 0 {
@@ -221,15 +227,58 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 	return s
 }
 
+// narrowEnum applies a case's enum to a field's schema fs: the values
+// the field already allows and the case lists, in the case's order, as
+// the envelope's enum and if/then allow them together. When no value is
+// left, the field cannot be sent.
+func narrowEnum(fs map[string]any, enum []any, note string) {
+	if have, ok := fs["enum"].([]any); ok {
+		var both []any
+		for _, v := range enum {
+			if jsonIn(v, have) {
+				both = append(both, v)
+			}
+		}
+		enum = both
+	}
+	if len(enum) == 0 {
+		delete(fs, "enum")
+		fs["not"] = map[string]any{}
+	} else {
+		fs["enum"] = cloneSlice(enum)
+	}
+	if prev, ok := fs["$comment"].(string); ok && prev != "" && prev != note {
+		note = prev + "; " + note
+	}
+	fs["$comment"] = note
+}
+
+// caseSchema is what a case that holds asks of its field's value, for
+// the then of its if/then: nothing when it is absent (which makes the
+// rest moot), its enum and its schema both otherwise; nil when it asks
+// nothing of the value.
+func caseSchema(cs Case, note string) map[string]any {
+	switch {
+	case cs.Absent:
+		return absentSchema(note)
+	case cs.Enum != nil:
+		s := map[string]any{"enum": cloneSlice(cs.Enum), "$comment": note}
+		if cs.Schema != nil {
+			appendAllOf(s, withComment(cs.Schema, note))
+		}
+		return s
+	case cs.Schema != nil:
+		return withComment(cs.Schema, note)
+	}
+	return nil
+}
+
 func (c *compiler) field(f *Field) map[string]any {
-	types := append(TypeList(nil), f.Type...)
+	types := c.types(f)
 	enum := f.Enum
 	nullable := f.Nullable
 	format := f.Format
 	if o := f.Vendor; o != nil && c.level == LevelVendor {
-		if len(o.Type) > 0 {
-			types = append(TypeList(nil), o.Type...)
-		}
 		if o.Enum != nil {
 			enum = o.Enum
 		}
@@ -239,17 +288,11 @@ func (c *compiler) field(f *Field) map[string]any {
 		if o.Nullable {
 			nullable = true
 		}
-		if o.PlainString && !types.Has("string") {
-			types = append(types, "string")
-		}
 		if o.Format != "" {
 			format = o.Format
 		}
 	}
 	s := map[string]any{}
-	if nullable && !types.Has("null") {
-		types = append(types, "null")
-	}
 	switch {
 	case len(types) == 1 && types[0] == "any":
 	case len(types) == 1:
@@ -258,8 +301,8 @@ func (c *compiler) field(f *Field) map[string]any {
 		s["type"] = []string(types)
 	}
 	if enum != nil {
-		e := append([]any(nil), enum...)
-		if nullable {
+		e := cloneSlice(enum)
+		if nullable && !jsonIn(nil, e) {
 			e = append(e, nil)
 		}
 		s["enum"] = e
@@ -291,9 +334,31 @@ func (c *compiler) field(f *Field) map[string]any {
 		s["items"] = c.field(f.Items)
 	}
 	if f.Schema != nil {
-		appendAllOf(s, f.Schema)
+		appendAllOf(s, cloneMap(f.Schema))
 	}
 	return s
+}
+
+// types lists the JSON types a row's value may have at the compiler's
+// level ("null" included for a nullable row).
+func (c *compiler) types(f *Field) TypeList {
+	types := append(TypeList(nil), f.Type...)
+	nullable := f.Nullable
+	if o := f.Vendor; o != nil && c.level == LevelVendor {
+		if len(o.Type) > 0 {
+			types = append(TypeList(nil), o.Type...)
+		}
+		if o.Nullable {
+			nullable = true
+		}
+		if o.PlainString && !types.Has("string") {
+			types = append(types, "string")
+		}
+	}
+	if nullable && !types.Has("null") {
+		types = append(types, "null")
+	}
+	return types
 }
 
 // eval decides a case from the values the message fixes, where it can.
@@ -305,7 +370,7 @@ func (c *compiler) eval(cs Case, top bool) truth {
 		return no
 	}
 	when := c.all(cs.When, top)
-	if cs.Unless == nil {
+	if len(cs.Unless) == 0 {
 		return when
 	}
 	unless := c.all(cs.Unless, top)
@@ -332,37 +397,30 @@ func (c *compiler) all(m map[string][]any, top bool) truth {
 			res = unknown
 			continue
 		}
-		if !contains(vals, v) {
+		if !jsonIn(v, vals) {
 			return no
 		}
 	}
 	return res
 }
 
-func contains(vals []any, v any) bool {
-	for _, x := range vals {
-		if fmt.Sprint(x) == fmt.Sprint(v) {
-			return true
-		}
-	}
-	return false
-}
-
 // condition is the JSON Schema "if" of a case.
 func (c *compiler) condition(cs Case) map[string]any {
-	when := matchSchema(cs.When)
-	if cs.Unless == nil {
-		return when
+	if len(cs.Unless) == 0 {
+		return c.matchSchema(cs.When)
 	}
-	not := map[string]any{"not": matchSchema(cs.Unless)}
-	if cs.When == nil {
+	not := map[string]any{"not": c.matchSchema(cs.Unless)}
+	if len(cs.When) == 0 {
 		return not
 	}
-	return map[string]any{"allOf": []any{when, not}}
+	return map[string]any{"allOf": []any{c.matchSchema(cs.When), not}}
 }
 
-// matchSchema holds when every key (field name or pointer) has one of its values.
-func matchSchema(m map[string][]any) map[string]any {
+// matchSchema holds when every key (field name or pointer) has one of its
+// values. An object on the way of a pointer must be an object indeed (if
+// its row lets it be something else), as TopCase.Holds finds no value
+// through anything else.
+func (c *compiler) matchSchema(m map[string][]any) map[string]any {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -371,16 +429,28 @@ func matchSchema(m map[string][]any) map[string]any {
 	var parts []any
 	for _, k := range keys {
 		toks := strings.Split(strings.TrimPrefix(k, "/"), "/")
-		s := map[string]any{"enum": m[k]}
+		s := map[string]any{"enum": cloneSlice(m[k])}
 		for i := len(toks) - 1; i >= 0; i-- {
+			if i < len(toks)-1 && strings.HasPrefix(k, "/") && c.t != nil {
+				if f := c.t.fieldAt("/" + strings.Join(toks[:i+1], "/")); f == nil || !onlyObject(c.types(f)) {
+					s["type"] = "object"
+				}
+			}
 			s = map[string]any{"properties": map[string]any{toks[i]: s}, "required": []string{toks[i]}}
 		}
 		parts = append(parts, s)
 	}
-	if len(parts) == 1 {
+	switch len(parts) {
+	case 0:
+		return map[string]any{} // no condition: it holds
+	case 1:
 		return parts[0].(map[string]any)
 	}
 	return map[string]any{"allOf": parts}
+}
+
+func onlyObject(tl TypeList) bool {
+	return len(tl) == 1 && tl[0] == "object"
 }
 
 // describe writes the rule a case states, for error messages.
@@ -438,11 +508,10 @@ func absentSchema(note any) map[string]any {
 	return s
 }
 
+// withComment is a deep copy of schema, with note as its $comment unless
+// it has one.
 func withComment(schema map[string]any, note string) map[string]any {
-	out := make(map[string]any, len(schema)+1)
-	for k, v := range schema {
-		out[k] = v
-	}
+	out := cloneMap(schema)
 	if _, has := out["$comment"]; !has {
 		out["$comment"] = note
 	}
@@ -452,6 +521,40 @@ func withComment(schema map[string]any, note string) map[string]any {
 func appendAllOf(s map[string]any, extra map[string]any) {
 	all, _ := s["allOf"].([]any)
 	s["allOf"] = append(all, extra)
+}
+
+// clone is a deep copy of a value decoded from a table, so that a
+// compiled schema shares no map or slice with the table.
+func clone(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		return cloneSlice(x)
+	}
+	return v
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = clone(v)
+	}
+	return out
+}
+
+func cloneSlice(s []any) []any {
+	if s == nil {
+		return nil
+	}
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = clone(v)
+	}
+	return out
 }
 
 // JSONField says how a JSON-in-form field of a form table is decoded.
@@ -546,24 +649,72 @@ func matches(m map[string][]any, lookup func(string) (any, bool)) bool {
 // jsonIn reports whether v equals one of vals as JSON values (the enum test).
 func jsonIn(v any, vals []any) bool {
 	for _, x := range vals {
-		switch xv := x.(type) {
-		case string:
-			if s, ok := v.(string); ok && s == xv {
-				return true
-			}
-		case bool:
-			if b, ok := v.(bool); ok && b == xv {
-				return true
-			}
-		case nil:
-			if v == nil {
-				return true
-			}
-		default: // numbers
-			if _, isStr := v.(string); !isStr && v != nil && fmt.Sprint(v) == fmt.Sprint(xv) {
-				return true
-			}
+		if jsonEqual(v, x) {
+			return true
 		}
 	}
 	return false
+}
+
+// jsonEqual reports whether a and b are the same JSON value, as the enum
+// and const keywords compare: numbers by value whatever their Go type or
+// spelling (1, 1.0 and 1e0 are equal), arrays and objects member by
+// member, and a number never equals a string.
+func jsonEqual(a, b any) bool {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return ok && x.Cmp(y) == 0
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// number returns the value of a number decoded from YAML or JSON.
+func number(v any) (*big.Rat, bool) {
+	switch x := v.(type) {
+	case int:
+		return new(big.Rat).SetInt64(int64(x)), true
+	case int64:
+		return new(big.Rat).SetInt64(x), true
+	case uint64:
+		return new(big.Rat).SetUint64(x), true
+	case float64:
+		r := new(big.Rat).SetFloat64(x)
+		return r, r != nil
+	case json.Number:
+		return new(big.Rat).SetString(string(x))
+	}
+	return nil, false
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,10 +18,14 @@ func Load(name string, data []byte, knownFormat func(string) bool) (*Table, erro
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, yamlErr(err))
+		if errors.Is(err, io.EOF) {
+			// yaml.v3 says io.EOF for a file with no document at all.
+			return nil, fmt.Errorf("%s: empty document: the file holds no table", name)
+		}
+		return nil, fmt.Errorf("%s:%w", name, prefixColon(yamlErr(err)))
 	}
 	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty document", name)
+		return nil, fmt.Errorf("%s: empty document: the file holds no table", name)
 	}
 	root := doc.Content[0]
 	if err := checkKeys(root, "table", tableKeys); err != nil {
@@ -189,6 +196,14 @@ func (c *checker) rows(fields []Field, top bool) error {
 		if f.MaxLength < 0 {
 			return c.errf(f.Line, f.Column, "%s: maxLength below zero", where)
 		}
+		if f.MinItems < 0 {
+			return c.errf(f.Line, f.Column, "%s: minItems below zero", where)
+		}
+		if f.Pattern != "" {
+			if _, err := regexp.Compile(f.Pattern); err != nil {
+				return c.errf(f.Line, f.Column, "%s: pattern %q is not a regular expression: %v", where, f.Pattern, err)
+			}
+		}
 		if f.Fields != nil {
 			if !f.Type.Has("object") {
 				return c.errf(f.Line, f.Column, "%s: sub-fields need type object", where)
@@ -215,6 +230,14 @@ func (c *checker) rows(fields []Field, top bool) error {
 		}
 		if o := f.Vendor; o != nil && o.Enum != nil && len(o.Enum) == 0 {
 			return c.errf(f.Line, f.Column, "%s: vendor enum lists no values", where)
+		}
+		if v, ok := twice(f.Enum); ok {
+			return c.errf(f.Line, f.Column, "%s: enum lists %v twice", where, v)
+		}
+		if o := f.Vendor; o != nil {
+			if v, ok := twice(o.Enum); ok {
+				return c.errf(f.Line, f.Column, "%s: vendor enum lists %v twice", where, v)
+			}
 		}
 		for _, e := range f.Enum {
 			if !f.Type.accepts(e) {
@@ -246,11 +269,20 @@ func (c *checker) rows(fields []Field, top bool) error {
 			if len(cs.When) == 0 && len(cs.Unless) == 0 {
 				return c.errf(cs.Line, 1, "%s: case without when or unless", where)
 			}
+			if cs.When != nil && len(cs.When) == 0 {
+				return c.errf(cs.Line, 1, "%s: case when lists no conditions", where)
+			}
+			if cs.Unless != nil && len(cs.Unless) == 0 {
+				return c.errf(cs.Line, 1, "%s: case unless lists no conditions", where)
+			}
 			if !cs.Required && !cs.Absent && cs.Enum == nil && cs.Schema == nil {
 				return c.errf(cs.Line, 1, "%s: case has no effect (required, absent, enum or schema)", where)
 			}
 			if cs.Enum != nil && len(cs.Enum) == 0 {
 				return c.errf(cs.Line, 1, "%s: case enum lists no values", where)
+			}
+			if v, ok := twice(cs.Enum); ok {
+				return c.errf(cs.Line, 1, "%s: case enum lists %v twice", where, v)
 			}
 			if cs.Required && cs.Absent {
 				return c.errf(cs.Line, 1, "%s: case is both required and absent", where)
@@ -275,6 +307,9 @@ func (c *checker) rows(fields []Field, top bool) error {
 					if len(vals) == 0 {
 						return c.errf(cs.Line, 1, "%s: condition on %q lists no values", where, k)
 					}
+					if v, ok := twice(vals); ok {
+						return c.errf(cs.Line, 1, "%s: condition on %q lists %v twice", where, k, v)
+					}
 				}
 			}
 		}
@@ -283,12 +318,28 @@ func (c *checker) rows(fields []Field, top bool) error {
 }
 
 func (c *checker) types(tl TypeList, line, col int, where string) error {
-	for _, ty := range tl {
+	for i, ty := range tl {
 		if ty != "any" && !jsonTypes[ty] {
 			return c.errf(line, col, "%s: unknown type %q", where, ty)
 		}
+		if ty == "any" && len(tl) > 1 {
+			return c.errf(line, col, "%s: type any stands alone, not in a list of types", where)
+		}
+		if slices.Contains(tl[:i], ty) {
+			return c.errf(line, col, "%s: type %q listed twice", where, ty)
+		}
 	}
 	return nil
+}
+
+// twice returns a value that vals lists twice, as JSON values compare.
+func twice(vals []any) (any, bool) {
+	for i, v := range vals {
+		if jsonIn(v, vals[:i]) {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // Has reports whether the list names type ty.

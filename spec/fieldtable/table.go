@@ -6,6 +6,8 @@ package fieldtable
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -150,6 +152,9 @@ func (f *Field) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "field row", fieldKeys); err != nil {
 		return err
 	}
+	if err := checkJSONValues(n, "enum", "schema"); err != nil {
+		return err
+	}
 	type plain Field
 	var p plain
 	if err := n.Decode(&p); err != nil {
@@ -163,6 +168,9 @@ func (f *Field) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML decodes a case, refusing unknown keys.
 func (c *Case) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "case", caseKeys); err != nil {
+		return err
+	}
+	if err := checkJSONValues(n, "when", "unless", "enum", "schema"); err != nil {
 		return err
 	}
 	type plain Case
@@ -195,6 +203,9 @@ func (o *Override) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "vendor override", overrideKeys); err != nil {
 		return err
 	}
+	if err := checkJSONValues(n, "enum"); err != nil {
+		return err
+	}
 	type plain Override
 	var p plain
 	if err := n.Decode(&p); err != nil {
@@ -204,7 +215,8 @@ func (o *Override) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalYAML decodes pairs, keeping the order of the values.
+// UnmarshalYAML decodes pairs, keeping the order of the values. Values
+// merged in with "<<" take the place of the merge key.
 func (p *Pairs) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "pairs", []string{"with", "values"}); err != nil {
 		return err
@@ -215,13 +227,28 @@ func (p *Pairs) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*p = Pairs(pl)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "values" && n.Content[i+1].Kind == yaml.MappingNode {
-			v := n.Content[i+1]
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				p.Order = append(p.Order, v.Content[j].Value)
-			}
+	listed := map[string]bool{}
+	err := eachPair(n, func(k, v *yaml.Node) error {
+		if k.Value != "values" {
+			return nil
 		}
+		return eachPair(v, func(code, _ *yaml.Node) error {
+			var s string
+			if code.Decode(&s) != nil {
+				return nil
+			}
+			if _, ok := p.Values[s]; ok && !listed[s] {
+				listed[s] = true
+				p.Order = append(p.Order, s)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if len(p.Order) != len(p.Values) {
+		return posErrorf(n, "pairs: cannot tell the order of the values")
 	}
 	return nil
 }
@@ -235,27 +262,133 @@ var (
 )
 
 // checkKeys reports the first key of mapping node n that is not in known.
+// Keys merged in with "<<" are checked too, wherever the merged mapping is
+// defined: they become keys of n.
 func checkKeys(n *yaml.Node, what string, known []string) error {
 	if n.Kind != yaml.MappingNode {
 		return posErrorf(n, "%s: expected a mapping", what)
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if k.Value == "<<" && k.Tag == "!!merge" {
-			continue // a YAML merge key; the merged mapping is checked where it is defined
-		}
-		ok := false
-		for _, name := range known {
-			if k.Value == name {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+	return eachPair(n, func(k, _ *yaml.Node) error {
+		if !slices.Contains(known, k.Value) {
 			return posErrorf(k, "unknown key %q in %s (known: %s)", k.Value, what, strings.Join(known, ", "))
+		}
+		return nil
+	})
+}
+
+// isMerge reports a YAML merge key, as yaml.v3 tells one.
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.ShortTag() == "!!merge")
+}
+
+// eachPair calls fn with each key and value of mapping node n (through an
+// alias), in document order, with the pairs of mappings merged in by a
+// "<<" key in the place of that key. A mapping reached twice (or within
+// itself) is walked once. Other nodes have no pairs.
+func eachPair(n *yaml.Node, fn func(k, v *yaml.Node) error) error {
+	return walkPairs(n, fn, map[*yaml.Node]bool{})
+}
+
+func walkPairs(n *yaml.Node, fn func(k, v *yaml.Node) error, seen map[*yaml.Node]bool) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode || seen[n] {
+		return nil
+	}
+	seen[n] = true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !isMerge(k) {
+			if err := fn(k, v); err != nil {
+				return err
+			}
+			continue
+		}
+		merged := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			merged = v.Content
+		}
+		for _, m := range merged {
+			if err := walkPairs(m, fn, seen); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// checkJSONValues checks that the values of the named keys of mapping
+// node n (merged keys included) are JSON values, as the compiled schema
+// must hold them.
+func checkJSONValues(n *yaml.Node, keys ...string) error {
+	return eachPair(n, func(k, v *yaml.Node) error {
+		if !slices.Contains(keys, k.Value) {
+			return nil
+		}
+		return jsonValue(v, k.Value, map[*yaml.Node]bool{})
+	})
+}
+
+// jsonValue reports the first part of node n that decodes to something
+// JSON has not: a tag other than those of JSON's types (a timestamp,
+// binary data, a set, a custom tag), a number that is not finite, or a
+// mapping key that is not a string. what names the key n is the value of.
+func jsonValue(n *yaml.Node, what string, seen map[*yaml.Node]bool) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if seen[n] {
+		return nil
+	}
+	seen[n] = true
+	tag := n.ShortTag()
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch tag {
+		case "!!str", "!!int", "!!bool", "!!null", "!!merge": // a lone "<<" is a string
+			return nil
+		case "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				return posErrorf(n, "%s: %s is not a JSON number", what, n.Value)
+			}
+			return nil
+		case "!!timestamp":
+			return posErrorf(n, "%s: %s is a YAML timestamp, not a JSON value (quote it to mean the string)", what, n.Value)
+		}
+	case yaml.SequenceNode:
+		if tag != "!!seq" {
+			break
+		}
+		for _, c := range n.Content {
+			if err := jsonValue(c, what, seen); err != nil {
+				return err
+			}
+		}
+		return nil
+	case yaml.MappingNode:
+		if tag != "!!map" {
+			break
+		}
+		return eachPair(n, func(k, v *yaml.Node) error {
+			if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+				return posErrorf(k, "%s: mapping key %s is not a string, as JSON object keys are (quote it)", what, keyText(k))
+			}
+			return jsonValue(v, what, seen)
+		})
+	default:
+		return nil // the decoder reports it
+	}
+	return posErrorf(n, "%s: a %s value is not a JSON value", what, tag)
+}
+
+// keyText shows a mapping key in an error.
+func keyText(k *yaml.Node) string {
+	if k.Kind == yaml.ScalarNode {
+		return k.Value
+	}
+	return "of kind " + k.ShortTag()
 }
 
 // PosError is a problem at a line and column of a table file.
