@@ -2,16 +2,21 @@ module github.com/kycsim/kycsim
 
 go 1.26
 
+// Direct dependencies, each for the job it does best:
 require (
+	// OpenAPI 3.1 documents for spec export and openapi3filter checks of whole callback requests.
 	github.com/getkin/kin-openapi v0.152.0
+	// Routing by path variable and method: the reference receiver (and later the sandbox).
+	github.com/gorilla/mux v1.8.1
+	// Draft-07 validation with format assertion: the authority on every payload verdict.
 	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
+	// YAML with node positions: field tables, AsyncAPI documents, scenarios (file:line:col errors).
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
-	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/kr/pretty v0.3.1 // indirect
 	github.com/oasdiff/yaml v0.1.1 // indirect
 	github.com/oasdiff/yaml3 v0.0.14 // indirect

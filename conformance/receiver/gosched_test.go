@@ -1,0 +1,5 @@
+package receiver
+
+import "runtime"
+
+func runtimeGosched() { runtime.Gosched() }
