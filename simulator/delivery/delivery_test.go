@@ -245,3 +245,14 @@ func TestScaledClock(t *testing.T) {
 		t.Error("Sleep ignored a cancelled context")
 	}
 }
+
+func TestLogCapacity(t *testing.T) {
+	l := NewLog(nil)
+	for i := range LogCapacity + 5 {
+		l.Add(Attempt{Number: i})
+	}
+	got := l.Attempts()
+	if len(got) != LogCapacity || got[0].Number != 5 || got[len(got)-1].Number != LogCapacity+4 || l.Dropped() != 5 {
+		t.Errorf("kept %d, first %d, last %d, dropped %d", len(got), got[0].Number, got[len(got)-1].Number, l.Dropped())
+	}
+}

@@ -6,11 +6,16 @@ import (
 	"sync"
 )
 
+// LogCapacity is how many attempts a Log keeps in memory; older ones are
+// dropped (the JSON lines, when written, keep everything).
+const LogCapacity = 10000
+
 // Log records delivery attempts in the order they ended. It is safe for
 // concurrent use.
 type Log struct {
 	mu       sync.Mutex
 	attempts []Attempt
+	dropped  int
 	// w, when set, gets every attempt as one JSON line.
 	w   io.Writer
 	err error
@@ -24,7 +29,13 @@ func NewLog(w io.Writer) *Log { return &Log{w: w} }
 func (l *Log) Add(a Attempt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attempts = append(l.attempts, a)
+	if len(l.attempts) < LogCapacity {
+		l.attempts = append(l.attempts, a)
+	} else {
+		// A ring: overwrite the oldest.
+		l.attempts[l.dropped%LogCapacity] = a
+		l.dropped++
+	}
 	if l.w != nil && l.err == nil {
 		b, err := json.Marshal(a)
 		if err == nil {
@@ -35,11 +46,22 @@ func (l *Log) Add(a Attempt) {
 	}
 }
 
-// Attempts returns the attempts recorded so far.
+// Dropped returns how many of the oldest attempts were dropped from
+// memory.
+func (l *Log) Dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
+}
+
+// Attempts returns the attempts kept in memory, oldest first.
 func (l *Log) Attempts() []Attempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]Attempt(nil), l.attempts...)
+	start := l.dropped % LogCapacity
+	out := make([]Attempt, 0, len(l.attempts))
+	out = append(out, l.attempts[start:]...)
+	return append(out, l.attempts[:start]...)
 }
 
 // Err returns the first error writing the JSON lines, if any.
