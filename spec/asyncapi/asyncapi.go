@@ -7,7 +7,11 @@ package asyncapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math/big"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,18 +71,32 @@ type pos struct{ line, col int }
 
 // Load parses a YAML or JSON AsyncAPI 2.x document. Errors name the
 // document and, where the problem is in it, the line and column.
+//
+// A document whose first non-blank character is "{" and that is valid
+// JSON is read as JSON, by encoding/json's rules for strings (so that
+// escapes YAML lacks, such as \/ and surrogate pairs, load); anything
+// else is read as YAML.
 func Load(name string, data []byte) (*Document, error) {
-	var root yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
 	d := &Document{pos: map[string]pos{}}
-	if len(root.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty document", name)
-	}
-	v, err := d.convert(root.Content[0], "", 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s:%w", name, err)
+	var v any
+	if isJSON(data) {
+		var err error
+		if v, err = readJSON(d, data); err != nil {
+			return nil, fmt.Errorf("%s:%w", name, err)
+		}
+	} else {
+		var root yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root)
+		if errors.Is(err, io.EOF) || (err == nil && len(root.Content) == 0) {
+			return nil, fmt.Errorf("%s: empty document", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		c := &converter{d: d, budget: aliasBudget(root.Content[0])}
+		if v, err = c.convert(root.Content[0], "", 0); err != nil {
+			return nil, fmt.Errorf("%s:%w", name, err)
+		}
 	}
 	raw, ok := v.(map[string]any)
 	if !ok {
@@ -106,83 +124,213 @@ func (d *Document) errAt(ptr string, format string, args ...any) error {
 	}
 }
 
+// maxDepth is how deeply values may nest in a document.
+const maxDepth = 200
+
+// Aliases may copy at most aliasFactor nodes per node of the document, or
+// minAliasBudget nodes when that is more, so that a small document cannot
+// stand for an enormous one ("billion laughs").
+const (
+	aliasFactor    = 10
+	minAliasBudget = 100000
+)
+
+// aliasBudget returns how many nodes the aliases of the document rooted at
+// n may copy in all.
+func aliasBudget(n *yaml.Node) int {
+	nodes := 0
+	for stack := []*yaml.Node{n}; len(stack) > 0; {
+		n := stack[len(stack)-1]
+		stack = append(stack[:len(stack)-1], n.Content...)
+		nodes++
+	}
+	return max(aliasFactor*nodes, minAliasBudget)
+}
+
+// converter turns a YAML node tree into JSON values, keeping positions by
+// pointer in its document.
+type converter struct {
+	d      *Document
+	alias  *yaml.Node // the outermost alias being expanded, or nil
+	copied int        // nodes copied through aliases so far
+	budget int        // how many nodes aliases may copy
+}
+
+// spend counts a node copied through an alias, and fails once aliases have
+// copied more than the budget allows.
+func (c *converter) spend() error {
+	if c.alias == nil {
+		return nil
+	}
+	c.copied++
+	if c.copied > c.budget {
+		return fmt.Errorf("%d:%d: aliases expand to more than %d nodes", c.alias.Line, c.alias.Column, c.budget)
+	}
+	return nil
+}
+
 // convert turns a YAML node into JSON values, keeping positions by pointer.
-func (d *Document) convert(n *yaml.Node, ptr string, depth int) (any, error) {
-	if depth > 200 {
+func (c *converter) convert(n *yaml.Node, ptr string, depth int) (any, error) {
+	if depth > maxDepth {
 		return nil, fmt.Errorf("%d:%d: nested too deep", n.Line, n.Column)
 	}
-	d.pos[ptr] = pos{n.Line, n.Column}
+	if err := c.spend(); err != nil {
+		return nil, err
+	}
+	c.d.pos[ptr] = pos{n.Line, n.Column}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return d.convert(n.Alias, ptr, depth+1)
+		if c.alias != nil {
+			return c.convert(n.Alias, ptr, depth+1)
+		}
+		c.alias = n
+		v, err := c.convert(n.Alias, ptr, depth+1)
+		c.alias = nil
+		return v, err
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Tag == "!!merge" {
-				merged, err := d.convert(val, ptr, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				mm, ok := merged.(map[string]any)
-				if !ok {
-					return nil, fmt.Errorf("%d:%d: merge key needs a mapping", k.Line, k.Column)
-				}
-				for mk, mv := range mm {
-					if _, has := m[mk]; !has {
-						m[mk] = mv
-					}
-				}
-				continue
-			}
-			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("%d:%d: mapping key is not a scalar", k.Line, k.Column)
-			}
-			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("%d:%d: key %q appears twice", k.Line, k.Column, k.Value)
-			}
-			cv, err := d.convert(val, ptr+"/"+escape(k.Value), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[k.Value] = cv
+		if err := c.fill(m, n, ptr, depth); err != nil {
+			return nil, err
 		}
 		return m, nil
 	case yaml.SequenceNode:
 		s := make([]any, len(n.Content))
-		for i, c := range n.Content {
-			cv, err := d.convert(c, ptr+"/"+strconv.Itoa(i), depth+1)
+		for i, e := range n.Content {
+			v, err := c.convert(e, ptr+"/"+strconv.Itoa(i), depth+1)
 			if err != nil {
 				return nil, err
 			}
-			s[i] = cv
+			s[i] = v
 		}
 		return s, nil
 	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return nil, nil
-		case "!!bool":
-			var b bool
-			if err := n.Decode(&b); err != nil {
-				return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
-			}
-			return b, nil
-		case "!!int", "!!float":
-			var f float64
-			if err := n.Decode(&f); err != nil {
-				return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
-			}
-			b, err := json.Marshal(f)
-			if err != nil {
-				return nil, fmt.Errorf("%d:%d: number %s has no JSON form", n.Line, n.Column, n.Value)
-			}
-			return json.Number(b), nil
-		default: // strings, and timestamps kept as written
-			return n.Value, nil
-		}
+		return scalar(n)
 	}
 	return nil, fmt.Errorf("%d:%d: unsupported YAML node", n.Line, n.Column)
+}
+
+// fill adds to m the keys of mapping node n that m lacks, then what n's
+// merge keys (<<) bring. So, as YAML merge keys say, a mapping's own keys
+// override merged ones wherever the << stands, and a mapping that merges
+// another overrides everything that one merges in turn.
+func (c *converter) fill(m map[string]any, n *yaml.Node, ptr string, depth int) error {
+	own := make(map[string]bool, len(n.Content)/2)
+	var merges []int
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			merges = append(merges, i)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			return fmt.Errorf("%d:%d: mapping key is not a scalar", k.Line, k.Column)
+		}
+		if own[k.Value] {
+			return fmt.Errorf("%d:%d: key %q appears twice", k.Line, k.Column, k.Value)
+		}
+		own[k.Value] = true
+		if _, over := m[k.Value]; over {
+			// A merged key the merging mapping overrides: looking at it
+			// is work an alias may have caused.
+			if err := c.spend(); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := c.convert(val, ptr+"/"+escape(k.Value), depth+1)
+		if err != nil {
+			return err
+		}
+		m[k.Value] = v
+	}
+	for _, i := range merges {
+		if err := c.merge(m, n.Content[i], n.Content[i+1], n.Content[i], ptr, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge adds to m what the value v of merge key k brings: the keys of a
+// mapping, or of each mapping of a sequence, earlier ones first. blame is
+// the node an error about v is reported at: k itself, or the entry of the
+// sequence k names.
+func (c *converter) merge(m map[string]any, k, v, blame *yaml.Node, ptr string, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%d:%d: nested too deep", v.Line, v.Column)
+	}
+	if err := c.spend(); err != nil {
+		return err
+	}
+	switch v.Kind {
+	case yaml.AliasNode:
+		if c.alias != nil {
+			return c.merge(m, k, v.Alias, blame, ptr, depth+1)
+		}
+		c.alias = v
+		err := c.merge(m, k, v.Alias, blame, ptr, depth+1)
+		c.alias = nil
+		return err
+	case yaml.MappingNode:
+		return c.fill(m, v, ptr, depth)
+	case yaml.SequenceNode:
+		if blame == k {
+			for _, e := range v.Content {
+				if err := c.merge(m, k, e, e, ptr, depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if blame != k {
+		return fmt.Errorf("%d:%d: merge key entry is not a mapping", blame.Line, blame.Column)
+	}
+	return fmt.Errorf("%d:%d: merge key needs a mapping", k.Line, k.Column)
+}
+
+// scalar turns a YAML scalar into a JSON value. Integers keep every digit;
+// other numbers become the shortest text of their float64 value.
+func scalar(n *yaml.Node) (any, error) {
+	switch n.Tag {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
+		}
+		return b, nil
+	case "!!int":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
+		}
+		switch i := v.(type) {
+		case int:
+			return json.Number(strconv.Itoa(i)), nil
+		case int64:
+			return json.Number(strconv.FormatInt(i, 10)), nil
+		case uint64:
+			return json.Number(strconv.FormatUint(i, 10)), nil
+		}
+		return nil, fmt.Errorf("%d:%d: integer %s has no JSON form", n.Line, n.Column, n.Value)
+	case "!!float":
+		// yaml.v3 tags decimal integers too long for 64 bits as floats.
+		if i, ok := new(big.Int).SetString(strings.ReplaceAll(n.Value, "_", ""), 10); ok {
+			return json.Number(i.String()), nil
+		}
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
+		}
+		b, err := json.Marshal(f)
+		if err != nil {
+			return nil, fmt.Errorf("%d:%d: number %s has no JSON form", n.Line, n.Column, n.Value)
+		}
+		return json.Number(b), nil
+	}
+	return n.Value, nil // strings, and timestamps kept as written
 }
 
 func (d *Document) read() error {
@@ -312,14 +460,22 @@ func (d *Document) follow(p string) (string, string, error) {
 		if !strings.HasPrefix(ref, "#/") && ref != "#" {
 			return "", "", d.errAt(p+"/$ref", "$ref %q points outside the document; only #/... references are supported", ref)
 		}
+		at := p + "/$ref"
 		p = strings.TrimPrefix(ref, "#")
 		if _, ok := d.Get(p); !ok {
-			return "", "", d.errAt(p, "$ref %q points at nothing", ref)
+			return "", "", d.errAt(at, "$ref %q points at nothing", ref)
 		}
 	}
 	return "", "", d.errAt(p, "$ref chain too long or circular")
 }
 
+// jsonSchemaFormat reports whether a message's schemaFormat is one whose
+// payload is a JSON Schema: JSON Schema itself, or AsyncAPI's schema.
+func jsonSchemaFormat(sf string) bool {
+	return strings.Contains(sf, "schema+json") || strings.Contains(sf, "schema+yaml") || strings.HasPrefix(sf, "application/vnd.aai.asyncapi")
+}
+
+// message reads the message at pointer p.
 func (d *Document) message(p, key, channel, method string) (Message, error) {
 	v, _ := d.Get(p)
 	m := v.(map[string]any)
@@ -331,7 +487,7 @@ func (d *Document) message(p, key, channel, method string) (Message, error) {
 	if msg.ContentType == "" {
 		msg.ContentType = d.DefaultContentType
 	}
-	if sf, ok := m["schemaFormat"].(string); ok && !strings.Contains(sf, "schema+json") && !strings.Contains(sf, "schema+yaml") && !strings.HasPrefix(sf, "application/vnd.aai.asyncapi") {
+	if sf, ok := m["schemaFormat"].(string); ok && !jsonSchemaFormat(sf) {
 		return msg, d.errAt(p+"/schemaFormat", "schemaFormat %q is not supported (JSON Schema or AsyncAPI schema only)", sf)
 	}
 	if _, ok := m["payload"]; !ok {
@@ -364,7 +520,7 @@ func (d *Document) findDiscriminator() {
 	for i, m := range d.Messages {
 		consts[i] = map[string]any{}
 		v, _ := d.Get(strings.TrimPrefix(m.Payload, "#"))
-		d.collectConsts(v, "", consts[i], 0)
+		d.collectConsts(v, consts[i])
 	}
 	var candidates []string
 	for p := range consts[0] {
@@ -399,19 +555,51 @@ func (d *Document) findDiscriminator() {
 	}
 }
 
-func (d *Document) collectConsts(v any, path string, out map[string]any, depth int) {
+// collectConsts records in out, by pointer into the payload, the constant
+// that the payload schema v pins at each place (a const, or an enum of one
+// value). It reads the schema breadth first, so that each place is reached
+// by its shortest path, and reads each schema at most once: one reached
+// again, through a $ref (recursive schemas included) or otherwise, adds
+// nothing. The work is thus linear in the size of the document.
+func (d *Document) collectConsts(v any, out map[string]any) {
+	seen := map[uintptr]bool{}
+	level := []constItem{{v, ""}}
+	for len(level) > 0 {
+		var next []constItem
+		for _, it := range level {
+			d.constsAt(it.schema, it.path, out, seen, &next)
+		}
+		level = next
+	}
+}
+
+// constItem is a schema that describes the payload's value at path.
+type constItem struct {
+	schema any
+	path   string
+}
+
+// constsAt reads, for collectConsts, one schema of the value at path: first
+// its $ref and its allOf, which describe the same value, then its own
+// const, which takes precedence; it queues its properties in next.
+func (d *Document) constsAt(v any, path string, out map[string]any, seen map[uintptr]bool, next *[]constItem) {
 	m, ok := v.(map[string]any)
-	if !ok || depth > 32 {
+	if !ok {
 		return
 	}
+	id := reflect.ValueOf(m).Pointer()
+	if seen[id] {
+		return
+	}
+	seen[id] = true
 	if ref, ok := m["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
 		if t, ok := d.Get(strings.TrimPrefix(ref, "#")); ok {
-			d.collectConsts(t, path, out, depth+1)
+			d.constsAt(t, path, out, seen, next)
 		}
 	}
 	if all, ok := m["allOf"].([]any); ok {
 		for _, s := range all {
-			d.collectConsts(s, path, out, depth+1)
+			d.constsAt(s, path, out, seen, next)
 		}
 	}
 	if c, ok := m["const"]; ok && path != "" {
@@ -422,8 +610,8 @@ func (d *Document) collectConsts(v any, path string, out map[string]any, depth i
 		}
 	}
 	if props, ok := m["properties"].(map[string]any); ok {
-		for k, s := range props {
-			d.collectConsts(s, path+"/"+escape(k), out, depth+1)
+		for _, k := range sortedKeys(props) {
+			*next = append(*next, constItem{props[k], path + "/" + escape(k)})
 		}
 	}
 }
@@ -451,8 +639,8 @@ func Lookup(v any, ptr string) (any, bool) {
 			}
 			v = next
 		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(c) {
+			i, ok := arrayIndex(tok)
+			if !ok || i >= len(c) {
 				return nil, false
 			}
 			v = c[i]
@@ -463,36 +651,232 @@ func Lookup(v any, ptr string) (any, bool) {
 	return v, true
 }
 
+// arrayIndex reads an array index of a JSON pointer: by RFC 6901, "0" or
+// digits that do not start with 0.
+func arrayIndex(tok string) (int, bool) {
+	if tok == "" || len(tok) > 1 && tok[0] == '0' {
+		return 0, false
+	}
+	for _, c := range []byte(tok) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.Atoi(tok)
+	return i, err == nil
+}
+
 // Strict returns a deep copy of the raw document in which every object
 // schema that lists properties and says nothing of additionalProperties
 // forbids fields it does not list: the "exactly as documented" reading.
+//
+// Only schemas change: those in components/schemas, message payloads (in
+// JSON Schema formats) and headers, parameter schemas, the schemas of the
+// http, ws, kafka, jms and anypointmq bindings, the schemas these contain
+// under JSON Schema keywords, and whatever schema their $refs reach. Values
+// that are data, such as const, enum, default, examples and extensions, are
+// copied as they are.
 func (d *Document) Strict() map[string]any {
-	return strictCopy(d.Raw).(map[string]any)
+	out := deepCopy(d.Raw).(map[string]any)
+	s := &stricter{root: out, seen: map[visited]bool{}}
+	s.visit(out, roleDocument)
+	return out
 }
 
-func strictCopy(v any) any {
+// deepCopy returns a copy of a JSON value that shares nothing with it.
+func deepCopy(v any) any {
 	switch c := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(c)+1)
 		for k, x := range c {
-			out[k] = strictCopy(x)
-		}
-		if c["type"] == "object" {
-			if _, hasProps := c["properties"]; hasProps {
-				if _, set := c["additionalProperties"]; !set {
-					out["additionalProperties"] = false
-				}
-			}
+			out[k] = deepCopy(x)
 		}
 		return out
 	case []any:
 		out := make([]any, len(c))
 		for i, x := range c {
-			out[i] = strictCopy(x)
+			out[i] = deepCopy(x)
 		}
 		return out
 	}
 	return v
+}
+
+// role is what an object of an AsyncAPI document is, as far as Strict needs
+// to know.
+type role string
+
+const (
+	roleDocument          role = "document"
+	roleComponents        role = "components"
+	roleChannel           role = "channel"
+	roleOperation         role = "operation"
+	roleOperationTrait    role = "operationTrait"
+	roleMessage           role = "message"
+	roleMessageTrait      role = "messageTrait"
+	roleParameter         role = "parameter"
+	roleChannelBindings   role = "channelBindings"
+	roleOperationBindings role = "operationBindings"
+	roleMessageBindings   role = "messageBindings"
+	roleSchema            role = "schema"
+)
+
+// componentRoles gives the role of the entries of each components section
+// that holds (or leads to) schemas.
+var componentRoles = map[string]role{
+	"schemas":           roleSchema,
+	"messages":          roleMessage,
+	"parameters":        roleParameter,
+	"messageTraits":     roleMessageTrait,
+	"operationTraits":   roleOperationTrait,
+	"channelBindings":   roleChannelBindings,
+	"operationBindings": roleOperationBindings,
+	"messageBindings":   roleMessageBindings,
+}
+
+// bindingSchemas names, by protocol, the fields of each kind of bindings
+// object that are schemas.
+var bindingSchemas = map[role]map[string][]string{
+	roleChannelBindings: {
+		"ws": {"headers", "query"},
+	},
+	roleOperationBindings: {
+		"http":  {"query"},
+		"kafka": {"groupId", "clientId"},
+	},
+	roleMessageBindings: {
+		"http":       {"headers"},
+		"kafka":      {"key"},
+		"jms":        {"headers"},
+		"anypointmq": {"headers"},
+	},
+}
+
+// Schema keywords of JSON Schema draft-07 (which AsyncAPI 2.x schemas
+// extend) whose value is a schema, a list of schemas, or a map of them.
+var (
+	schemaKeywords     = []string{"additionalItems", "additionalProperties", "contains", "propertyNames", "if", "then", "else", "not", "items"}
+	schemaListKeywords = []string{"allOf", "anyOf", "oneOf", "items"}
+	schemaMapKeywords  = []string{"properties", "patternProperties", "definitions", "dependencies"}
+)
+
+// stricter adds additionalProperties: false to the object schemas of a copy
+// of a document, for Strict.
+type stricter struct {
+	root map[string]any
+	seen map[visited]bool
+}
+
+// visited is an object of the copy, by identity, read in some role.
+type visited struct {
+	object uintptr
+	role   role
+}
+
+// visit reads v as an object of role r, and goes on to the objects it
+// leads to. It reads each object in each role once, so its work is linear
+// in the size of the document.
+func (s *stricter) visit(v any, r role) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	id := visited{reflect.ValueOf(m).Pointer(), r}
+	if s.seen[id] {
+		return
+	}
+	s.seen[id] = true
+	if ref, ok := m["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
+		if t, ok := Lookup(s.root, strings.TrimPrefix(ref, "#")); ok {
+			s.visit(t, r)
+		}
+	}
+	field := func(name string, r role) {
+		s.visit(m[name], r)
+	}
+	each := func(name string, r role) {
+		switch c := m[name].(type) {
+		case []any:
+			for _, x := range c {
+				s.visit(x, r)
+			}
+		case map[string]any:
+			for _, x := range c {
+				s.visit(x, r)
+			}
+		}
+	}
+	switch r {
+	case roleDocument:
+		each("channels", roleChannel)
+		field("components", roleComponents)
+	case roleComponents:
+		for name, r := range componentRoles {
+			each(name, r)
+		}
+	case roleChannel:
+		each("parameters", roleParameter)
+		field("subscribe", roleOperation)
+		field("publish", roleOperation)
+		field("bindings", roleChannelBindings)
+	case roleOperation:
+		if msg, ok := m["message"].(map[string]any); ok {
+			if one, ok := msg["oneOf"].([]any); ok {
+				for _, x := range one {
+					s.visit(x, roleMessage)
+				}
+			} else {
+				field("message", roleMessage)
+			}
+		}
+		each("traits", roleOperationTrait)
+		field("bindings", roleOperationBindings)
+	case roleOperationTrait:
+		field("bindings", roleOperationBindings)
+	case roleMessage:
+		if sf, ok := m["schemaFormat"].(string); !ok || jsonSchemaFormat(sf) {
+			field("payload", roleSchema)
+		}
+		field("headers", roleSchema)
+		each("traits", roleMessageTrait)
+		field("bindings", roleMessageBindings)
+	case roleMessageTrait:
+		field("headers", roleSchema)
+		field("bindings", roleMessageBindings)
+	case roleParameter:
+		field("schema", roleSchema)
+	case roleChannelBindings, roleOperationBindings, roleMessageBindings:
+		for protocol, fields := range bindingSchemas[r] {
+			b, ok := m[protocol].(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, f := range fields {
+				s.visit(b[f], roleSchema)
+			}
+		}
+	case roleSchema:
+		if m["type"] == "object" {
+			if _, hasProps := m["properties"]; hasProps {
+				if _, set := m["additionalProperties"]; !set {
+					m["additionalProperties"] = false
+				}
+			}
+		}
+		for _, k := range schemaKeywords {
+			field(k, roleSchema)
+		}
+		for _, k := range schemaListKeywords {
+			if _, ok := m[k].([]any); ok {
+				each(k, roleSchema)
+			}
+		}
+		for _, k := range schemaMapKeywords {
+			if _, ok := m[k].(map[string]any); ok {
+				each(k, roleSchema)
+			}
+		}
+	}
 }
 
 func sortedKeys(m map[string]any) []string {

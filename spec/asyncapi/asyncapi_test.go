@@ -1081,6 +1081,13 @@ func TestMoreErrors(t *testing.T) {
 		{"schemaFormat is not JSON Schema", head + "channels:\n  c:\n    subscribe:\n      message: {schemaFormat: application/raml+yaml;version=1.0, payload: {}}\n", `e.yaml:6:31: schemaFormat "application/raml+yaml;version=1.0" is not supported (JSON Schema or AsyncAPI schema only)`},
 		{"non-scalar key", head + "channels:\n  ? [a]\n  : {}\n", "e.yaml:4:5: mapping key is not a scalar"},
 		{"merge of a scalar", head + "x: {<<: 1}\n", "e.yaml:3:5: merge key needs a mapping"},
+		{"merge of a sequence holding a scalar", head + "x: {<<: [{a: 1}, 3]}\n", "e.yaml:3:18: merge key entry is not a mapping"},
+		{"billion laughs", laughs(6), "e.yaml:5:45: aliases expand to more than 100000 nodes"},
+		{"JSON key twice", "{\n  \"asyncapi\": \"2.6.0\",\n  \"channels\": {},\n  \"channels\": {}\n}\n", `e.yaml:4:3: key "channels" appears twice`},
+		// Positions in JSON count characters as written, escapes included.
+		{"JSON position after escapes", `{"asyncapi":"2.6.0","info":{"title":"a\/b \ud83d\ude00 é","version":"1"},"channels":{"c":{"subscribe":{"message":[1]}}}}`, "e.yaml:1:114: message must be a mapping"},
+		// A YAML flow mapping is not JSON, though it starts with {.
+		{"YAML flow mapping document", "{a: 1, asyncapi: 2.6.0}", "e.yaml:1:1: channels: none declared"},
 		{"infinite number", head + "x: .inf\n", "e.yaml:3:4: number .inf has no JSON form"},
 		{"bad explicit int", head + "x: !!int abc\n", "e.yaml:3:4: yaml: cannot decode !!str `abc` as a !!int"},
 		{"nesting too deep", head + "x: " + strings.Repeat("[", 202) + strings.Repeat("]", 202) + "\n", "e.yaml:3:204: nested too deep"},
@@ -1111,5 +1118,51 @@ func TestNoPositionWithoutSource(t *testing.T) {
 	d := &Document{Raw: map[string]any{}, pos: map[string]pos{}}
 	if err := d.read(); err == nil || err.Error() != " asyncapi: version missing; this is not an AsyncAPI document" {
 		t.Errorf("read() = %v", err)
+	}
+}
+
+// TestStrictOnlySchemas checks that Strict changes schemas wherever they
+// are, under names that are also keywords too, and leaves data alone.
+func TestStrictOnlySchemas(t *testing.T) {
+	d := loadString(t, head+`
+channels:
+  hook:
+    subscribe:
+      message:
+        name: ev
+        payload:
+          type: object
+          properties:
+            default: {type: object, properties: {a: {}}}
+            shared: {$ref: '#/x-shared/Thing'}
+            kind: {enum: [{type: object, properties: {a: {}}}]}
+          default: {type: object, properties: {a: {}}}
+        examples:
+          - payload: {type: object, properties: {a: {}}}
+        bindings:
+          kafka: {key: {type: object, properties: {a: {}}}}
+x-shared:
+  Thing: {type: object, properties: {a: {}}}
+x-data: {type: object, properties: {a: {}}}
+`)
+	s := d.Strict()
+	for ptr, want := range map[string]bool{
+		"/channels/hook/subscribe/message/payload":                    true,
+		"/channels/hook/subscribe/message/payload/properties/default": true,
+		"/x-shared/Thing": true,
+		"/channels/hook/subscribe/message/bindings/kafka/key":             true,
+		"/channels/hook/subscribe/message/payload/properties/kind/enum/0": false,
+		"/channels/hook/subscribe/message/payload/default":                false,
+		"/channels/hook/subscribe/message/examples/0/payload":             false,
+		"/x-data": false,
+	} {
+		v, ok := Lookup(s, ptr)
+		if !ok {
+			t.Errorf("%s: missing in Strict()", ptr)
+			continue
+		}
+		if _, has := v.(map[string]any)["additionalProperties"]; has != want {
+			t.Errorf("%s: additionalProperties added = %v, want %v", ptr, has, want)
+		}
 	}
 }
