@@ -34,6 +34,7 @@ func commands() []command {
 	return []command{
 		{"validate", "validate a callback payload against the vendor contract", (*Main).runValidate},
 		{"spec", "show the compiled catalog: list, schema, export", (*Main).runSpec},
+		{"send", "deliver one vendor-faithful callback", (*Main).runSend},
 		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
 	}
 }

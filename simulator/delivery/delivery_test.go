@@ -256,3 +256,33 @@ func TestLogCapacity(t *testing.T) {
 		t.Errorf("kept %d, first %d, last %d, dropped %d", len(got), got[0].Number, got[len(got)-1].Number, l.Dropped())
 	}
 }
+
+// TestLongAnswer checks that only the first MaxResponseBytes of an answer
+// are kept, and that the connection is still reused after a long answer.
+func TestLongAnswer(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("a", 3*MaxResponseBytes)))
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	d := NewDispatcher(NewFakeClock(epoch), nil)
+	defer d.Close()
+	for range 3 {
+		res, err := d.Deliver(context.Background(), Request{URL: srv.URL, Policy: SumsubPolicy})
+		if err != nil || !res.Acknowledged() {
+			t.Fatal(err, res)
+		}
+		if got := len(res.Attempts[0].ResponseBody); got != MaxResponseBytes {
+			t.Errorf("kept %d bytes, want %d", got, MaxResponseBytes)
+		}
+	}
+	if conns.Load() != 1 {
+		t.Errorf("%d connections for 3 deliveries, want 1", conns.Load())
+	}
+}

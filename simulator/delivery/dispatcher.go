@@ -86,6 +86,7 @@ type Dispatcher struct {
 
 	mu         sync.Mutex
 	transports map[transportKey]*http.Transport
+	clients    map[transportKey]*http.Client
 	deliveries atomic.Int64
 }
 
@@ -97,7 +98,7 @@ type transportKey struct {
 // NewDispatcher returns a Dispatcher on the clock, recording into log
 // (which may be nil).
 func NewDispatcher(clock Clock, log *Log) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: log, transports: map[transportKey]*http.Transport{}}
+	return &Dispatcher{Clock: clock, Log: log, transports: map[transportKey]*http.Transport{}, clients: map[transportKey]*http.Client{}}
 }
 
 // Close closes the idle connections.
@@ -109,13 +110,28 @@ func (d *Dispatcher) Close() {
 	}
 }
 
-func (d *Dispatcher) transport(from netip.Addr, connect time.Duration) *http.Transport {
+// client returns the client for a source address and connect timeout.
+func (d *Dispatcher) client(from netip.Addr, connect time.Duration) *http.Client {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	k := transportKey{from, connect}
-	if t, ok := d.transports[k]; ok {
-		return t
+	if c, ok := d.clients[k]; ok {
+		return c
 	}
+	c := &http.Client{
+		Transport: d.transport(k),
+		// A vendor posts to the URL it was given and does not follow
+		// redirects; the 3xx is the answer.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	d.clients[k] = c
+	return c
+}
+
+// transport makes the connection pool of a source address and connect
+// timeout; d.mu is held.
+func (d *Dispatcher) transport(k transportKey) *http.Transport {
+	from, connect := k.from, k.connect
 	dialer := &net.Dialer{Timeout: connect}
 	if from.IsValid() {
 		dialer.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
@@ -158,12 +174,18 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("retry policy: %d retries; at most %d", len(req.Policy.Delays), MaxRetries)
 	}
 	id := d.deliveries.Add(1)
-	client := &http.Client{
-		Transport: d.transport(req.From, req.Policy.ConnectTimeout),
-		// A vendor posts to the URL it was given and does not follow
-		// redirects; the 3xx is the answer.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	client := d.client(req.From, req.Policy.ConnectTimeout)
+	// The headers sent, and the copy recorded (credentials redacted), are
+	// made once for all attempts.
+	header := req.Header.Clone()
+	if header == nil {
+		header = http.Header{}
 	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", "kycsim")
+	}
+	req.Header = header
+	recorded := Redact(header)
 	var res Result
 	for n := 1; n <= req.Policy.Attempts(); n++ {
 		if n > 1 {
@@ -171,7 +193,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 				break
 			}
 		}
-		a := d.attempt(ctx, client, req, id, n)
+		a := d.attempt(ctx, client, req, recorded, id, n)
 		res.Attempts = append(res.Attempts, a)
 		if d.Log != nil {
 			d.Log.Add(a)
@@ -186,11 +208,11 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, id int64, n int) Attempt {
+func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, recorded http.Header, id int64, n int) Attempt {
 	a := Attempt{
 		Delivery: id, Number: n, Product: req.Product, Message: req.Message, Subject: req.Subject,
 		Time: d.Clock.Now(), Method: req.Method, URL: req.URL,
-		RequestHeader: Redact(req.Header), RequestBody: req.Body,
+		RequestHeader: recorded, RequestBody: req.Body,
 	}
 	if req.From.IsValid() {
 		a.From = req.From.String()
@@ -202,12 +224,8 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 		a.Err = err.Error()
 		return a
 	}
-	for k, vs := range req.Header {
-		hr.Header[k] = append([]string(nil), vs...)
-	}
-	if hr.Header.Get("User-Agent") == "" {
-		hr.Header.Set("User-Agent", "kycsim")
-	}
+	// The transport only reads the headers; every attempt shares them.
+	hr.Header = req.Header
 	start := time.Now()
 	resp, err := client.Do(hr)
 	if err != nil {
@@ -216,20 +234,38 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 		return a
 	}
 	a.Status, a.ResponseHeader = resp.StatusCode, resp.Header
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
-	a.ResponseBody = body
-	if err == nil {
-		_, err = io.CopyN(io.Discard, resp.Body, drainBytes)
-		if err == io.EOF {
-			err = nil
-		}
-	}
+	a.ResponseBody, err = readAnswer(resp.Body)
 	resp.Body.Close()
 	a.Latency = time.Since(start)
 	if err != nil {
 		a.Err = "reading the answer: " + describe(err, req.Policy)
 	}
 	return a
+}
+
+// answerBuffers hold answer bodies while they are read.
+var answerBuffers = sync.Pool{New: func() any { return new([MaxResponseBytes]byte) }}
+
+// readAnswer keeps the first MaxResponseBytes of an answer body and reads
+// (and drops) up to drainBytes more, so that the connection can be reused.
+func readAnswer(r io.Reader) ([]byte, error) {
+	buf := answerBuffers.Get().(*[MaxResponseBytes]byte)
+	defer answerBuffers.Put(buf)
+	n, err := io.ReadFull(r, buf[:])
+	var kept []byte
+	if n > 0 {
+		kept = append([]byte(nil), buf[:n]...)
+	}
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return kept, nil
+	case nil:
+		_, err = io.CopyN(io.Discard, r, drainBytes)
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	return kept, err
 }
 
 // describe words a transport error, naming the deadline that expired.
@@ -250,17 +286,20 @@ func describe(err error, p RetryPolicy) string {
 // sensitiveHeaders are the request headers whose values never reach a log.
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-App-Token", "X-App-Access-Sig"}
 
-// Redact returns a copy of h with the values of credential headers
-// replaced.
+// Redact returns h with the values of credential headers replaced: h
+// itself when it holds none, else a copy. Treat the result as read-only.
 func Redact(h http.Header) http.Header {
-	out := h.Clone()
-	if out == nil {
-		out = http.Header{}
-	}
+	var out http.Header
 	for _, k := range sensitiveHeaders {
-		if _, ok := out[k]; ok {
+		if _, ok := h[k]; ok {
+			if out == nil {
+				out = h.Clone()
+			}
 			out[k] = []string{"[redacted]"}
 		}
+	}
+	if out == nil {
+		return h
 	}
 	return out
 }

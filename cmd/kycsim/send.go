@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/simulator"
+	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/event"
+	"github.com/kycsim/kycsim/simulator/signing"
+	"github.com/kycsim/kycsim/spec"
+)
+
+// sendFlags are the flags of `kycsim send`.
+type sendFlags struct {
+	to, secret, alg, rawBody, from, forwardedFor, vendorBase, subject, sandboxMode, logFile string
+	retryDelays                                                                             string
+	precision                                                                               int
+	sets, unsets, headers                                                                   listFlag
+	noRetry, dryRun, lax, precisionSet                                                      bool
+	timeScale                                                                               float64
+	connectTimeout, answerTimeout                                                           time.Duration
+}
+
+func (m *Main) runSend(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("send", "send PRODUCT MESSAGE --to URL [--set path=value]... [--secret S] [--alg A] [--precision 0..3] [--dry-run]")
+	var f sendFlags
+	fs.StringVar(&f.to, "to", "", "the receiver's URL (required unless --dry-run)")
+	fs.Var(&f.sets, "set", "override a field: path=value, the path dotted or a JSON pointer, the value JSON or a string (repeatable)")
+	fs.Var(&f.unsets, "unset", "remove a field (repeatable)")
+	fs.StringVar(&f.rawBody, "raw-body", "", "send this file's bytes as the body instead of a built payload")
+	fs.StringVar(&f.secret, "secret", "", "Sumsub webhook secret to sign with (default: $"+secretFromEnv+"; none sends unsigned)")
+	fs.StringVar(&f.alg, "alg", string(signing.SHA256), "Sumsub digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
+	fs.IntVar(&f.precision, "precision", 3, "Jumio timestamps: millisecond digits, 0 to 3")
+	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" or \"string\" (default: as the vendor's examples)")
+	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable)")
+	fs.StringVar(&f.from, "from", "", "bind the source address (a loopback address, e.g. 127.0.0.2)")
+	fs.StringVar(&f.forwardedFor, "forwarded-for", "", "add X-Forwarded-For with this address")
+	fs.StringVar(&f.vendorBase, "vendor-base", "", "base URL of the vendor API that hrefs and image URLs point at")
+	fs.StringVar(&f.subject, "subject", "", "the subject id (KYX workflow id, scan or transaction reference, Sumsub applicantId)")
+	fs.BoolVar(&f.noRetry, "no-retry", false, "one attempt only")
+	fs.StringVar(&f.retryDelays, "retry-delays", "", "waits before each retry, e.g. 30s,1m,5m (default: the vendor's schedule)")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "connect deadline per attempt (default: the vendor's)")
+	fs.DurationVar(&f.answerTimeout, "answer-timeout", 0, "answer deadline per attempt (default: the vendor's)")
+	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply the waits between attempts by this factor (0.001 plays an 18-hour schedule in about a minute)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the exact HTTP request and send nothing")
+	fs.BoolVar(&f.lax, "lax", false, "send even when the overrides make the payload break the contract (it is reported)")
+	fs.StringVar(&f.logFile, "log", "", "append every attempt to this file as JSON lines")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageErrorf("want PRODUCT MESSAGE, got %d argument(s)", len(pos))
+	}
+	if f.to == "" && !f.dryRun {
+		return usageErrorf("--to is required (or --dry-run)")
+	}
+	if f.timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be > 0", f.timeScale)
+	}
+	if f.precision < 0 || f.precision > 3 {
+		return usageErrorf("--precision %d: must be 0, 1, 2 or 3", f.precision)
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "precision" {
+			f.precisionSet = true
+		}
+	})
+	if f.secret == "" {
+		f.secret = os.Getenv(secretFromEnv)
+	}
+	cat, err := spec.Default()
+	if err != nil {
+		return err
+	}
+	p, err := cat.Product(pos[0])
+	if err != nil {
+		return err
+	}
+	msg, err := p.Message(pos[1])
+	if err != nil {
+		return err
+	}
+	cb, err := m.buildCallback(cat, p, msg.Name, &f)
+	if err != nil {
+		return err
+	}
+	policy, err := f.policy(p.Name, msg.Name)
+	if err != nil {
+		return err
+	}
+	to := f.to
+	if to == "" {
+		to = "http://127.0.0.1:9000" + receiver.Paths[p.Name]
+	}
+	req, err := cb.Request(to, policy)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if f.dryRun {
+		return m.printRequest(req)
+	}
+	var logW io.Writer
+	if f.logFile != "" {
+		lf, err := os.OpenFile(f.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return usageErrorf("--log: %v", err)
+		}
+		defer lf.Close()
+		logW = lf
+	}
+	log := delivery.NewLog(logW)
+	d := delivery.NewDispatcher(delivery.NewScaledClock(f.timeScale), log)
+	defer d.Close()
+	fmt.Fprintf(m.Stdout, "sending %s %s (subject %s) to %s\n  policy %s\n", p.Name, msg.Name, cb.Subject, to, policy)
+	d.OnAttempt = func(a delivery.Attempt) { m.printAttempt(a) }
+	res, err := d.Deliver(ctx, req)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if err := log.Err(); err != nil {
+		return fmt.Errorf("write --log %s: %w", f.logFile, err)
+	}
+	if res.Acknowledged() {
+		fmt.Fprintf(m.Stdout, "acknowledged after %d attempt(s)\n", len(res.Attempts))
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "not acknowledged after %d attempt(s)\n", len(res.Attempts))
+	return &failedError{what: "not acknowledged"}
+}
+
+// buildCallback builds the payload (or reads --raw-body), applies the
+// overrides and checks the result against the contract.
+func (m *Main) buildCallback(cat *spec.Catalog, p *spec.Product, message string, f *sendFlags) (simulator.Callback, error) {
+	cb := simulator.Callback{Product: p.Name, Message: message, ContentType: p.ContentType, Header: http.Header{}}
+	alg, err := signing.ParseAlgorithm(f.alg)
+	if err != nil {
+		return cb, usageErrorf("--alg: %v", err)
+	}
+	cb.Sign = simulator.Signing{Secret: f.secret, Algorithm: alg}
+	for _, h := range f.headers {
+		k, v, err := simulator.ParseHeader(h)
+		if err != nil {
+			return cb, usageErrorf("--header: %v", err)
+		}
+		cb.Header.Add(k, v)
+	}
+	if f.from != "" {
+		if cb.From, err = simulator.ParseSource(f.from); err != nil {
+			return cb, usageErrorf("--from: %v", err)
+		}
+	}
+	if f.forwardedFor != "" {
+		if _, err := simulator.ParseSource(f.forwardedFor); err != nil && !strings.Contains(err.Error(), "loopback") {
+			return cb, usageErrorf("--forwarded-for: %v", err)
+		}
+		cb.ForwardedFor = f.forwardedFor
+	}
+	if f.rawBody != "" {
+		if len(f.sets) > 0 || len(f.unsets) > 0 {
+			return cb, usageErrorf("--raw-body sends the file as it is; it cannot be combined with --set or --unset")
+		}
+		b, err := os.ReadFile(f.rawBody)
+		if err != nil {
+			return cb, usageErrorf("--raw-body: %v", err)
+		}
+		cb.Body = b
+		return cb, nil
+	}
+	opt := event.Options{SandboxMode: f.sandboxMode, VendorBase: f.vendorBase, Subject: f.subject}
+	if f.precisionSet {
+		opt.Precision = event.Digits(f.precision)
+	}
+	ev, err := event.Build(cat, p.Name, message, opt)
+	if err != nil {
+		return cb, usageErrorf("%v", err)
+	}
+	for _, u := range f.unsets {
+		if err := ev.Unset(u); err != nil {
+			return cb, usageErrorf("--unset %s: %v", u, err)
+		}
+	}
+	for _, s := range f.sets {
+		path, value, ok := strings.Cut(s, "=")
+		if !ok {
+			return cb, usageErrorf("--set %q: want path=value", s)
+		}
+		if err := ev.Set(path, value); err != nil {
+			return cb, usageErrorf("--set %s: %v", s, err)
+		}
+	}
+	cb.Subject, cb.Body = ev.Subject, ev.Body()
+	if len(f.sets) > 0 || len(f.unsets) > 0 {
+		res, err := p.Validate(cb.Body, spec.Options{Level: spec.LevelVendor, Message: message})
+		if err != nil {
+			return cb, err
+		}
+		if !res.Valid() {
+			for _, v := range res.Violations {
+				fmt.Fprintf(m.Stderr, "contract: %s\n", v)
+			}
+			if !f.lax {
+				return cb, usageErrorf("the overrides make the %s %s payload break the contract (above); --lax sends it anyway", p.Name, message)
+			}
+		}
+	}
+	return cb, nil
+}
+
+func (f *sendFlags) policy(product, message string) (delivery.RetryPolicy, error) {
+	p := delivery.PolicyFor(product, message)
+	if f.retryDelays != "" {
+		ds, err := delivery.ParseDelays(f.retryDelays)
+		if err != nil {
+			return p, usageErrorf("--retry-delays: %v", err)
+		}
+		p.Delays = ds
+		p.Name += " (custom delays)"
+	}
+	if f.connectTimeout < 0 || f.answerTimeout < 0 {
+		return p, usageErrorf("timeouts must not be negative")
+	}
+	if f.connectTimeout > 0 {
+		p.ConnectTimeout = f.connectTimeout
+	}
+	if f.answerTimeout > 0 {
+		p.AnswerTimeout = f.answerTimeout
+	}
+	if f.noRetry {
+		p = p.NoRetry()
+	}
+	return p, nil
+}
+
+// printRequest prints the request exactly as it would go on the wire.
+func (m *Main) printRequest(req delivery.Request) error {
+	hr, err := http.NewRequest(req.Method, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return usageErrorf("--to: %v", err)
+	}
+	hr.Header = req.Header.Clone()
+	if hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", "kycsim")
+	}
+	b, err := httputil.DumpRequestOut(hr, true)
+	if err != nil {
+		return fmt.Errorf("render the request: %w", err)
+	}
+	m.Stdout.Write(b)
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		fmt.Fprintln(m.Stdout)
+	}
+	if req.From.IsValid() {
+		fmt.Fprintf(m.Stdout, "# from source address %s\n", req.From)
+	}
+	return nil
+}
+
+// printAttempt prints one line per attempt: time, status or error,
+// latency, the first bytes of the answer.
+func (m *Main) printAttempt(a delivery.Attempt) {
+	outcome := a.Err
+	if outcome == "" {
+		outcome = fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status))
+	}
+	fmt.Fprintf(m.Stdout, "  attempt %d  %s  %s  %s", a.Number, a.Time.UTC().Format("2006-01-02T15:04:05.000Z"), outcome, a.Latency.Round(10*time.Microsecond))
+	if len(a.ResponseBody) > 0 {
+		fmt.Fprintf(m.Stdout, "  %s", firstBytes(a.ResponseBody, 120))
+	}
+	fmt.Fprintln(m.Stdout)
+}
+
+// firstBytes renders the start of a body on one line.
+func firstBytes(b []byte, n int) string {
+	s := string(b)
+	cut := false
+	if len(s) > n {
+		s, cut = s[:n], true
+		for !utf8.ValidString(s) && len(s) > 0 {
+			s = s[:len(s)-1]
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if cut {
+		s += "…"
+	}
+	return s
+}

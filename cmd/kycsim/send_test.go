@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/spec"
+)
+
+// referenceReceiver starts the reference receiver on a loopback port.
+func referenceReceiver(t *testing.T) (*receiver.Receiver, string) {
+	t.Helper()
+	rc, err := receiver.New(receiver.Config{Secret: "s3cr3t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rc.Close(ctx)
+	})
+	return rc, srv.URL
+}
+
+var subjectRE = regexp.MustCompile(`\(subject ([^)]*)\)`)
+
+// TestSendEveryMessage sends every message of every product to the
+// reference receiver and checks through the probe that it acted on it.
+func TestSendEveryMessage(t *testing.T) {
+	cat, err := spec.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, base := referenceReceiver(t)
+	for _, p := range cat.Products() {
+		for _, msg := range p.MessageNames() {
+			code, out, errOut := run(t, "", "send", p.Name, msg, "--to", base+receiver.Paths[p.Name], "--secret", "s3cr3t", "--no-retry")
+			if code != 0 {
+				t.Errorf("%s %s: exit %d\n%s%s", p.Name, msg, code, out, errOut)
+				continue
+			}
+			m := subjectRE.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no subject in %q", out)
+			}
+			if n, _, _ := rc.Probe(m[1]); n != 1 {
+				t.Errorf("%s %s: the receiver acted on %d events for %s, want 1\n%s", p.Name, msg, n, m[1], out)
+			}
+		}
+	}
+}
+
+// capture is a receiver that records what it got.
+type capture struct {
+	mu      sync.Mutex
+	headers []http.Header
+	bodies  [][]byte
+	peers   []string
+	status  int
+}
+
+func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	c.mu.Lock()
+	c.headers, c.bodies, c.peers = append(c.headers, r.Header.Clone()), append(c.bodies, b), append(c.peers, host)
+	status := c.status
+	c.mu.Unlock()
+	if status == 0 {
+		status = 200
+	}
+	w.WriteHeader(status)
+	w.Write([]byte(`{"ok":true}`))
+}
+
+func captureServer(t *testing.T, status int) (*capture, string) {
+	c := &capture{status: status}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return c, srv.URL
+}
+
+// TestSendSignature checks the digest of every algorithm with an HMAC
+// computed here, over the exact bytes received.
+func TestSendSignature(t *testing.T) {
+	for _, a := range []struct {
+		name string
+		h    func() hash.Hash
+	}{{"HMAC_SHA1_HEX", sha1.New}, {"HMAC_SHA256_HEX", sha256.New}, {"HMAC_SHA512_HEX", sha512.New}} {
+		c, url := captureServer(t, 200)
+		code, out, errOut := run(t, "", "send", "sumsub", "applicantReviewed", "--to", url, "--secret", "k3y", "--alg", a.name,
+			"--set", "reviewResult.reviewAnswer=RED", "--set", `reviewResult.rejectLabels=["FORGERY"]`, "--set", "reviewResult.reviewRejectType=FINAL",
+			"--header", "X-Custom: yes")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", a.name, code, out, errOut)
+		}
+		m := hmac.New(a.h, []byte("k3y"))
+		m.Write(c.bodies[0])
+		want := hex.EncodeToString(m.Sum(nil))
+		h := c.headers[0]
+		if h.Get("X-Payload-Digest") != want || h.Get("X-Payload-Digest-Alg") != a.name {
+			t.Errorf("%s: digest %s alg %s, want %s", a.name, h.Get("X-Payload-Digest"), h.Get("X-Payload-Digest-Alg"), want)
+		}
+		if h.Get("X-Custom") != "yes" || h.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: headers %v", a.name, h)
+		}
+		var body struct {
+			ReviewResult struct {
+				ReviewAnswer string   `json:"reviewAnswer"`
+				RejectLabels []string `json:"rejectLabels"`
+			} `json:"reviewResult"`
+		}
+		if err := json.Unmarshal(c.bodies[0], &body); err != nil || body.ReviewResult.ReviewAnswer != "RED" || len(body.ReviewResult.RejectLabels) != 1 {
+			t.Errorf("%s: body %s (%v)", a.name, c.bodies[0], err)
+		}
+	}
+	// Jumio callbacks are not signed.
+	c, url := captureServer(t, 200)
+	if code, out, _ := run(t, "", "send", "jumio-kyx", "PROCESSED", "--to", url, "--secret", "k3y"); code != 0 {
+		t.Fatal(out)
+	}
+	if c.headers[0].Get("X-Payload-Digest") != "" {
+		t.Error("a Jumio callback was signed")
+	}
+}
+
+// TestSendFrom checks that --from is the source address the receiver sees.
+func TestSendFrom(t *testing.T) {
+	c, url := captureServer(t, 200)
+	code, out, errOut := run(t, "", "send", "jumio-kyx", "PROCESSED", "--to", url, "--from", "127.0.0.2", "--forwarded-for", "34.202.241.227")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if c.peers[0] != "127.0.0.2" || c.headers[0].Get("X-Forwarded-For") != "34.202.241.227" {
+		t.Errorf("receiver saw %s, X-Forwarded-For %q", c.peers[0], c.headers[0].Get("X-Forwarded-For"))
+	}
+	// The reference receiver refuses it: 127.0.0.2 is not allowed.
+	_, base := referenceReceiver(t)
+	if code, out, _ := run(t, "", "send", "jumio-kyx", "PROCESSED", "--to", base+"/jumio/kyx", "--from", "127.0.0.2", "--no-retry"); code != 1 || !strings.Contains(out, "403") {
+		t.Errorf("from 127.0.0.2 to the reference receiver: exit %d\n%s", code, out)
+	}
+}
+
+// TestSendRetries checks exit 1 after the retries it was told to make,
+// on a scaled clock.
+func TestSendRetries(t *testing.T) {
+	c, url := captureServer(t, 503)
+	code, out, _ := run(t, "", "send", "sumsub", "applicantCreated", "--to", url, "--retry-delays", "1s,2s", "--time-scale", "0.001")
+	if code != 1 || len(c.bodies) != 3 || !strings.Contains(out, "not acknowledged after 3 attempt(s)") || !strings.Contains(out, "503 Service Unavailable") {
+		t.Errorf("exit %d, %d requests\n%s", code, len(c.bodies), out)
+	}
+	for _, b := range c.bodies[1:] {
+		if string(b) != string(c.bodies[0]) {
+			t.Error("a retry changed the body")
+		}
+	}
+	c, url = captureServer(t, 500)
+	if code, _, _ := run(t, "", "send", "sumsub", "applicantCreated", "--to", url, "--no-retry"); code != 1 || len(c.bodies) != 1 {
+		t.Errorf("--no-retry: exit %d, %d requests", code, len(c.bodies))
+	}
+}
+
+// TestSendDeadline checks that a receiver that never answers costs one
+// answer deadline, not forever.
+func TestSendDeadline(t *testing.T) {
+	var hung atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hung.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	code, out, _ := run(t, "", "send", "sumsub", "applicantCreated", "--to", srv.URL, "--answer-timeout", "100ms", "--no-retry")
+	if code != 1 || !strings.Contains(out, "no answer within the 100ms answer deadline") || hung.Load() != 1 {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+func TestSendDryRun(t *testing.T) {
+	code, out, errOut := run(t, "", "send", "sumsub", "applicantCreated", "--dry-run", "--secret", "s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"POST /sumsub HTTP/1.1", "Host: 127.0.0.1:9000", "Content-Type: application/json", "X-Payload-Digest-Alg: HMAC_SHA256_HEX", `"type":"applicantCreated"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = run(t, "", "send", "jumio-netverify", "DENIED_FRAUD", "--dry-run", "--precision", "1")
+	if code != 0 || !strings.Contains(out, "Content-Type: application/x-www-form-urlencoded") || !regexp.MustCompile(`callbackDate=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\d\.\dZ`).MatchString(out) {
+		t.Errorf("netverify dry run, precision 1: exit %d\n%s", code, out)
+	}
+}
+
+func TestSendUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send", "sumsub", "applicantCreated"}, "--to is required"},
+		{[]string{"send", "sumsub"}, "want PRODUCT MESSAGE"},
+		{[]string{"send", "onfido", "x", "--dry-run"}, `unknown product "onfido"`},
+		{[]string{"send", "sumsub", "applicantExploded", "--dry-run"}, "unknown sumsub message"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--precision", "4"}, "--precision 4"},
+		{[]string{"send", "sumsub", "applicantCreated", "--dry-run", "--alg", "HMAC_MD5_HEX"}, "--alg"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--from", "10.0.0.1"}, "not a loopback address"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--header", "bad header"}, "--header"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--set", "novalue"}, "want path=value"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--set", "workflowExecution.status=DONE"}, "break the contract"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--unset", "no.such.field"}, "--unset"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--raw-body", "x.json", "--set", "a=b"}, "cannot be combined"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--retry-delays", "1x"}, "--retry-delays"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--to", "ftp://127.0.0.1/"}, "scheme"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--time-scale", "0"}, "--time-scale"},
+	} {
+		code, _, stderr := run(t, "", tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	// --lax sends a payload that breaks the contract, and says so.
+	c, url := captureServer(t, 200)
+	code, _, stderr := run(t, "", "send", "jumio-kyx", "PROCESSED", "--to", url, "--lax", "--set", "workflowExecution.status=DONE")
+	if code != 0 || !strings.Contains(stderr, `"DONE" is not one of`) || !strings.Contains(string(c.bodies[0]), `"status":"DONE"`) {
+		t.Errorf("--lax: exit %d, stderr %q", code, stderr)
+	}
+}
