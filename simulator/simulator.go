@@ -16,6 +16,10 @@ import (
 	"github.com/kycsim/kycsim/simulator/signing"
 )
 
+// UserAgent is the User-Agent of kycsim's callbacks (a --header may
+// replace it).
+const UserAgent = "kycsim"
+
 // Signing says how a Sumsub callback is signed. Jumio callbacks carry no
 // signature, as the vendor's do not.
 type Signing struct {
@@ -43,8 +47,9 @@ type Callback struct {
 // Request returns the delivery request of the callback, signed, for the
 // URL and policy.
 func (c Callback) Request(url string, policy delivery.RetryPolicy) (delivery.Request, error) {
-	h := http.Header{}
-	h.Set("Content-Type", c.ContentType)
+	h := make(http.Header, 4+len(c.Header))
+	h["Content-Type"] = []string{c.ContentType}
+	h["User-Agent"] = []string{UserAgent}
 	if c.Product == "sumsub" && c.Sign.Secret != "" {
 		alg := c.Sign.Algorithm
 		if alg == "" {
@@ -54,8 +59,8 @@ func (c Callback) Request(url string, policy delivery.RetryPolicy) (delivery.Req
 		if err != nil {
 			return delivery.Request{}, err
 		}
-		h.Set(signing.DigestHeader, digest)
-		h.Set(signing.AlgorithmHeader, string(alg))
+		h[signing.DigestHeader] = []string{digest}
+		h[signing.AlgorithmHeader] = []string{string(alg)}
 	}
 	if c.ForwardedFor != "" {
 		h.Set("X-Forwarded-For", c.ForwardedFor)

@@ -175,17 +175,19 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 	}
 	id := d.deliveries.Add(1)
 	client := d.client(req.From, req.Policy.ConnectTimeout)
-	// The headers sent, and the copy recorded (credentials redacted), are
-	// made once for all attempts.
-	header := req.Header.Clone()
-	if header == nil {
-		header = http.Header{}
+	// The headers are sent as given (Deliver never writes to them; the
+	// caller must not either until it returns), with a User-Agent added
+	// to a copy when there is none. The copy recorded has credentials
+	// redacted.
+	if req.Header.Get("User-Agent") == "" {
+		h := req.Header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("User-Agent", "kycsim")
+		req.Header = h
 	}
-	if header.Get("User-Agent") == "" {
-		header.Set("User-Agent", "kycsim")
-	}
-	req.Header = header
-	recorded := Redact(header)
+	recorded := Redact(req.Header)
 	var res Result
 	for n := 1; n <= req.Policy.Attempts(); n++ {
 		if n > 1 {
@@ -193,7 +195,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 				break
 			}
 		}
-		a := d.attempt(ctx, client, req, recorded, id, n)
+		a := d.attempt(ctx, client, req, u, recorded, id, n)
 		res.Attempts = append(res.Attempts, a)
 		if d.Log != nil {
 			d.Log.Add(a)
@@ -208,7 +210,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, recorded http.Header, id int64, n int) Attempt {
+func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, u *url.URL, recorded http.Header, id int64, n int) Attempt {
 	a := Attempt{
 		Delivery: id, Number: n, Product: req.Product, Message: req.Message, Subject: req.Subject,
 		Time: d.Clock.Now(), Method: req.Method, URL: req.URL,
@@ -219,13 +221,20 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	}
 	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(actx, req.Method, req.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		a.Err = err.Error()
-		return a
+	// The request is made from the URL parsed once per delivery, as
+	// http.NewRequest would make it. The transport only reads the URL and
+	// the headers; every attempt shares them.
+	body := req.Body
+	hr := (&http.Request{
+		Method: req.Method, URL: u, Host: u.Host, Header: req.Header,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+	}).WithContext(actx)
+	if len(body) == 0 {
+		hr.Body, hr.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	// The transport only reads the headers; every attempt shares them.
-	hr.Header = req.Header
 	start := time.Now()
 	resp, err := client.Do(hr)
 	if err != nil {

@@ -77,46 +77,8 @@ func (e *Event) formFields() []form.Field {
 
 // safeJSON renders v, with values outside the JSON model as null.
 func safeJSON(v any) []byte {
-	b, err := appendJSON(make([]byte, 0, 1024), v)
-	if err == nil {
-		return b
-	}
-	return appendJSON2(nil, v)
-}
-
-// appendJSON2 renders v like appendJSON, writing null for any value
-// outside the JSON model instead of failing.
-func appendJSON2(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case *Object:
-		if v == nil {
-			return append(b, "null"...)
-		}
-		b = append(b, '{')
-		for i, m := range v.members {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, m.key)
-			b = append(b, ':')
-			b = appendJSON2(b, m.value)
-		}
-		return append(b, '}')
-	case []any:
-		b = append(b, '[')
-		for i, x := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSON2(b, x)
-		}
-		return append(b, ']')
-	}
-	out, err := appendJSON(b, v)
-	if err != nil {
-		return append(b, "null"...)
-	}
-	return out
+	b, _ := appendJSON(make([]byte, 0, 1024), v, true)
+	return b
 }
 
 // Set stores value at path. The value is read as JSON when it is valid

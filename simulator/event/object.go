@@ -138,7 +138,7 @@ func cloneValue(v any) any {
 // Strings are not HTML-escaped, as the vendors send them (json.Marshal
 // escapes them again; Event.Body does not).
 func (o *Object) MarshalJSON() ([]byte, error) {
-	return appendJSON(nil, o)
+	return appendJSON(nil, o, false)
 }
 
 // UnmarshalJSON replaces the members with those of a JSON object, in the
@@ -244,8 +244,9 @@ func isNumber(s string) bool {
 	return i == len(s)
 }
 
-// appendJSON renders v compactly.
-func appendJSON(b []byte, v any) ([]byte, error) {
+// appendJSON renders v compactly. A value outside the JSON model is an
+// error, or, when lenient, written as null.
+func appendJSON(b []byte, v any, lenient bool) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
@@ -257,7 +258,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return appendString(b, string(v)), nil
 	case json.Number:
 		if !isNumber(string(v)) {
-			return b, fmt.Errorf("event: %q is not a JSON number", string(v))
+			return notJSON(b, lenient, fmt.Errorf("event: %q is not a JSON number", string(v)))
 		}
 		return append(b, v...), nil
 	case int:
@@ -266,7 +267,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, v, 10), nil
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return b, fmt.Errorf("event: %v is not a JSON number", v)
+			return notJSON(b, lenient, fmt.Errorf("event: %v is not a JSON number", v))
 		}
 		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
 	case *Object:
@@ -281,7 +282,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			b = appendString(b, m.key)
 			b = append(b, ':')
 			var err error
-			if b, err = appendJSON(b, m.value); err != nil {
+			if b, err = appendJSON(b, m.value, lenient); err != nil {
 				return b, err
 			}
 		}
@@ -293,13 +294,21 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, x); err != nil {
+			if b, err = appendJSON(b, x, lenient); err != nil {
 				return b, err
 			}
 		}
 		return append(b, ']'), nil
 	}
-	return b, fmt.Errorf("event: %T is not a JSON value", v)
+	return notJSON(b, lenient, fmt.Errorf("event: %T is not a JSON value", v))
+}
+
+// notJSON ends appendJSON on a value outside the JSON model.
+func notJSON(b []byte, lenient bool, err error) ([]byte, error) {
+	if lenient {
+		return append(b, "null"...), nil
+	}
+	return b, err
 }
 
 const hexDigits = "0123456789abcdef"

@@ -124,7 +124,7 @@ func buildSumsub(g *gen, message string) (*Object, error) {
 		inspection = g.objectID(created)
 	}
 
-	o := NewObject()
+	o := &Object{members: make([]member, 0, len(shape.keys)+1)}
 	for _, k := range shape.keys {
 		switch k {
 		case "applicantId":

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
 )
 
 // The headers a signed Sumsub webhook carries.
@@ -61,13 +62,50 @@ func (a Algorithm) hash() (func() hash.Hash, error) {
 
 // Sign returns the hex digest of body under the algorithm and secret.
 func Sign(a Algorithm, secret string, body []byte) (string, error) {
-	h, err := a.hash()
+	pool, err := macs(a, secret)
 	if err != nil {
 		return "", err
 	}
-	m := hmac.New(h, []byte(secret))
+	m := pool.Get().(hash.Hash)
+	defer pool.Put(m)
+	m.Reset()
 	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil)), nil
+	var sum [sha512.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0])), nil
+}
+
+// macCacheSize bounds how many (algorithm, secret) pairs keep keyed HMAC
+// states for reuse; beyond it each signature keys a fresh one.
+const macCacheSize = 64
+
+type macKey struct {
+	alg    Algorithm
+	secret string
+}
+
+var (
+	macMu    sync.Mutex
+	macPools = map[macKey]*sync.Pool{}
+)
+
+// macs returns a pool of HMAC states keyed with the secret, so that
+// signing many bodies does not key a new HMAC each time.
+func macs(a Algorithm, secret string) (*sync.Pool, error) {
+	h, err := a.hash()
+	if err != nil {
+		return nil, err
+	}
+	k := macKey{a, secret}
+	macMu.Lock()
+	defer macMu.Unlock()
+	if p, ok := macPools[k]; ok {
+		return p, nil
+	}
+	p := &sync.Pool{New: func() any { return hmac.New(h, []byte(secret)) }}
+	if len(macPools) < macCacheSize {
+		macPools[k] = p
+	}
+	return p, nil
 }
 
 // Verify reports whether digest is the signature of body under the

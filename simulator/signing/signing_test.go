@@ -1,6 +1,13 @@
 package signing
 
-import "testing"
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"testing"
+)
 
 // TestSignKnownAnswers pins digests computed independently (openssl dgst
 // -hmac) for one body under each algorithm.
@@ -72,4 +79,32 @@ func TestParseAlgorithm(t *testing.T) {
 			t.Errorf("ParseAlgorithm(%q) accepted", in)
 		}
 	}
+}
+
+// TestSignReusesStatesSafely signs concurrently with more secrets than the
+// cache keeps and checks every digest against a fresh HMAC.
+func TestSignReusesStatesSafely(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2 * macCacheSize {
+				secret := fmt.Sprintf("secret-%d", i)
+				body := []byte(fmt.Sprintf("body %d %d", g, i))
+				got, err := Sign(SHA256, secret, body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				m := hmac.New(sha256.New, []byte(secret))
+				m.Write(body)
+				if want := hex.EncodeToString(m.Sum(nil)); got != want {
+					t.Errorf("secret %s: %s, want %s", secret, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,11 +1,11 @@
 package fieldtable
 
 import (
-	"encoding/json"
 	"fmt"
-	"math/big"
 	"sort"
 	"strings"
+
+	"github.com/kycsim/kycsim/spec/jsonvalue"
 )
 
 // Level is how closely a payload must follow the documents.
@@ -649,72 +649,9 @@ func matches(m map[string][]any, lookup func(string) (any, bool)) bool {
 // jsonIn reports whether v equals one of vals as JSON values (the enum test).
 func jsonIn(v any, vals []any) bool {
 	for _, x := range vals {
-		if jsonEqual(v, x) {
+		if jsonvalue.Equal(v, x) {
 			return true
 		}
 	}
 	return false
-}
-
-// jsonEqual reports whether a and b are the same JSON value, as the enum
-// and const keywords compare: numbers by value whatever their Go type or
-// spelling (1, 1.0 and 1e0 are equal), arrays and objects member by
-// member, and a number never equals a string.
-func jsonEqual(a, b any) bool {
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && x.Cmp(y) == 0
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !jsonEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// number returns the value of a number decoded from YAML or JSON.
-func number(v any) (*big.Rat, bool) {
-	switch x := v.(type) {
-	case int:
-		return new(big.Rat).SetInt64(int64(x)), true
-	case int64:
-		return new(big.Rat).SetInt64(x), true
-	case uint64:
-		return new(big.Rat).SetUint64(x), true
-	case float64:
-		r := new(big.Rat).SetFloat64(x)
-		return r, r != nil
-	case json.Number:
-		return new(big.Rat).SetString(string(x))
-	}
-	return nil, false
 }

@@ -704,3 +704,22 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestFormatSumsubCreatedAtMsAgreesWithLayout checks the hand-written
+// formatter against time.Format across years, zones and sub-millisecond
+// parts.
+func TestFormatSumsubCreatedAtMsAgreesWithLayout(t *testing.T) {
+	zone := time.FixedZone("x", -7*3600-30*60)
+	for _, tm := range []time.Time{
+		time.Date(2020, 2, 21, 13, 23, 19, 1_999_999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 11, 22, 23, 30, 0, 5_000_000, zone),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := FormatSumsubCreatedAtMs(tm), tm.UTC().Format(sumsubMsLayout); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
+	}
+}

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kycsim/kycsim/spec/jsonvalue"
 )
 
 // UnsupportedError reports a schema the subset does not cover.
@@ -232,7 +234,7 @@ func (c *compiler) keyword(s *Schema, m map[string]any, k string, x any, ptr str
 			s.maxProperties = n
 		}
 	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
-		r, ok := rat(x)
+		r, ok := jsonvalue.Number(x)
 		if !ok {
 			return bad()
 		}
@@ -408,7 +410,7 @@ func escape(s string) string {
 }
 
 func count(x any) (int, bool) {
-	r, ok := rat(x)
+	r, ok := jsonvalue.Number(x)
 	if !ok || !r.IsInt() || r.Sign() < 0 || !r.Num().IsInt64() {
 		return 0, false
 	}
@@ -417,19 +419,6 @@ func count(x any) (int, bool) {
 		n = int64(^uint32(0) >> 1)
 	}
 	return int(n), true
-}
-
-// rat converts a JSON number to a rational; ok is false for other values.
-func rat(x any) (*big.Rat, bool) {
-	switch n := x.(type) {
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(n))
-		return r, ok
-	case float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		r, ok := new(big.Rat).SetString(fmt.Sprint(n))
-		return r, ok
-	}
-	return nil, false
 }
 
 // maxDepth bounds the schema applications nested in one validation, so a
@@ -472,7 +461,7 @@ func (st *state) valid(s *Schema, v any) bool {
 	if s.types != 0 && !hasType(s.types, v) {
 		return false
 	}
-	if s.hasConst && !equal(v, s.constant) {
+	if s.hasConst && !jsonvalue.Equal(v, s.constant) {
 		return false
 	}
 	if s.enum != nil && !s.inEnum(v) {
@@ -500,7 +489,7 @@ func (st *state) valid(s *Schema, v any) bool {
 	case nil, bool:
 	default:
 		if s.minimum != nil || s.maximum != nil || s.exclusiveMinimum != nil || s.exclusiveMaximum != nil {
-			r, ok := rat(v)
+			r, ok := jsonvalue.Number(v)
 			if !ok {
 				return false
 			}
@@ -642,7 +631,7 @@ func (s *Schema) inEnum(v any) bool {
 		return ok
 	}
 	for _, e := range s.enum {
-		if equal(v, e) {
+		if jsonvalue.Equal(v, e) {
 			return true
 		}
 	}
@@ -670,7 +659,7 @@ func hasType(types uint8, v any) bool {
 		if types&typeNumber != 0 {
 			return true
 		}
-		r, ok := rat(x)
+		r, ok := jsonvalue.Number(x)
 		return ok && types&typeInteger != 0 && r.IsInt()
 	}
 	return false
@@ -682,52 +671,4 @@ func isInt(n json.Number) bool {
 	}
 	r, ok := new(big.Rat).SetString(string(n))
 	return ok && r.IsInt()
-}
-
-// equal is JSON equality: numbers by value, objects by members.
-func equal(a, b any) bool {
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !equal(xv, yv) {
-				return false
-			}
-		}
-		return true
-	}
-	if xn, ok := a.(json.Number); ok {
-		if yn, ok := b.(json.Number); ok && xn == yn {
-			return true
-		}
-	}
-	ra, ok := rat(a)
-	if !ok {
-		return false
-	}
-	rb, ok := rat(b)
-	return ok && ra.Cmp(rb) == 0
 }
