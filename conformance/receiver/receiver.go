@@ -18,8 +18,8 @@
 //     also when they arrive at the same time.
 //   - A subject's state never regresses: a KYX status must get further
 //     than the one held; other products' events must be newer.
-//   - It answers at once and does follow-up work (fetching the KYX href)
-//     afterwards.
+//   - It answers at once and does follow-up work afterwards: fetching the
+//     KYX href of a PROCESSED workflow.
 //
 // It serves the probe GET /_probe/{subject} → {"events": N, "status": S}.
 package receiver
@@ -223,7 +223,7 @@ func (rc *Receiver) callback(product string) http.HandlerFunc {
 		answer(w, o.code, o.msg)
 		rc.log.Info("callback", "product", product, "status", o.code, "result", o.msg)
 		// Follow-up work runs after the answer is written.
-		if acted && o.effect.href != "" && rc.cfg.Fetch {
+		if acted && o.effect.fetch && rc.cfg.Fetch {
 			rc.fetcher.enqueue(o.effect.href)
 		}
 	}
@@ -338,6 +338,8 @@ func eventOf(product, message string, v any) (event, error) {
 		e.subject, e.status = str(v, "workflowExecution", "id"), str(v, "workflowExecution", "status")
 		e.rank = kyxRank[e.status]
 		e.href = str(v, "workflowExecution", "href")
+		// The result is ready to fetch once the workflow is PROCESSED.
+		e.fetch = e.status == "PROCESSED" && e.href != ""
 		when = str(v, "callbackSentAt")
 	case "jumio-netverify":
 		e.subject, e.status, when = str(v, "jumioIdScanReference"), str(v, "verificationStatus"), str(v, "callbackDate")

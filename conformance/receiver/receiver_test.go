@@ -322,13 +322,13 @@ func TestKYXOrderAndFetch(t *testing.T) {
 		t.Errorf("events %d status %v, want 3 PROCESSED", n, st)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for h.rc.FetchCount() < 3 && time.Now().Before(deadline) {
+	for h.rc.FetchCount() < 1 && time.Now().Before(deadline) {
 		runtimeGosched()
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if fetched != 3 {
-		t.Errorf("vendor API fetched %d times, want 3 (one per event acted on)", fetched)
+	if fetched != 1 {
+		t.Errorf("vendor API fetched %d times, want 1 (the PROCESSED event, once)", fetched)
 	}
 }
 

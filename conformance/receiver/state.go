@@ -14,6 +14,7 @@ type event struct {
 	rank    int       // KYX: how far the workflow got
 	at      time.Time // the vendor's time of the event
 	href    string    // KYX: where the result is fetched from
+	fetch   bool      // whether acting on it fetches href
 }
 
 // subjectState is what the receiver holds about one subject.
