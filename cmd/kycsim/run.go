@@ -2,135 +2,268 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"sort"
 	"strings"
+	"time"
+
+	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/vendorapi"
+	"github.com/kycsim/kycsim/spec"
 )
 
-// Main is the kycsim program with its standard streams, so that tests can
-// run it in-process.
-type Main struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-}
+// defaultTimeScale plays scenario waits and retry schedules fast: an hour
+// in 0.36 s.
+const defaultTimeScale = 0.0001
 
-// NewMain returns a Main on the process's standard streams.
-func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-}
-
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(m *Main, ctx context.Context, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"validate", "validate a callback payload against the vendor contract", (*Main).runValidate},
-		{"spec", "show the compiled catalog: list, schema, export", (*Main).runSpec},
-		{"send", "deliver one vendor-faithful callback", (*Main).runSend},
-		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
+func (m *Main) runRun(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("run", "run NAME|FILE... [--all] (--to URL | --target PRODUCT=URL... | --base URL) [--secret S] [--time-scale F] [--check]")
+	all := fs.Bool("all", false, "play every built-in scenario")
+	to := fs.String("to", "", "receiver URL, used as it is (scenarios of one product)")
+	var targets listFlag
+	fs.Var(&targets, "target", "PRODUCT=URL: one product's receiver URL (repeatable)")
+	base := fs.String("base", "", "receiver base URL: each product's default path is appended ("+defaultPaths()+")")
+	probe := fs.String("probe", "", "the receiver's probe URL with {subject} (default with --base: BASE/_probe/{subject})")
+	secret := fs.String("secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
+	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
+	check := fs.Bool("check", false, "load and lint only; send nothing")
+	formatName := fs.String("format", "text", "text or json")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
 	}
-}
+	if err := oneOf("format", *formatName, "text", "json"); err != nil {
+		return err
+	}
+	if *timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
+	}
+	if *secret == "" {
+		*secret = os.Getenv(secretFromEnv)
+	}
+	cat, err := spec.Default()
+	if err != nil {
+		return err
+	}
+	list, err := m.selectScenarios(cat, pos, *all)
+	if err != nil {
+		return err
+	}
+	if *check {
+		for _, sc := range list {
+			fmt.Fprintf(m.Stdout, "ok %s (%s, %d steps)\n", sc.Name, sc.Product, len(sc.Steps))
+		}
+		return nil
+	}
+	urls, err := targetURLs(list, *to, targets, *base)
+	if err != nil {
+		return err
+	}
+	if *probe == "" && *base != "" {
+		*probe = strings.TrimSuffix(*base, "/") + "/_probe/{subject}"
+	}
+	if *probe != "" && !strings.Contains(*probe, "{subject}") {
+		return usageErrorf("--probe %q: the template has no {subject}", *probe)
+	}
 
-// Run runs one command line and returns the process exit code.
-func (m *Main) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		m.usage(m.Stderr)
-		return ExitUsage
+	// The vendor API mock the callbacks' links point at.
+	vendor := vendorapi.New()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the vendor API mock: %w", err)
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		m.usage(m.Stdout)
-		return ExitOK
+	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
+	go vsrv.Serve(ln)
+	defer vsrv.Close()
+
+	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
+	defer d.Close()
+	opt := scenarios.Options{
+		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
+		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(),
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			err := c.run(m, ctx, args[1:])
-			return m.exit(c.name, err)
+	text := *formatName == "text"
+	if text {
+		opt.OnStep = func(sr scenarios.StepResult) { m.printStep(sr) }
+	}
+	var results []*scenarios.Result
+	failed := 0
+	for _, sc := range list {
+		if text {
+			fmt.Fprintf(m.Stdout, "%s (%s → %s)\n", sc.Name, sc.Product, urls[sc.Product])
+		}
+		res := scenarios.Run(ctx, sc, opt)
+		results = append(results, res)
+		if !res.Passed {
+			failed++
+		}
+		if text {
+			verdict := "PASS"
+			if !res.Passed {
+				verdict = "FAIL"
+			}
+			fmt.Fprintf(m.Stdout, "%s %s (%d steps, %s)\n\n", verdict, sc.Name, len(res.Steps), res.Duration.Round(time.Millisecond))
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
-	fmt.Fprintf(m.Stderr, "kycsim: unknown command %q\n\n", args[0])
-	m.usage(m.Stderr)
-	return ExitUsage
+	if text {
+		fmt.Fprintf(m.Stdout, "%d scenario(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
+	} else {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"scenarios": results, "passed": len(results) - failed, "failed": failed}); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &failedError{what: fmt.Sprintf("%d scenario(s) failed", failed)}
+	}
+	return nil
 }
 
-func (m *Main) usage(w io.Writer) {
-	fmt.Fprintln(w, "kycsim plays a KYC vendor (Jumio, Sumsub) toward your webhook receiver and judges it.")
-	fmt.Fprintln(w, "\nUsage: kycsim <command> [flags] [args]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+// selectScenarios loads the named built-ins and files, or every built-in.
+func (m *Main) selectScenarios(cat *spec.Catalog, args []string, all bool) ([]*scenarios.Scenario, error) {
+	if len(args) == 0 && !all {
+		return nil, usageErrorf("name scenarios (built-in names or files), or --all")
 	}
-	fmt.Fprintln(w, "\nRun 'kycsim <command> -h' for a command's flags.")
-}
-
-// exit prints an error and maps it to an exit code: the one place where
-// errors become exit codes.
-func (m *Main) exit(cmd string, err error) int {
-	if err == nil {
-		return ExitOK
+	var lib []*scenarios.Scenario
+	var err error
+	byName := map[string]*scenarios.Scenario{}
+	if all || len(args) > 0 {
+		if lib, err = scenarios.Library(cat); err != nil {
+			return nil, err
+		}
+		for _, sc := range lib {
+			byName[sc.Name] = sc
+		}
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+	var out []*scenarios.Scenario
+	if all {
+		out = append(out, lib...)
 	}
-	code := ExitCode(err)
-	var f *failedError
-	if !errors.As(err, &f) { // a failed check has already been reported
-		fmt.Fprintf(m.Stderr, "kycsim %s: %v\n", cmd, err)
-	}
-	if code == ExitUsage {
-		fmt.Fprintf(m.Stderr, "run 'kycsim %s -h' for usage\n", cmd)
-	}
-	return code
-}
-
-// parseFlags parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones. A lone "-" is a
-// positional argument (standard input); "--" ends the flags.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+	for _, a := range args {
+		if sc, ok := byName[a]; ok {
+			out = append(out, sc)
+			continue
+		}
+		data, err := os.ReadFile(a)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && !strings.HasSuffix(a, ".yaml") && !strings.HasSuffix(a, ".yml") {
+				return nil, usageErrorf("%q is neither a built-in scenario (see 'kycsim scenarios') nor a file", a)
 			}
 			return nil, usageErrorf("%v", err)
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
+		sc, err := scenarios.Load(a, data, cat)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
 		}
-		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
+		if sc.Name == "" {
+			sc.Name = a
 		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		out = append(out, sc)
 	}
+	return out, nil
 }
 
-// newFlagSet makes a flag set that reports errors to us, not by exiting.
-func (m *Main) newFlagSet(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("kycsim "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: kycsim %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
+// targetURLs decides each product's receiver URL.
+func targetURLs(list []*scenarios.Scenario, to string, targets []string, base string) (map[string]string, error) {
+	urls := map[string]string{}
+	products := map[string]bool{}
+	for _, sc := range list {
+		products[sc.Product] = true
 	}
-	return fs
-}
-
-// oneOf checks a flag value against its allowed values.
-func oneOf(flagName, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
+	if base != "" {
+		if err := checkURL("--base", base); err != nil {
+			return nil, err
+		}
+		for p := range products {
+			path, ok := receiver.Paths[p]
+			if !ok {
+				return nil, usageErrorf("--base: no default path for product %s; give --target %s=URL", p, p)
+			}
+			urls[p] = strings.TrimSuffix(base, "/") + path
 		}
 	}
-	return usageErrorf("--%s %q is not one of %s", flagName, v, strings.Join(allowed, ", "))
+	if to != "" {
+		if err := checkURL("--to", to); err != nil {
+			return nil, err
+		}
+		if len(products) > 1 {
+			names := make([]string, 0, len(products))
+			for p := range products {
+				names = append(names, p)
+			}
+			sort.Strings(names)
+			return nil, usageErrorf("--to serves one product, but the scenarios are of %s: use --target PRODUCT=URL or --base", strings.Join(names, ", "))
+		}
+		for p := range products {
+			urls[p] = to
+		}
+	}
+	for _, t := range targets {
+		p, u, ok := strings.Cut(t, "=")
+		if !ok {
+			return nil, usageErrorf("--target %q: want PRODUCT=URL", t)
+		}
+		if err := checkURL("--target "+p, u); err != nil {
+			return nil, err
+		}
+		urls[p] = u
+	}
+	for p := range products {
+		if urls[p] == "" {
+			return nil, usageErrorf("no receiver URL for %s: give --to, --target %s=URL or --base", p, p)
+		}
+	}
+	return urls, nil
+}
+
+func checkURL(flagName, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageErrorf("%s %q: want an http:// or https:// URL", flagName, s)
+	}
+	return nil
+}
+
+func defaultPaths() string {
+	var parts []string
+	for p, path := range receiver.Paths {
+		parts = append(parts, p+" "+path)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// printStep prints a step as it ends.
+func (m *Main) printStep(sr scenarios.StepResult) {
+	line := fmt.Sprintf("  %2d %s", sr.Index, sr.Label)
+	if n := len(sr.Attempts); n > 0 {
+		a := sr.Attempts[n-1]
+		outcome := a.Err
+		if outcome == "" {
+			outcome = fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status))
+		}
+		line += fmt.Sprintf(" → %s  %s", outcome, a.Latency.Round(10*time.Microsecond))
+		if n > 1 {
+			line += fmt.Sprintf("  (%d attempts)", n)
+		}
+	}
+	fmt.Fprintln(m.Stdout, line)
+	for _, f := range sr.Failures {
+		fmt.Fprintf(m.Stdout, "     FAIL %s\n", f)
+	}
+	for _, s := range sr.Skipped {
+		fmt.Fprintf(m.Stdout, "     skip %s\n", s)
+	}
 }

@@ -1,0 +1,234 @@
+// Package scenarios is kycsim's language for scripted vendor behaviour:
+// a scenario names a product and plays steps (send, wait, redeliver,
+// parallel, vendor state, expect) against a receiver. This file holds the
+// language's types; load.go reads them from YAML, strictly and with
+// file:line:col errors; run.go plays them. The built-in library is
+// embedded from library/.
+package scenarios
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a place in a scenario file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// String renders file:line:col.
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Scenario is one script.
+type Scenario struct {
+	// Name is "product/file-stem" for built-in scenarios, or the name the
+	// file gives.
+	Name        string
+	Product     string
+	Description string
+	Tags        []string
+	// Vars are generated (or literal) values shared by the steps,
+	// referred to as ${name} inside strings. Every scenario also has
+	// ${subject}: the subject id of the product (generated unless Vars
+	// sets "subject").
+	Vars  []Var
+	Steps []Step
+	Pos   Pos
+}
+
+// Var is a scenario variable.
+type Var struct {
+	Name string
+	// Generate names a generator (see Generators); Value is a literal.
+	// Exactly one is set.
+	Generate string
+	Value    string
+	Pos      Pos
+}
+
+// Generators are the value generators a Var may name: uuid (a version-4
+// UUID), sumsub-id (24 hex digits), scan-reference (36 characters),
+// digits (12 decimal digits).
+var Generators = []string{"uuid", "sumsub-id", "scan-reference", "digits"}
+
+// StepKind says what a step does.
+type StepKind string
+
+// The step kinds.
+const (
+	KindSend        StepKind = "send"
+	KindWait        StepKind = "wait"
+	KindRedeliver   StepKind = "redeliver"
+	KindParallel    StepKind = "parallel"
+	KindVendorState StepKind = "vendor-state"
+	KindExpect      StepKind = "expect"
+)
+
+// Step is one step; Kind says which of the pointers is set.
+type Step struct {
+	Kind StepKind
+	// ID names the step for redeliver (optional; unique in a scenario).
+	ID string
+	// Name is a human label printed when the step runs (optional).
+	Name string
+	Pos  Pos
+
+	Send        *Send
+	Wait        time.Duration
+	Redeliver   *Redeliver
+	Parallel    []Step // send or redeliver steps, played at once
+	VendorState *VendorState
+	Expect      *Effects
+}
+
+// Send sends one callback of the scenario's product.
+type Send struct {
+	Message string
+	// Subject overrides the scenario's ${subject} for this callback.
+	Subject string
+	// Set holds overrides in order: path (dotted or JSON pointer) and a
+	// JSON value (a YAML scalar, sequence or mapping converted to JSON).
+	Set []Override
+	// Unset lists paths to remove.
+	Unset []string
+	// RawBody, when set, is sent as it is instead of a built payload.
+	RawBody *string
+	// Precision is the Jumio millisecond digits (nil: the vendor's 3).
+	Precision *int
+	// SandboxMode is the Sumsub sandboxMode form: "bool" or "string".
+	SandboxMode string
+	// Age makes the event this long before the step runs, so that it
+	// arrives late: its timestamps are older than those already sent.
+	Age time.Duration
+	// RejectCode is the Netverify rejectReasonCode (details follow it).
+	RejectCode string
+	// ReviewAnswer (GREEN, RED), RejectType (FINAL, RETRY) and
+	// RejectLabels shape a Sumsub reviewResult.
+	ReviewAnswer string
+	RejectType   string
+	RejectLabels []string
+	Sign         Signing
+	Delivery     Delivery
+	// Expect is what the receiver's answer must be.
+	Expect *Answer
+}
+
+// Override is one --set of a send step.
+type Override struct {
+	Path  string
+	Value any // JSON model: nil, bool, json.Number, string, []any, map[string]any
+	Pos   Pos
+}
+
+// Signing says how a Sumsub callback is signed in a step. The zero value
+// signs correctly with the run's secret and HMAC_SHA256_HEX.
+type Signing struct {
+	// Secret replaces the run's secret (e.g. a wrong one).
+	Secret *string
+	// Algorithm is the digest algorithm (HMAC_SHA1_HEX, HMAC_SHA256_HEX,
+	// HMAC_SHA512_HEX).
+	Algorithm string
+	// AlgorithmHeader, when set, is sent as X-Payload-Digest-Alg instead
+	// of the algorithm's name (e.g. an unknown algorithm).
+	AlgorithmHeader *string
+	// Digest is "" (correct), "missing" (no digest header), "wrong" (a
+	// digest of other bytes) or "tampered" (the body changes after
+	// signing).
+	Digest string
+}
+
+// The values of Signing.Digest.
+const (
+	DigestMissing  = "missing"
+	DigestWrong    = "wrong"
+	DigestTampered = "tampered"
+)
+
+// Delivery says how a callback is delivered.
+type Delivery struct {
+	// From binds the source address (a loopback address).
+	From string
+	// ForwardedFor adds X-Forwarded-For.
+	ForwardedFor string
+	// Headers are extra headers, in order.
+	Headers []Header
+	// ContentType replaces the product's content type.
+	ContentType string
+	// Retry is false by default: one attempt. True retries with the
+	// vendor's policy; Delays gives custom waits instead.
+	Retry  bool
+	Delays []time.Duration
+	// AnswerTimeout replaces the vendor's answer deadline.
+	AnswerTimeout time.Duration
+}
+
+// Header is one extra header.
+type Header struct{ Name, Value string }
+
+// Answer is an expectation on the receiver's answer to a callback.
+type Answer struct {
+	// Status is an exact code ("200") or a class ("2xx", "4xx").
+	Status string
+	// Within bounds the latency of the last attempt (0: no bound).
+	Within time.Duration
+	// Attempts is the number of attempts made (0: not checked).
+	Attempts int
+	Pos      Pos
+}
+
+// Redeliver sends an earlier step's callback again.
+type Redeliver struct {
+	// Step is the ID of an earlier send step.
+	Step string
+	// Restamp gives the callback a fresh timestamp (Jumio callbackSentAt
+	// / callbackDate / timestamp, Sumsub createdAtMs) instead of sending
+	// the same bytes.
+	Restamp bool
+	// Delivery and Expect as in Send (the sent step's delivery when
+	// Delivery is nil).
+	Delivery *Delivery
+	Expect   *Answer
+}
+
+// VendorState is what the vendor API answers for the subject from now
+// on: for Jumio KYX the retrieval decision, for Sumsub the applicant's
+// review.
+type VendorState struct {
+	// Subject overrides ${subject}.
+	Subject string
+	// Jumio KYX retrieval.
+	Decision   string // PASSED, REJECTED, WARNING, NOT_EXECUTED
+	RiskScore  *int
+	Label      string         // decision details label, e.g. TOKEN_EXPIRED
+	Capability map[string]any // capabilities object, as JSON
+	// Sumsub applicant review.
+	ReviewStatus string
+	ReviewAnswer string
+	RejectLabels []string
+	RejectType   string
+}
+
+// Effects is an expectation on what the receiver did, seen through the
+// probe and the vendor API mock.
+type Effects struct {
+	Subject string // overrides ${subject}
+	// Events is the number of distinct events the receiver acted on
+	// (nil: not checked).
+	Events *int
+	// Status is the subject's status as the probe reports it ("null" for
+	// an unknown subject; "" not checked).
+	Status *string
+	// Fetches is the number of vendor-API fetches for the subject (nil:
+	// not checked).
+	Fetches *int
+	// Within is how long the expectation may take to come true (polled;
+	// default 2 s of real time).
+	Within time.Duration
+	Pos    Pos
+}
