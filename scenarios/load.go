@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -264,16 +265,8 @@ func (l *loader) varNames() []string {
 	for v := range l.vars {
 		out = append(out, v)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 func (l *loader) scenario(root *yaml.Node) (*Scenario, error) {
@@ -1024,7 +1017,8 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	return e, nil
 }
 
-// Errors from Load carry their place; IsLoadError tells them apart.
+// IsLoadError reports whether err is an error at a place in a scenario
+// file, as Load returns for invalid content.
 func IsLoadError(err error) bool {
 	var le *loadError
 	return errors.As(err, &le)
