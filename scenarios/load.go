@@ -270,7 +270,7 @@ func (l *loader) varNames() []string {
 }
 
 func (l *loader) scenario(root *yaml.Node) (*Scenario, error) {
-	f, _, err := l.fields(root, "scenario", "product", "name", "description", "tags", "vars", "steps")
+	f, _, err := l.fields(root, "scenario", "product", "name", "description", "tags", "vars", "case", "steps")
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +306,11 @@ func (l *loader) scenario(root *yaml.Node) (*Scenario, error) {
 	}
 	if x, ok := f["vars"]; ok {
 		if sc.Vars, err = l.varsOf(x.val); err != nil {
+			return nil, err
+		}
+	}
+	if x, ok := f["case"]; ok {
+		if sc.Case, err = l.caseOf(x.val, sc.Product); err != nil {
 			return nil, err
 		}
 	}
@@ -1015,6 +1020,37 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 		return nil, l.errf(n, "expect: give events, status or fetches")
 	}
 	return e, nil
+}
+
+var caseID = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)+$`)
+
+func (l *loader) caseOf(n *yaml.Node, product string) (*Case, error) {
+	f, _, err := l.fields(n, "case", "id", "level", "rule", "source")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"id", "level", "rule", "source"} {
+		if _, ok := f[k]; !ok {
+			return nil, l.errf(n, "case: %q is required", k)
+		}
+	}
+	c := &Case{}
+	if c.ID, err = l.str(f["id"].val, "case id"); err != nil {
+		return nil, err
+	}
+	if !caseID.MatchString(c.ID) || !strings.HasPrefix(c.ID, product+".") {
+		return nil, l.errf(f["id"].val, "case id %q: want %s.CLASS.NAME in lower-case words, digits and dashes", c.ID, product)
+	}
+	if c.Level, err = l.enum(f["level"].val, "case level", LevelMust, LevelShould); err != nil {
+		return nil, err
+	}
+	if c.Rule, err = l.str(f["rule"].val, "case rule"); err != nil {
+		return nil, err
+	}
+	if c.Source, err = l.str(f["source"].val, "case source"); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // IsLoadError reports whether err is an error at a place in a scenario

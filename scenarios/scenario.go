@@ -39,8 +39,29 @@ type Scenario struct {
 	// sets "subject").
 	Vars  []Var
 	Steps []Step
-	Pos   Pos
+	// Case is set for a conformance case: a scenario whose expectations
+	// certify a receiver.
+	Case *Case
+	Pos  Pos
 }
+
+// Case is what makes a scenario a conformance case.
+type Case struct {
+	// ID is stable and dotted: product.class.name
+	// (sumsub.reject.signature.tampered-body).
+	ID string
+	// Level is MUST or SHOULD.
+	Level string
+	// Rule is the vendor rule the case checks, and Source where the
+	// vendor states it.
+	Rule, Source string
+}
+
+// The case levels.
+const (
+	LevelMust   = "MUST"
+	LevelShould = "SHOULD"
+)
 
 // Var is a scenario variable.
 type Var struct {
