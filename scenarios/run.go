@@ -44,6 +44,9 @@ type Options struct {
 	VendorBase string
 	// Observer is the HTTP client for the probe (a 5 s timeout when nil).
 	Observer *http.Client
+	// Settle is how long an expect step without its own within polls
+	// for the receiver's effects (2 s when zero).
+	Settle time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
 }
@@ -575,6 +578,9 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 		return sr
 	}
 	within := e.Within
+	if within <= 0 {
+		within = r.opt.Settle
+	}
 	if within <= 0 {
 		within = 2 * time.Second
 	}

@@ -12,6 +12,9 @@ const (
 	ExitOK     = 0 // the command did its job; a check passed
 	ExitFailed = 1 // a check failed (an invalid payload, ...)
 	ExitUsage  = 2 // the command line or an input file is wrong
+	// ExitUnreachable is conform's code for a target that cannot be
+	// reached at all.
+	ExitUnreachable = 3
 )
 
 // usageError is a problem with how kycsim was invoked.
@@ -33,7 +36,10 @@ func ExitCode(err error) int {
 	var ue *usageError
 	var unk *spec.UnknownError
 	var fe *failedError
+	var unreach *unreachableError
 	switch {
+	case errors.As(err, &unreach):
+		return ExitUnreachable
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue), errors.As(err, &unk):

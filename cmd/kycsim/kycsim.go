@@ -37,6 +37,7 @@ func commands() []command {
 		{"send", "deliver one vendor-faithful callback", (*Main).runSend},
 		{"scenarios", "list the built-in scenarios", (*Main).runScenarios},
 		{"run", "play scenarios against a receiver and check their expectations", (*Main).runRun},
+		{"conform", "certify a receiver against the conformance cases", (*Main).runConform},
 		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
 	}
 }

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kycsim/kycsim/conformance"
+	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/vendorapi"
+	"github.com/kycsim/kycsim/spec"
+)
+
+// unreachableError says the target could not be reached at all.
+type unreachableError struct{ msg string }
+
+func (e *unreachableError) Error() string { return e.msg }
+
+func (m *Main) runConform(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("conform", "conform --list | --to URL --product P [--secret S] [--probe URL-TEMPLATE] [--only GLOB]... [--skip GLOB]...")
+	list := fs.Bool("list", false, "list every case: id, level, what it checks, the vendor rule")
+	to := fs.String("to", "", "the receiver's URL for the product")
+	product := fs.String("product", "", "the product the receiver takes")
+	secret := fs.String("secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
+	probe := fs.String("probe", "", "the receiver's probe, e.g. 'http://127.0.0.1:9000/_probe/{subject}'")
+	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
+	formatName := fs.String("format", "text", "text or json")
+	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
+	var only, skip listFlag
+	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
+	fs.Var(&skip, "skip", "skip the cases whose id matches this glob (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	if err := oneOf("format", *formatName, "text", "json"); err != nil {
+		return err
+	}
+	cat, err := spec.Default()
+	if err != nil {
+		return err
+	}
+	cases, err := scenarios.Cases(cat)
+	if err != nil {
+		return err
+	}
+	var products map[string]bool
+	if *product != "" {
+		if _, err := cat.Product(*product); err != nil {
+			return err
+		}
+		products = map[string]bool{*product: true}
+	}
+	if cases, err = conformance.Select(cases, products, only, skip); err != nil {
+		return usageErrorf("--only/--skip: %v", err)
+	}
+	if *list {
+		for _, sc := range cases {
+			fmt.Fprintf(m.Stdout, "%-48s %-6s %s\n%48s        rule: %s\n%48s        source: %s\n", sc.Case.ID, sc.Case.Level, sc.Description, "", sc.Case.Rule, "", sc.Case.Source)
+		}
+		fmt.Fprintf(m.Stdout, "%d case(s)\n", len(cases))
+		return nil
+	}
+	if *product == "" || *to == "" {
+		return usageErrorf("--to and --product are required (or --list)")
+	}
+	if err := checkURL("--to", *to); err != nil {
+		return err
+	}
+	if *probe != "" && !strings.Contains(*probe, "{subject}") {
+		return usageErrorf("--probe %q: the template has no {subject}", *probe)
+	}
+	if *timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
+	}
+	if *secret == "" {
+		*secret = os.Getenv(secretFromEnv)
+	}
+	if len(cases) == 0 {
+		return usageErrorf("no case of %s is selected", *product)
+	}
+	if err := reachable(*to); err != nil {
+		return err
+	}
+	vendor := vendorapi.New()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the vendor API mock: %w", err)
+	}
+	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
+	go vsrv.Serve(ln)
+	defer vsrv.Close()
+	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
+	defer d.Close()
+	opt := scenarios.Options{
+		Catalog: cat, URLs: map[string]string{*product: *to}, Probe: *probe, Secret: *secret,
+		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(), Settle: *settle,
+	}
+	text := *formatName == "text"
+	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) {
+		if text {
+			m.printCase(c)
+		}
+	})
+	pass, fail, skipped := rep.Counts()
+	if text {
+		fmt.Fprintf(m.Stdout, "\n%d case(s): %d passed, %d failed, %d skipped (%s)\n", len(rep.Cases), pass, fail, skipped, rep.Duration.Round(time.Millisecond))
+	} else {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	}
+	if rep.Failed(map[string]bool{scenarios.LevelMust: true}) {
+		return &failedError{what: "conformance failure"}
+	}
+	return nil
+}
+
+// reachable checks that the target accepts connections at all.
+func reachable(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return usageErrorf("--to: %v", err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		if u.Scheme == "https" {
+			host += ":443"
+		} else {
+			host += ":80"
+		}
+	}
+	c, err := net.DialTimeout("tcp", host, 2*time.Second)
+	if err != nil {
+		return &unreachableError{msg: fmt.Sprintf("the target %s cannot be reached: %v", target, err)}
+	}
+	return c.Close()
+}
+
+func (m *Main) printCase(c conformance.CaseResult) {
+	mark := map[conformance.Outcome]string{conformance.Pass: "PASS", conformance.Fail: "FAIL", conformance.Skip: "SKIP"}[c.Outcome]
+	fmt.Fprintf(m.Stdout, "%s %-6s %s\n", mark, c.Level, c.ID)
+	for _, r := range c.Reasons {
+		fmt.Fprintf(m.Stdout, "       %s\n", r)
+	}
+	if c.Outcome == conformance.Fail {
+		fmt.Fprintf(m.Stdout, "       rule: %s (%s)\n", c.Rule, c.Source)
+	}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kycsim/kycsim/conformance/receiver"
+)
+
+func referenceServer(t *testing.T, defects ...receiver.Defect) string {
+	t.Helper()
+	rc, err := receiver.New(receiver.Config{Secret: "s3cr3t", Defects: defects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestConformReferenceReceiverPasses(t *testing.T) {
+	base := referenceServer(t)
+	code, out, errOut := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--probe", base+"/_probe/{subject}", "--time-scale", "0.00001")
+	if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	// Without the probe, cases that need it are skipped, never passed.
+	code, out, _ = run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--only", "sumsub.dedup.*", "--format", "json")
+	var rep struct {
+		Cases []struct{ ID, Outcome string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 {
+		t.Fatalf("no probe: exit %d\n%s", code, out)
+	}
+	for _, c := range rep.Cases {
+		if c.Outcome != "skip" {
+			t.Errorf("%s: %s without a probe, want skip", c.ID, c.Outcome)
+		}
+	}
+}
+
+// TestConformCatchesSumsubDefects checks that the cases aimed at a defect
+// fail against a receiver that has it.
+func TestConformCatchesSumsubDefects(t *testing.T) {
+	for _, tt := range []struct {
+		defect receiver.Defect
+		caught []string
+	}{
+		{receiver.DefectNoSignatureCheck, []string{"sumsub.reject.signature.missing", "sumsub.reject.signature.tampered-body", "sumsub.reject.signature.wrong-secret"}},
+		{receiver.DefectAssumeSHA256, []string{"sumsub.accept.signature-sha1", "sumsub.accept.signature-sha512"}},
+		{receiver.DefectNoDedup, []string{"sumsub.dedup.identical", "sumsub.dedup.concurrent"}},
+		{receiver.DefectMergeFinals, []string{"sumsub.dedup.distinct-results"}},
+		{receiver.DefectStateRegression, []string{"sumsub.order.stale-after-final"}},
+		{receiver.DefectBoolSandboxMode, []string{"sumsub.accept.sandbox-mode-string"}},
+		{receiver.DefectUnknownFields5xx, []string{"sumsub.accept.unknown-field"}},
+		{receiver.DefectRejectUnknownType, []string{"sumsub.accept.unknown-type"}},
+		{receiver.DefectAcceptInvalid, []string{"sumsub.reject.bad-enum", "sumsub.reject.content-type", "sumsub.reject.missing.review-status"}},
+	} {
+		t.Run(string(tt.defect), func(t *testing.T) {
+			base := referenceServer(t, tt.defect)
+			args := []string{"conform", "--to", base + "/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+				"--probe", base + "/_probe/{subject}", "--time-scale", "0.00001", "--format", "json", "--settle", "200ms"}
+			for _, id := range tt.caught {
+				args = append(args, "--only", id)
+			}
+			code, out, _ := run(t, "", args...)
+			var rep struct {
+				Cases []struct{ ID, Outcome string }
+			}
+			if code != 1 || json.Unmarshal([]byte(out), &rep) != nil {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+			for _, c := range rep.Cases {
+				if c.Outcome != "fail" {
+					t.Errorf("%s: %s against a receiver with %s", c.ID, c.Outcome, tt.defect)
+				}
+			}
+		})
+	}
+}
+
+func TestConformUsage(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/sumsub"
+	l.Close()
+	if code, _, stderr := run(t, "", "conform", "--to", closed, "--product", "sumsub"); code != 3 || !strings.Contains(stderr, "cannot be reached") {
+		t.Errorf("unreachable: exit %d %s", code, stderr)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conform"}, "--to and --product are required"},
+		{[]string{"conform", "--to", "http://127.0.0.1:1/", "--product", "onfido"}, "unknown product"},
+		{[]string{"conform", "--list", "--only", "["}, "--only/--skip"},
+		{[]string{"conform", "--to", "http://127.0.0.1:1/", "--product", "sumsub", "--probe", "http://x/"}, "no {subject}"},
+	} {
+		code, _, stderr := run(t, "", tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if code, out, _ := run(t, "", "conform", "--list"); code != 0 || !strings.Contains(out, "sumsub.reject.signature.tampered-body") {
+		t.Errorf("--list: exit %d", code)
+	}
+}
