@@ -51,6 +51,7 @@ func newHarness(t *testing.T, cfg receiver.Config) *harness {
 	return &harness{opt: Options{
 		Catalog: cat, URLs: urls, Probe: rsrv.URL + "/_probe/{subject}", Secret: "s3cr3t",
 		Dispatcher: d, Vendor: vendor, VendorBase: vsrv.URL,
+		AckAndDrop: cfg.JumioInvalid != receiver.Reject,
 	}}
 }
 

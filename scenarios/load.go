@@ -780,7 +780,10 @@ func (l *loader) delivery(f map[string]field) (Delivery, error) {
 	return d, nil
 }
 
-var statusPattern = regexp.MustCompile(`^([1-5]xx|[1-5][0-9][0-9])$`)
+// statusPattern is an expected status: a code, a class, or "refuse" (the
+// run's policy for content the receiver must not act on: 4xx, or for
+// Jumio under ack-and-drop 2xx).
+var statusPattern = regexp.MustCompile(`^([1-5]xx|[1-5][0-9][0-9]|refuse)$`)
 
 func (l *loader) answer(n *yaml.Node) (*Answer, error) {
 	n = resolve(n)
@@ -788,7 +791,7 @@ func (l *loader) answer(n *yaml.Node) (*Answer, error) {
 	if n.Kind == yaml.ScalarNode {
 		a.Status = n.Value
 		if !statusPattern.MatchString(a.Status) {
-			return nil, l.errf(n, "expect %q: want a status code (200) or a class (2xx)", a.Status)
+			return nil, l.errf(n, "expect %q: want a status code (200), a class (2xx) or refuse", a.Status)
 		}
 		return a, nil
 	}
@@ -801,7 +804,7 @@ func (l *loader) answer(n *yaml.Node) (*Answer, error) {
 			return nil, err
 		}
 		if !statusPattern.MatchString(a.Status) {
-			return nil, l.errf(x.val, "status %q: want a status code (200) or a class (2xx)", a.Status)
+			return nil, l.errf(x.val, "status %q: want a status code (200), a class (2xx) or refuse", a.Status)
 		}
 	}
 	if x, ok := f["within"]; ok {

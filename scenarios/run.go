@@ -44,6 +44,13 @@ type Options struct {
 	VendorBase string
 	// Observer is the HTTP client for the probe (a 5 s timeout when nil).
 	Observer *http.Client
+	// Vars override the scenario's variables of the same name (a
+	// profile's foreign source address, say).
+	Vars map[string]string
+	// AckAndDrop makes "refuse" mean 2xx for Jumio products: the
+	// receiver acknowledges bad content and drops it, as Jumio advises.
+	// Otherwise (and always for Sumsub) "refuse" means 4xx.
+	AckAndDrop bool
 	// Settle is how long an expect step without its own within polls
 	// for the receiver's effects (2 s when zero).
 	Settle time.Duration
@@ -149,6 +156,11 @@ func (r *runner) resolveVars() (map[string]string, error) {
 			return nil, fmt.Errorf("%s: var %s: %w", v.Pos, v.Name, err)
 		}
 		vars[v.Name] = val
+	}
+	for name, v := range r.opt.Vars {
+		if _, declared := vars[name]; declared {
+			vars[name] = v
+		}
 	}
 	if _, ok := vars["subject"]; !ok {
 		gen := "uuid"
@@ -387,6 +399,14 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	if want.Status == "refuse" {
+		c := *want
+		c.Status = "4xx"
+		if r.opt.AckAndDrop && r.sc.Product != "sumsub" {
+			c.Status = "2xx"
+		}
+		want = &c
+	}
 	if want.Status != "" {
 		switch {
 		case last.Err != "":

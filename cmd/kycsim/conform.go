@@ -13,6 +13,7 @@ import (
 
 	"github.com/kycsim/kycsim/conformance"
 	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/vendorapi"
 	"github.com/kycsim/kycsim/spec"
@@ -32,6 +33,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	probe := fs.String("probe", "", "the receiver's probe, e.g. 'http://127.0.0.1:9000/_probe/{subject}'")
 	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
 	formatName := fs.String("format", "text", "text or json")
+	jumioInvalid := fs.String("jumio-invalid", "ack-and-drop", "what the receiver does with bad Jumio content: ack-and-drop (2xx and no effect, as Jumio advises) or reject (4xx)")
+	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
 	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
 	var only, skip listFlag
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
@@ -45,6 +48,12 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	}
 	if err := oneOf("format", *formatName, "text", "json"); err != nil {
 		return err
+	}
+	if err := oneOf("jumio-invalid", *jumioInvalid, "ack-and-drop", "reject"); err != nil {
+		return err
+	}
+	if _, err := simulator.ParseSource(*foreign); err != nil {
+		return usageErrorf("--foreign-source: %v", err)
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -105,6 +114,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: map[string]string{*product: *to}, Probe: *probe, Secret: *secret,
 		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(), Settle: *settle,
+		AckAndDrop: *jumioInvalid == "ack-and-drop", Vars: map[string]string{"foreign": *foreign},
 	}
 	text := *formatName == "text"
 	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) {

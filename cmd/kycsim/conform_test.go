@@ -12,7 +12,13 @@ import (
 
 func referenceServer(t *testing.T, defects ...receiver.Defect) string {
 	t.Helper()
-	rc, err := receiver.New(receiver.Config{Secret: "s3cr3t", Defects: defects})
+	return referenceServerWith(t, receiver.Config{Defects: defects})
+}
+
+func referenceServerWith(t *testing.T, cfg receiver.Config) string {
+	t.Helper()
+	cfg.Secret, cfg.Fetch = "s3cr3t", true
+	rc, err := receiver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +29,27 @@ func referenceServer(t *testing.T, defects ...receiver.Defect) string {
 
 func TestConformReferenceReceiverPasses(t *testing.T) {
 	base := referenceServer(t)
-	code, out, errOut := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
-		"--probe", base+"/_probe/{subject}", "--time-scale", "0.00001")
-	if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") {
-		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	for _, p := range []string{"sumsub", "jumio-kyx"} {
+		code, out, errOut := run(t, "", "conform", "--to", base+receiver.Paths[p], "--product", p, "--secret", "s3cr3t",
+			"--probe", base+"/_probe/{subject}", "--time-scale", "0.00001")
+		if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") {
+			t.Fatalf("%s: exit %d\n%s%s", p, code, out, errOut)
+		}
+	}
+	// A receiver that rejects bad Jumio content passes under --jumio-invalid reject, not under ack-and-drop.
+	strict := referenceServerWith(t, receiver.Config{JumioInvalid: receiver.Reject})
+	for policy, want := range map[string]int{"reject": 0, "ack-and-drop": 1} {
+		code, out, _ := run(t, "", "conform", "--to", strict+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.*",
+			"--probe", strict+"/_probe/{subject}", "--jumio-invalid", policy, "--settle", "200ms")
+		if code != want {
+			t.Errorf("--jumio-invalid %s against a rejecting receiver: exit %d, want %d\n%s", policy, code, want, out)
+		}
+	}
+	// The profile's foreign address is the one sent from.
+	code, out, _ := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.source.*",
+		"--probe", base+"/_probe/{subject}", "--foreign-source", "127.0.0.1", "--settle", "200ms")
+	if code != 1 {
+		t.Errorf("an allowed address declared foreign: exit %d, want 1\n%s", code, out)
 	}
 	// Without the probe, cases that need it are skipped, never passed.
 	code, out, _ = run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
@@ -46,11 +69,14 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 
 // TestConformCatchesSumsubDefects checks that the cases aimed at a defect
 // fail against a receiver that has it.
-func TestConformCatchesSumsubDefects(t *testing.T) {
+func TestConformCatchesDefects(t *testing.T) {
 	for _, tt := range []struct {
 		defect receiver.Defect
 		caught []string
 	}{
+		{receiver.DefectAnySource, []string{"jumio-kyx.reject.source.foreign", "jumio-kyx.reject.source.forwarded-for-spoof"}},
+		{receiver.DefectTrustForwardedFor, []string{"jumio-kyx.reject.source.forwarded-for-spoof"}},
+		{receiver.DefectStrictMillis, []string{"jumio-kyx.accept.precision-0", "jumio-kyx.accept.precision-1", "jumio-kyx.accept.precision-2"}},
 		{receiver.DefectNoSignatureCheck, []string{"sumsub.reject.signature.missing", "sumsub.reject.signature.tampered-body", "sumsub.reject.signature.wrong-secret"}},
 		{receiver.DefectAssumeSHA256, []string{"sumsub.accept.signature-sha1", "sumsub.accept.signature-sha512"}},
 		{receiver.DefectNoDedup, []string{"sumsub.dedup.identical", "sumsub.dedup.concurrent"}},
@@ -63,7 +89,8 @@ func TestConformCatchesSumsubDefects(t *testing.T) {
 	} {
 		t.Run(string(tt.defect), func(t *testing.T) {
 			base := referenceServer(t, tt.defect)
-			args := []string{"conform", "--to", base + "/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+			product := strings.SplitN(tt.caught[0], ".", 2)[0]
+			args := []string{"conform", "--to", base + receiver.Paths[product], "--product", product, "--secret", "s3cr3t",
 				"--probe", base + "/_probe/{subject}", "--time-scale", "0.00001", "--format", "json", "--settle", "200ms"}
 			for _, id := range tt.caught {
 				args = append(args, "--only", id)
