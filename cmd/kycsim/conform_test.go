@@ -29,7 +29,7 @@ func referenceServerWith(t *testing.T, cfg receiver.Config) string {
 
 func TestConformReferenceReceiverPasses(t *testing.T) {
 	base := referenceServer(t)
-	for _, p := range []string{"sumsub", "jumio-kyx"} {
+	for _, p := range []string{"sumsub", "jumio-kyx", "jumio-netverify", "jumio-auth", "jumio-docverify"} {
 		code, out, errOut := run(t, "", "conform", "--to", base+receiver.Paths[p], "--product", p, "--secret", "s3cr3t",
 			"--probe", base+"/_probe/{subject}", "--time-scale", "0.00001")
 		if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") {
