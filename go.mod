@@ -6,8 +6,10 @@ go 1.26
 require (
 	// OpenAPI 3.1 documents for spec export and openapi3filter checks of whole callback requests.
 	github.com/getkin/kin-openapi v0.152.0
-	// Routing by path variable and method: the reference receiver (and later the sandbox).
+	// Routing by path variable and method: the reference receiver, the vendor API mock, the sandbox.
 	github.com/gorilla/mux v1.8.1
+	// JUnit XML for conformance reports, in the schema CI systems read.
+	github.com/jstemmer/go-junit-report/v2 v2.1.0
 	// Draft-07 validation with format assertion: the authority on every payload verdict.
 	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
 	// YAML with node positions: field tables, AsyncAPI documents, scenarios (file:line:col errors).

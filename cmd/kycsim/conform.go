@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -36,7 +36,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	jumioInvalid := fs.String("jumio-invalid", "ack-and-drop", "what the receiver does with bad Jumio content: ack-and-drop (2xx and no effect, as Jumio advises) or reject (4xx)")
 	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
 	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
-	var only, skip listFlag
+	var only, skip, reports listFlag
+	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
 	fs.Var(&skip, "skip", "skip the cases whose id matches this glob (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -98,6 +99,18 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if len(cases) == 0 {
 		return usageErrorf("no case of %s is selected", *product)
 	}
+	type reportFile struct{ format, path string }
+	var files []reportFile
+	for _, r := range reports {
+		format, path, ok := strings.Cut(r, ":")
+		if !ok || path == "" {
+			return usageErrorf("--report %q: want FORMAT:PATH", r)
+		}
+		if err := oneOf("report", format, "json", "junit", "html", "text"); err != nil {
+			return err
+		}
+		files = append(files, reportFile{format, path})
+	}
 	if err := reachable(*to); err != nil {
 		return err
 	}
@@ -117,18 +130,30 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		AckAndDrop: *jumioInvalid == "ack-and-drop", Vars: map[string]string{"foreign": *foreign},
 	}
 	text := *formatName == "text"
+	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
+	done := 0
 	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) {
+		done++
 		if text {
-			m.printCase(c)
+			if style.Color {
+				fmt.Fprint(m.Stdout, "\r\x1b[K")
+			}
+			conformance.WriteCase(m.Stdout, c, style)
+			if style.Color && done < len(cases) {
+				fmt.Fprintf(m.Stdout, "  [%d/%d]", done, len(cases))
+			}
 		}
 	})
-	pass, fail, skipped := rep.Counts()
 	if text {
-		fmt.Fprintf(m.Stdout, "\n%d case(s): %d passed, %d failed, %d skipped (%s)\n", len(rep.Cases), pass, fail, skipped, rep.Duration.Round(time.Millisecond))
-	} else {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if style.Color {
+			fmt.Fprint(m.Stdout, "\r\x1b[K")
+		}
+		conformance.WriteSummary(m.Stdout, rep)
+	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := writeReport(f.format, f.path, rep); err != nil {
 			return err
 		}
 	}
@@ -159,13 +184,37 @@ func reachable(target string) error {
 	return c.Close()
 }
 
-func (m *Main) printCase(c conformance.CaseResult) {
-	mark := map[conformance.Outcome]string{conformance.Pass: "PASS", conformance.Fail: "FAIL", conformance.Skip: "SKIP"}[c.Outcome]
-	fmt.Fprintf(m.Stdout, "%s %-6s %s\n", mark, c.Level, c.ID)
-	for _, r := range c.Reasons {
-		fmt.Fprintf(m.Stdout, "       %s\n", r)
+// writeReport writes one --report file.
+func writeReport(format, path string, rep *conformance.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--report %s: %w", path, err)
 	}
-	if c.Outcome == conformance.Fail {
-		fmt.Fprintf(m.Stdout, "       rule: %s (%s)\n", c.Rule, c.Source)
+	switch format {
+	case "json":
+		err = conformance.WriteJSON(f, rep)
+	case "junit":
+		err = conformance.WriteJUnit(f, rep)
+	case "html":
+		err = conformance.WriteHTML(f, rep)
+	default:
+		conformance.WriteText(f, rep, conformance.TextStyle{})
 	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--report %s: %w", path, err)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -139,3 +139,28 @@ func TestConformUsage(t *testing.T) {
 		t.Errorf("--list: exit %d", code)
 	}
 }
+
+// TestConformReports writes every report format and reads them back.
+func TestConformReports(t *testing.T) {
+	base := referenceServer(t)
+	dir := t.TempDir()
+	code, out, errOut := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--probe", base+"/_probe/{subject}", "--only", "sumsub.reject.signature.*",
+		"--report", "junit:"+dir+"/c.xml", "--report", "json:"+dir+"/c.json", "--report", "html:"+dir+"/c.html", "--report", "text:"+dir+"/c.txt")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, f := range []struct{ name, want string }{
+		{"c.xml", `<testcase name="sumsub.reject.signature.tampered-body"`},
+		{"c.json", `"schema": "kycsim.conformance/v1"`},
+		{"c.html", `id="sumsub.reject.signature.wrong-secret"`},
+		{"c.txt", "5 case(s): 5 passed"},
+	} {
+		if b := readFile(t, dir+"/"+f.name); !strings.Contains(b, f.want) {
+			t.Errorf("%s lacks %s", f.name, f.want)
+		}
+	}
+	if code, _, stderr := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--report", "pdf:x.pdf"); code != 2 || !strings.Contains(stderr, "--report") {
+		t.Errorf("bad report format: exit %d %s", code, stderr)
+	}
+}
