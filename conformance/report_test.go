@@ -33,7 +33,7 @@ func fixedReport() *Report {
 		{ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
 			Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: 5 * time.Millisecond,
 			Reasons: []string{"f.yaml:11:13: expected status 4xx, got 200 {\"ok\":true}"},
-			Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
+			Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
 		{ID: "sumsub.dedup.identical", Level: "MUST", Product: "sumsub", Description: "The same webhook twice is acted on once.",
 			Rule: "Act on an event once.", Source: "VENDOR-FACTS.md", Outcome: Skip, Duration: time.Millisecond,
 			Reasons: []string{"events/status: the target offers no probe (--probe)"}},

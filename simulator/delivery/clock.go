@@ -16,42 +16,50 @@ type Clock interface {
 
 // ScaledClock runs on real time with waits multiplied by Factor, so that
 // an 18-hour retry schedule plays in seconds with a small factor. Its Now
-// is the scaled time: it advances 1/Factor times faster than the wall
-// clock from the moment the clock was made.
+// is real time plus the time its waits skipped: a 5-minute wait moves Now
+// on by 5 minutes, while work between waits moves it on as fast as the
+// wall clock, so events made after a wait are later by the wait and no
+// more.
 type ScaledClock struct {
 	Factor float64
-	start  time.Time
+
+	mu     sync.Mutex
+	offset time.Duration // virtual time skipped by waits
 }
 
 // NewScaledClock returns a clock whose waits last factor times their
 // nominal duration; factor must be > 0 (1 is real time).
 func NewScaledClock(factor float64) *ScaledClock {
-	return &ScaledClock{Factor: factor, start: time.Now()}
+	return &ScaledClock{Factor: factor}
 }
 
 // Now implements Clock.
 func (c *ScaledClock) Now() time.Time {
-	if c.Factor == 1 {
-		return time.Now()
-	}
-	elapsed := time.Since(c.start)
-	return c.start.Add(time.Duration(float64(elapsed) / c.Factor))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
 }
 
 // Sleep implements Clock.
 func (c *ScaledClock) Sleep(ctx context.Context, d time.Duration) error {
 	real := time.Duration(float64(d) * c.Factor)
-	if real <= 0 {
-		return ctx.Err()
+	if real > 0 {
+		t := time.NewTimer(real)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else if err := ctx.Err(); err != nil {
+		return err
 	}
-	t := time.NewTimer(real)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if skipped := d - real; skipped > 0 {
+		c.mu.Lock()
+		c.offset += skipped
+		c.mu.Unlock()
 	}
+	return nil
 }
 
 // FakeClock is a clock for tests: time stands still until Sleep or

@@ -239,6 +239,11 @@ func TestScaledClock(t *testing.T) {
 	if c.Now().Sub(start) < 10*time.Second {
 		t.Errorf("scaled time moved %s", c.Now().Sub(start))
 	}
+	// Work between waits runs at wall-clock speed: the clock is ahead of
+	// the wall clock by the waits' skipped time only.
+	if ahead := c.Now().Sub(time.Now()); ahead > 10*time.Second || ahead < 9*time.Second {
+		t.Errorf("the clock is %s ahead of the wall clock, want just under 10s", ahead)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := c.Sleep(ctx, time.Hour); err == nil {
