@@ -164,3 +164,13 @@ func TestConformReports(t *testing.T) {
 		t.Errorf("bad report format: exit %d %s", code, stderr)
 	}
 }
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := run(t, "", "demo")
+	if code != 0 || !strings.Contains(out, " 0 failed, 0 skipped") || !strings.Contains(out, "answer latency over") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := run(t, "", "demo", "extra"); code != 2 {
+		t.Errorf("demo extra: exit %d", code)
+	}
+}

@@ -38,6 +38,7 @@ func commands() []command {
 		{"scenarios", "list the built-in scenarios", (*Main).runScenarios},
 		{"run", "play scenarios against a receiver and check their expectations", (*Main).runRun},
 		{"conform", "certify a receiver against the conformance cases", (*Main).runConform},
+		{"demo", "certify the reference receiver in-process with the full suite", (*Main).runDemo},
 		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
 	}
 }

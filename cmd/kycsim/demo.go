@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/kycsim/kycsim/conformance"
+	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/vendorapi"
+	"github.com/kycsim/kycsim/spec"
+)
+
+// demoSecret is the webhook secret shared by the demo's sender and
+// receiver; it is not a real secret.
+const demoSecret = "kycsim-demo-secret"
+
+func (m *Main) runDemo(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("demo", "demo [--time-scale F]")
+	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	if *timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
+	}
+	cat, err := spec.Default()
+	if err != nil {
+		return err
+	}
+	cases, err := scenarios.Cases(cat)
+	if err != nil {
+		return err
+	}
+	rc, err := receiver.New(receiver.Config{Secret: demoSecret, Fetch: true})
+	if err != nil {
+		return err
+	}
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the reference receiver: %w", err)
+	}
+	rsrv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
+	go rsrv.Serve(rln)
+	defer rsrv.Close()
+	vendor := vendorapi.New()
+	vln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the vendor API mock: %w", err)
+	}
+	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
+	go vsrv.Serve(vln)
+	defer vsrv.Close()
+	base := "http://" + rln.Addr().String()
+	urls := map[string]string{}
+	for p, path := range receiver.Paths {
+		urls[p] = base + path
+	}
+	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
+	defer d.Close()
+	opt := scenarios.Options{
+		Catalog: cat, URLs: urls, Probe: base + "/_probe/{subject}", Secret: demoSecret,
+		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + vln.Addr().String(),
+		AckAndDrop: true, Vars: map[string]string{"foreign": "127.0.0.2"},
+	}
+	fmt.Fprintf(m.Stdout, "kycsim demo: the reference receiver on %s, certified with %d conformance cases\n\n", base, len(cases))
+	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
+	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) })
+	conformance.WriteSummary(m.Stdout, rep)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rc.Close(sctx)
+	if rep.Failed(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}) {
+		return &failedError{what: "the reference receiver failed a case"}
+	}
+	return nil
+}
