@@ -36,7 +36,9 @@ type Options struct {
 	Probe string
 	// Secret is the Sumsub webhook secret ("" sends unsigned).
 	Secret string
-	// Dispatcher delivers the callbacks; its clock is the scenario's.
+	// Dispatcher delivers the callbacks; its clock is the scenario's. Give
+	// scenarios that run at the same time a Dispatcher each: a wait moves
+	// the clock on, and would age the other scenario's events.
 	Dispatcher *delivery.Dispatcher
 	// Vendor is the vendor API mock the callbacks' links point at
 	// (VendorBase); nil skips fetch expectations.
