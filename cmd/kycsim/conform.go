@@ -36,6 +36,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	jumioInvalid := fs.String("jumio-invalid", "ack-and-drop", "what the receiver does with bad Jumio content: ack-and-drop (2xx and no effect, as Jumio advises) or reject (4xx)")
 	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
 	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
+	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, sources, policies, levels, case selection")
 	var only, skip, reports listFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
@@ -65,7 +66,38 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		return err
 	}
 	var products map[string]bool
-	if *product != "" {
+	urls := map[string]string{}
+	enforced := map[string]bool{scenarios.LevelMust: true}
+	if *profileFile != "" {
+		if *to != "" || *product != "" {
+			return usageErrorf("--profile names the targets; do not combine it with --to or --product")
+		}
+		data, err := os.ReadFile(*profileFile)
+		if err != nil {
+			return usageErrorf("--profile: %v", err)
+		}
+		names := make([]string, 0, len(cat.Products()))
+		for _, p := range cat.Products() {
+			names = append(names, p.Name)
+		}
+		prof, err := conformance.LoadProfile(*profileFile, data, names)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		products = map[string]bool{}
+		for p, u := range prof.Targets {
+			products[p], urls[p] = true, u
+		}
+		*probe, *secret, *foreign, *jumioInvalid = firstSet(*probe, prof.Probe), firstSet(*secret, prof.Secret), prof.ForeignSource, prof.JumioInvalid
+		only, skip = append(only, prof.Only...), append(skip, prof.Skip...)
+		if prof.TimeScale > 0 {
+			*timeScale = prof.TimeScale
+		}
+		if prof.Settle > 0 {
+			*settle = prof.Settle
+		}
+		enforced = prof.Enforced()
+	} else if *product != "" {
 		if _, err := cat.Product(*product); err != nil {
 			return err
 		}
@@ -81,11 +113,14 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "%d case(s)\n", len(cases))
 		return nil
 	}
-	if *product == "" || *to == "" {
-		return usageErrorf("--to and --product are required (or --list)")
-	}
-	if err := checkURL("--to", *to); err != nil {
-		return err
+	if *profileFile == "" {
+		if *product == "" || *to == "" {
+			return usageErrorf("--to and --product are required (or --profile, or --list)")
+		}
+		if err := checkURL("--to", *to); err != nil {
+			return err
+		}
+		urls[*product] = *to
 	}
 	if *probe != "" && !strings.Contains(*probe, "{subject}") {
 		return usageErrorf("--probe %q: the template has no {subject}", *probe)
@@ -97,7 +132,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		*secret = os.Getenv(secretFromEnv)
 	}
 	if len(cases) == 0 {
-		return usageErrorf("no case of %s is selected", *product)
+		return usageErrorf("no case is selected")
 	}
 	type reportFile struct{ format, path string }
 	var files []reportFile
@@ -111,8 +146,10 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		}
 		files = append(files, reportFile{format, path})
 	}
-	if err := reachable(*to); err != nil {
-		return err
+	for _, u := range urls {
+		if err := reachable(u); err != nil {
+			return err
+		}
 	}
 	vendor := vendorapi.New()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,7 +162,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
 	defer d.Close()
 	opt := scenarios.Options{
-		Catalog: cat, URLs: map[string]string{*product: *to}, Probe: *probe, Secret: *secret,
+		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
 		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(), Settle: *settle,
 		AckAndDrop: *jumioInvalid == "ack-and-drop", Vars: map[string]string{"foreign": *foreign},
 	}
@@ -157,7 +194,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if rep.Failed(map[string]bool{scenarios.LevelMust: true}) {
+	if rep.Failed(enforced) {
 		return &failedError{what: "conformance failure"}
 	}
 	return nil
@@ -217,4 +254,14 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// firstSet returns the first non-empty string.
+func firstSet(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -172,5 +173,32 @@ func TestDemo(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "demo", "extra"); code != 2 {
 		t.Errorf("demo extra: exit %d", code)
+	}
+}
+
+// TestConformProfile certifies two products of one receiver from a profile.
+func TestConformProfile(t *testing.T) {
+	base := referenceServer(t)
+	dir := t.TempDir()
+	prof := dir + "/receiver.yaml"
+	writeFile(t, prof, "targets:\n  sumsub: "+base+"/sumsub\n  jumio-kyx: "+base+"/jumio/kyx\nprobe: "+base+"/_probe/{subject}\nsecret: s3cr3t\nenforce: [MUST, SHOULD]\ntime-scale: 0.00001\n")
+	code, out, errOut := run(t, "", "conform", "--profile", prof)
+	if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") || !strings.Contains(out, "jumio-kyx.accept.message.processed") || !strings.Contains(out, "sumsub.accept.message.applicant-created") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	bad := dir + "/bad.yaml"
+	writeFile(t, bad, "targets:\n  sumsub: "+base+"/sumsub\nsecrett: x\n")
+	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: field secrett not found") {
+		t.Errorf("bad profile: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "", "conform", "--profile", prof, "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "do not combine") {
+		t.Errorf("profile and product: exit %d %s", code, stderr)
+	}
+}
+
+func writeFile(t *testing.T, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
