@@ -137,3 +137,28 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	rep.Duration = time.Since(start)
 	return rep
 }
+
+// The source modes of a receiver's Jumio allowlist.
+const (
+	// SourceDirect: the receiver sees the sender's address; foreign
+	// callbacks are sent from the foreign loopback address.
+	SourceDirect = "direct"
+	// SourceProxy: the receiver sits behind a proxy and reads the last
+	// X-Forwarded-For entry; every Jumio callback carries one, a Jumio
+	// address for the genuine ones and the foreign address for the rest.
+	SourceProxy = "proxy"
+)
+
+// jumioAddress is the Jumio callback address proxy-mode runs forward.
+const jumioAddress = "34.202.241.227"
+
+// SourceVars returns the run variables the source cases use, and the
+// X-Forwarded-For every other Jumio callback carries, for a source mode.
+func SourceVars(mode, foreign string) (map[string]string, string) {
+	if mode == SourceProxy {
+		return map[string]string{
+			"from-foreign": "", "xff-foreign": foreign, "xff-spoof": jumioAddress + ", " + foreign,
+		}, jumioAddress
+	}
+	return map[string]string{"from-foreign": foreign, "xff-foreign": "", "xff-spoof": jumioAddress}, ""
+}

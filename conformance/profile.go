@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -32,6 +33,8 @@ type Profile struct {
 	// ForeignSource is a loopback address the receiver must treat as not
 	// Jumio's (127.0.0.2 when empty).
 	ForeignSource string `yaml:"foreign-source"`
+	// SourceMode is direct (default) or proxy (see SourceProxy).
+	SourceMode string `yaml:"source-mode"`
 	// JumioInvalid is ack-and-drop (default) or reject.
 	JumioInvalid string `yaml:"jumio-invalid"`
 	// Enforce lists the levels whose failures fail the run ([MUST] when
@@ -110,8 +113,18 @@ func LoadProfile(file string, data []byte, products []string) (*Profile, error) 
 	if p.ForeignSource == "" {
 		p.ForeignSource = "127.0.0.2"
 	}
-	if _, err := simulator.ParseSource(p.ForeignSource); err != nil {
-		return nil, fmt.Errorf("%s: foreign-source: %v", at("foreign-source"), err)
+	switch p.SourceMode {
+	case "", SourceDirect:
+		p.SourceMode = SourceDirect
+		if _, err := simulator.ParseSource(p.ForeignSource); err != nil {
+			return nil, fmt.Errorf("%s: foreign-source: %v", at("foreign-source"), err)
+		}
+	case SourceProxy:
+		if _, err := netip.ParseAddr(p.ForeignSource); err != nil {
+			return nil, fmt.Errorf("%s: foreign-source: %v", at("foreign-source"), err)
+		}
+	default:
+		return nil, fmt.Errorf("%s: source-mode %q is not direct or proxy", at("source-mode"), p.SourceMode)
 	}
 	switch p.JumioInvalid {
 	case "":

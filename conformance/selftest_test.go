@@ -48,8 +48,9 @@ func runAgainst(t *testing.T, cfg receiver.Config) []string {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: rsrv.URL + "/_probe/{subject}", Secret: "s3cr3t",
 		Vendor: vendor, VendorBase: vsrv.URL, Settle: 300 * time.Millisecond,
-		AckAndDrop: true, Vars: map[string]string{"foreign": "127.0.0.2"},
+		AckAndDrop: true,
 	}
+	opt.Vars, opt.ForwardedFor = SourceVars(SourceDirect, "127.0.0.2")
 	// The cases speak of distinct subjects, so they can run at once; 16 at
 	// a time keeps the slow defect's run short.
 	results := make([]*Report, len(cases))

@@ -49,6 +49,10 @@ type Options struct {
 	// Vars override the scenario's variables of the same name (a
 	// profile's foreign source address, say).
 	Vars map[string]string
+	// ForwardedFor is sent as X-Forwarded-For with every Jumio callback
+	// whose step gives none: for a receiver behind a proxy, the address
+	// the proxy would report (a Jumio one).
+	ForwardedFor string
 	// AckAndDrop makes "refuse" mean 2xx for Jumio products: the
 	// receiver acknowledges bad content and drops it, as Jumio advises.
 	// Otherwise (and always for Sumsub) "refuse" means 4xx.
@@ -358,14 +362,19 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 	for _, h := range d.Headers {
 		cb.Header.Add(h.Name, r.expand(h.Value))
 	}
-	if d.From != "" {
-		a, err := netip.ParseAddr(r.expand(d.From))
+	// A from or forwarded-for that expands to "" is left out: a run's
+	// variables can move a case between a bound source and a forwarded one.
+	if from := r.expand(d.From); from != "" {
+		a, err := netip.ParseAddr(from)
 		if err != nil {
 			return delivery.Request{}, fmt.Errorf("from: %w", err)
 		}
 		cb.From = a
 	}
 	cb.ForwardedFor = r.expand(d.ForwardedFor)
+	if d.ForwardedFor == "" && r.sc.Product != "sumsub" {
+		cb.ForwardedFor = r.opt.ForwardedFor
+	}
 	policy := delivery.PolicyFor(r.sc.Product, message)
 	switch {
 	case !d.Retry:

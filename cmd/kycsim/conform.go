@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -36,6 +37,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	jumioInvalid := fs.String("jumio-invalid", "ack-and-drop", "what the receiver does with bad Jumio content: ack-and-drop (2xx and no effect, as Jumio advises) or reject (4xx)")
 	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
 	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
+	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, sources, policies, levels, case selection")
 	var only, skip, reports listFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
@@ -54,8 +56,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if err := oneOf("jumio-invalid", *jumioInvalid, "ack-and-drop", "reject"); err != nil {
 		return err
 	}
-	if _, err := simulator.ParseSource(*foreign); err != nil {
-		return usageErrorf("--foreign-source: %v", err)
+	if err := oneOf("source-mode", *sourceMode, conformance.SourceDirect, conformance.SourceProxy); err != nil {
+		return err
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -97,6 +99,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			*settle = prof.Settle
 		}
 		enforced = prof.Enforced()
+		*sourceMode = prof.SourceMode
 	} else if *product != "" {
 		if _, err := cat.Product(*product); err != nil {
 			return err
@@ -134,6 +137,13 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if len(cases) == 0 {
 		return usageErrorf("no case is selected")
 	}
+	if *sourceMode == conformance.SourceDirect {
+		if _, err := simulator.ParseSource(*foreign); err != nil {
+			return usageErrorf("--foreign-source: %v (in source mode direct it must be a loopback address)", err)
+		}
+	} else if _, err := netip.ParseAddr(*foreign); err != nil {
+		return usageErrorf("--foreign-source: %v", err)
+	}
 	type reportFile struct{ format, path string }
 	var files []reportFile
 	for _, r := range reports {
@@ -164,8 +174,9 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
 		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(), Settle: *settle,
-		AckAndDrop: *jumioInvalid == "ack-and-drop", Vars: map[string]string{"foreign": *foreign},
+		AckAndDrop: *jumioInvalid == "ack-and-drop",
 	}
+	opt.Vars, opt.ForwardedFor = conformance.SourceVars(*sourceMode, *foreign)
 	text := *formatName == "text"
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0

@@ -202,3 +202,24 @@ func writeFile(t *testing.T, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestConformProxyMode certifies a receiver behind a proxy: sources come
+// from X-Forwarded-For.
+func TestConformProxyMode(t *testing.T) {
+	base := referenceServerWith(t, receiver.Config{BehindProxy: true})
+	code, out, errOut := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--source-mode", "proxy",
+		"--foreign-source", "203.0.113.9", "--probe", base+"/_probe/{subject}", "--time-scale", "0.00001")
+	if code != 0 || !strings.Contains(out, "0 failed, 0 skipped") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	// The same receiver with X-Forwarded-For trusted blindly (any source) fails the source cases.
+	loose := referenceServerWith(t, receiver.Config{BehindProxy: true, Defects: []receiver.Defect{receiver.DefectAnySource}})
+	code, out, _ = run(t, "", "conform", "--to", loose+"/jumio/kyx", "--product", "jumio-kyx", "--source-mode", "proxy",
+		"--foreign-source", "203.0.113.9", "--probe", loose+"/_probe/{subject}", "--only", "jumio-kyx.reject.source.*", "--settle", "200ms")
+	if code != 1 || !strings.Contains(out, "0 passed, 2 failed") {
+		t.Errorf("any-source behind a proxy: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--foreign-source", "203.0.113.9"); code != 2 || !strings.Contains(stderr, "loopback") {
+		t.Errorf("a non-loopback foreign source in direct mode: exit %d %s", code, stderr)
+	}
+}

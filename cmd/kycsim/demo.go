@@ -70,8 +70,9 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: base + "/_probe/{subject}", Secret: demoSecret,
 		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + vln.Addr().String(),
-		AckAndDrop: true, Vars: map[string]string{"foreign": "127.0.0.2"},
+		AckAndDrop: true,
 	}
+	opt.Vars, opt.ForwardedFor = conformance.SourceVars(conformance.SourceDirect, "127.0.0.2")
 	fmt.Fprintf(m.Stdout, "kycsim demo: the reference receiver on %s, certified with %d conformance cases\n\n", base, len(cases))
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) })
