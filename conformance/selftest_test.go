@@ -101,7 +101,7 @@ var defectCatches = map[receiver.Defect][]string{
 	receiver.DefectBoolSandboxMode:   {"sumsub.accept.sandbox-mode-string"},
 	receiver.DefectUnknownFields5xx:  {"*.accept.unknown-field"},
 	receiver.DefectRejectUnknownType: {"sumsub.accept.unknown-type"},
-	receiver.DefectAcceptInvalid: {"*.reject.content-type", "*.reject.bad-enum", "sumsub.reject.missing.correlation-id",
+	receiver.DefectAcceptInvalid: {"*.reject.content-type", "*.reject.bad-enum", "jumio-*.reject.missing.*", "sumsub.reject.missing.correlation-id",
 		"sumsub.reject.missing.created-at-ms", "sumsub.reject.missing.inspection-id", "sumsub.reject.missing.level-name",
 		"sumsub.reject.missing.review-status", "sumsub.reject.missing.type"},
 	receiver.DefectSlow:              {"*.timing.fast-answer"},
