@@ -168,6 +168,10 @@ func (r *runner) resolveVars() (map[string]string, error) {
 			vars[name] = v
 		}
 	}
+	// A declared vendor-base is the run's vendor API mock.
+	if _, declared := vars["vendor-base"]; declared && r.opt.VendorBase != "" {
+		vars["vendor-base"] = r.opt.VendorBase
+	}
 	if _, ok := vars["subject"]; !ok {
 		gen := "uuid"
 		if r.sc.Product == "sumsub" {
