@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
-	"github.com/kycsim/kycsim/simulator/vendorapi"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -161,19 +159,16 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	vendor := vendorapi.New()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	vendor, vendorBase, stopVendor, err := startVendorAPI()
 	if err != nil {
-		return fmt.Errorf("start the vendor API mock: %w", err)
+		return err
 	}
-	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
-	go vsrv.Serve(ln)
-	defer vsrv.Close()
+	defer stopVendor()
 	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
-		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(), Settle: *settle,
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Settle: *settle,
 		AckAndDrop: *jumioInvalid == "ack-and-drop",
 	}
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(*sourceMode, *foreign)

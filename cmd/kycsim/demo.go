@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
-	"github.com/kycsim/kycsim/simulator/vendorapi"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -45,22 +42,16 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stopReceiver, err := serveLoopback("reference receiver", rc)
 	if err != nil {
-		return fmt.Errorf("start the reference receiver: %w", err)
+		return err
 	}
-	rsrv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
-	go rsrv.Serve(rln)
-	defer rsrv.Close()
-	vendor := vendorapi.New()
-	vln, err := net.Listen("tcp", "127.0.0.1:0")
+	defer stopReceiver()
+	vendor, vendorBase, stopVendor, err := startVendorAPI()
 	if err != nil {
-		return fmt.Errorf("start the vendor API mock: %w", err)
+		return err
 	}
-	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
-	go vsrv.Serve(vln)
-	defer vsrv.Close()
-	base := "http://" + rln.Addr().String()
+	defer stopVendor()
 	urls := map[string]string{}
 	for p, path := range receiver.Paths {
 		urls[p] = base + path
@@ -69,7 +60,7 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: base + "/_probe/{subject}", Secret: demoSecret,
-		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + vln.Addr().String(),
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase,
 		AckAndDrop: true,
 	}
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(conformance.SourceDirect, "127.0.0.2")

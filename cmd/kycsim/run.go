@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
-	"github.com/kycsim/kycsim/simulator/vendorapi"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -74,21 +72,17 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 		return usageErrorf("--probe %q: the template has no {subject}", *probe)
 	}
 
-	// The vendor API mock the callbacks' links point at.
-	vendor := vendorapi.New()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	vendor, vendorBase, stopVendor, err := startVendorAPI()
 	if err != nil {
-		return fmt.Errorf("start the vendor API mock: %w", err)
+		return err
 	}
-	vsrv := &http.Server{Handler: vendor, ReadHeaderTimeout: 5 * time.Second}
-	go vsrv.Serve(ln)
-	defer vsrv.Close()
+	defer stopVendor()
 
 	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
-		Dispatcher: d, Vendor: vendor, VendorBase: "http://" + ln.Addr().String(),
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase,
 	}
 	text := *formatName == "text"
 	if text {
