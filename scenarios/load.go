@@ -1,14 +1,19 @@
 package scenarios
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math/big"
+	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -18,9 +23,13 @@ import (
 	"github.com/kycsim/kycsim/spec"
 )
 
-// maxNodes bounds the nodes a scenario may hold once aliases are
-// expanded, so that a small file cannot expand without bound.
-const maxNodes = 100000
+// The bounds of a scenario document: the nodes it may hold once aliases
+// and merge keys are expanded (no "billion laughs"), and how deep they may
+// nest (an alias inside its own anchor nests without end).
+const (
+	maxNodes = 100000
+	maxDepth = 64
+)
 
 // loadError is an error at a place in a scenario file.
 type loadError struct {
@@ -30,14 +39,166 @@ type loadError struct {
 
 func (e *loadError) Error() string { return e.pos.String() + ": " + e.msg }
 
+// IsLoadError reports whether err is an error at a place in a scenario
+// file, as Load returns for invalid content.
+func IsLoadError(err error) bool {
+	var le *loadError
+	return errors.As(err, &le)
+}
+
+// Load reads one scenario from YAML, strictly. Every problem is an error
+// "file:line:col: what is wrong" naming the offending key or value:
+// unknown keys (with a suggestion), wrong types, unknown products and
+// messages, bad durations and statuses, steps with no kind or two,
+// references to steps that do not exist or come later, duplicate ids
+// and keys, options that do not apply to the product, references to
+// undeclared ${variables}, and alias bombs.
+func Load(file string, data []byte, cat *spec.Catalog) (*Scenario, error) {
+	root, err := parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{file: file, cat: cat, vars: map[string]*Var{"subject": nil}, ids: map[string]*sendID{}}
+	if err := l.count(root, 0, nil); err != nil {
+		return nil, err
+	}
+	return l.scenario(root)
+}
+
+// parse reads the one YAML document of a file.
+func parse(file string, data []byte) (root *yaml.Node, err error) {
+	defer func() {
+		// yaml.v3 has panicked on malformed input before; never pass
+		// that on.
+		if r := recover(); r != nil {
+			root, err = nil, &loadError{Pos{file, 1, 1}, fmt.Sprintf("YAML: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &loadError{Pos{file, 1, 1}, "empty document: a scenario needs product, description and steps"}
+		}
+		return nil, syntaxError(file, data, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, syntaxError(file, data, err)
+	default:
+		return nil, &loadError{Pos{file, next.Line, next.Column}, "a second YAML document: a scenario file holds one"}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" {
+		return nil, &loadError{Pos{file, max(doc.Line, 1), max(doc.Column, 1)}, "empty document: a scenario needs product, description and steps"}
+	}
+	return doc.Content[0], nil
+}
+
+// yamlLine splits yaml.v3's "line N: message".
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// parserErrors are the messages of yaml.v3's parser (not its scanner):
+// yaml.v3 reports their 0-based line, one less than the real one.
+var parserErrors = []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"}
+
+// syntaxError places a yaml.v3 syntax error. yaml.v3 gives a line (no
+// column) and leaves it out for the first line, for bytes that are not
+// YAML text and for an unknown anchor: those are found here.
+func syntaxError(file string, data []byte, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line, col := 0, 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		for _, p := range parserErrors {
+			if strings.HasPrefix(msg, p) {
+				line++
+				break
+			}
+		}
+	}
+	if line == 0 {
+		line, col = locate(data, msg)
+	}
+	return &loadError{Pos{file, line, col}, "YAML: " + msg}
+}
+
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// locate finds the place of a yaml.v3 error that came without a line.
+func locate(data []byte, msg string) (line, col int) {
+	at := -1
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		for i := 0; at < 0; {
+			j := bytes.Index(data[i:], []byte("*"+m[1]))
+			if j < 0 {
+				break
+			}
+			end := i + j + 1 + len(m[1])
+			if end == len(data) || strings.IndexByte(" \t\r\n,]}", data[end]) >= 0 {
+				at = i + j
+			}
+			i = end
+		}
+	} else {
+		// A reader error: the first byte that is not YAML text.
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n <= 1 || !yamlPrintable(r) {
+				at = i
+				break
+			}
+			i += n
+		}
+	}
+	if at < 0 {
+		return 1, 1
+	}
+	line, start := 1, 0
+	for i := 0; i < at; {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == '\r' && i+1 < at && data[i+1] == '\n' {
+			n++ // CR LF is one break
+		}
+		i += n
+		if isBreak(r) {
+			line, start = line+1, i
+		}
+	}
+	return line, 1 + utf8.RuneCount(data[start:at])
+}
+
+// isBreak reports whether YAML reads a character as a line break.
+func isBreak(r rune) bool {
+	return r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029
+}
+
+// yamlPrintable reports whether YAML allows a character in its text.
+func yamlPrintable(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+}
+
 // loader reads one file.
 type loader struct {
-	file  string
-	cat   *spec.Catalog
-	p     *spec.Product
+	file string
+	cat  *spec.Catalog
+	p    *spec.Product
+	// nodes counts the document's nodes, aliases expanded.
 	nodes int
-	ids   map[string]bool // send step ids seen so far
-	vars  map[string]bool
+	// vars are the declared variables (subject: nil, the built-in).
+	vars map[string]*Var
+	// ids are the send step ids: defined marks those seen so far.
+	ids map[string]*sendID
+}
+
+// sendID is what a redeliver needs to know of a send step.
+type sendID struct {
+	pos     Pos
+	defined bool
+	raw     bool // the step sends a raw body
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -46,101 +207,204 @@ func (l *loader) errf(n *yaml.Node, format string, args ...any) error {
 	return &loadError{pos: l.pos(n), msg: fmt.Sprintf(format, args...)}
 }
 
-// Load reads one scenario from YAML. Every problem is an error naming
-// file:line:col: unknown keys, wrong types, unknown products and
-// messages, bad durations, references to steps that do not exist.
-func Load(file string, data []byte, cat *spec.Catalog) (*Scenario, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return nil, fmt.Errorf("%s:%s: %s", file, m[1], m[2])
-		}
-		return nil, fmt.Errorf("%s: %s", file, msg)
+// count bounds the expanded size and depth of the document. via is the
+// outermost alias being expanded, where an error is placed.
+func (l *loader) count(n *yaml.Node, depth int, via *yaml.Node) error {
+	at := n
+	if via != nil {
+		at = via
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty document", file)
-	}
-	l := &loader{file: file, cat: cat, ids: map[string]bool{}, vars: map[string]bool{"subject": true}}
-	root := doc.Content[0]
-	if err := l.count(root, 0); err != nil {
-		return nil, err
-	}
-	return l.scenario(root)
-}
-
-// count bounds the expanded size of the document.
-func (l *loader) count(n *yaml.Node, depth int) error {
 	l.nodes++
-	if l.nodes > maxNodes || depth > 100 {
-		return l.errf(n, "the document expands to too many nodes (aliases?)")
+	if l.nodes > maxNodes {
+		return l.errf(at, "the document expands to more than %d nodes (aliases?)", maxNodes)
+	}
+	if depth > maxDepth && via != nil {
+		return l.errf(at, "the document nests deeper than %d levels (an alias inside its own anchor?)", maxDepth)
+	}
+	if depth > maxDepth {
+		return l.errf(at, "the document nests deeper than %d levels", maxDepth)
 	}
 	if n.Kind == yaml.AliasNode {
-		return l.count(n.Alias, depth+1)
+		if n.Alias == nil {
+			return l.errf(n, "alias *%s names no anchor", n.Value)
+		}
+		if via == nil {
+			via = n
+		}
+		return l.count(n.Alias, depth+1, via)
 	}
 	for _, c := range n.Content {
-		if err := l.count(c, depth+1); err != nil {
+		if err := l.count(c, depth+1, via); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// resolve follows aliases (count has bounded them).
 func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i <= maxDepth; i++ {
 		n = n.Alias
 	}
 	return n
 }
 
+// describe names a node's type or value for an error.
+func describe(n *yaml.Node) string {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a sequence"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return n.Value
+		}
+		v := n.Value
+		if len(v) > 40 {
+			v = v[:37] + "..."
+		}
+		return strconv.Quote(v)
+	}
+	return "an alias"
+}
+
 // field is one key of a mapping.
 type field struct {
-	key *yaml.Node
-	val *yaml.Node
+	name     string
+	key, val *yaml.Node
 }
 
-// fields reads a mapping, refusing duplicate and unknown keys.
-func (l *loader) fields(n *yaml.Node, what string, known ...string) (map[string]field, []string, error) {
+// mapping is a mapping's keys in document order.
+type mapping struct {
+	node   *yaml.Node
+	fields []field
+	by     map[string]field
+}
+
+func (m *mapping) get(key string) (field, bool) {
+	f, ok := m.by[key]
+	return f, ok
+}
+
+func (m *mapping) has(key string) bool {
+	_, ok := m.by[key]
+	return ok
+}
+
+// mapping reads a mapping: keys are strings and appear once; merge keys
+// (<<: *anchor) add the anchor's keys that the mapping does not set.
+func (l *loader) mapping(n *yaml.Node, what string) (*mapping, error) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		return nil, nil, l.errf(n, "%s must be a mapping, not %s", what, kind(n))
+		return nil, l.errf(n, "%s must be a mapping, not %s", what, describe(n))
 	}
-	out := map[string]field{}
-	var order []string
+	// The mapping's own keys first: each once, and they win over merged
+	// ones wherever they stand.
+	explicit := map[string]*yaml.Node{}
+	// Keys are placed where they are written, an alias key too.
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return nil, nil, l.errf(k, "%s: keys must be strings", what)
+		raw := n.Content[i]
+		k := resolve(raw)
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			continue
 		}
-		if k.Value == "<<" {
-			return nil, nil, l.errf(k, "%s: merge keys (<<) are not supported in scenarios", what)
+		name, err := l.key(k, what)
+		if err != nil {
+			return nil, err
 		}
-		if _, dup := out[k.Value]; dup {
-			return nil, nil, l.errf(k, "%s: key %q appears twice", what, k.Value)
+		if prev, dup := explicit[name]; dup {
+			return nil, l.errf(raw, "%s: key %q appears twice (first at %d:%d)", what, name, prev.Line, prev.Column)
 		}
-		if known != nil && !contains(known, k.Value) {
-			return nil, nil, l.errf(k, "%s: unknown key %q%s (known: %s)", what, k.Value, suggest(k.Value, known), strings.Join(known, ", "))
-		}
-		out[k.Value] = field{k, v}
-		order = append(order, k.Value)
+		explicit[name] = raw
 	}
-	return out, order, nil
+	m := &mapping{node: n, by: map[string]field{}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		raw, v := n.Content[i], n.Content[i+1]
+		if k := resolve(raw); k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			m.add(field{k.Value, raw, v})
+			continue
+		}
+		merged, err := l.merge(v, what)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range merged {
+			if explicit[f.name] == nil {
+				m.add(f)
+			}
+		}
+	}
+	return m, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+func (m *mapping) add(f field) {
+	if _, ok := m.by[f.name]; !ok {
+		m.by[f.name] = f
+		m.fields = append(m.fields, f)
+	}
+}
+
+// merge reads the value of a merge key: a mapping or a sequence of them
+// (earlier ones win).
+func (l *loader) merge(v *yaml.Node, what string) ([]field, error) {
+	v = resolve(v)
+	var from []*yaml.Node
+	switch v.Kind {
+	case yaml.MappingNode:
+		from = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		from = v.Content
+	default:
+		return nil, l.errf(v, "%s: a merge key (<<) needs a mapping or a sequence of mappings, not %s", what, describe(v))
+	}
+	var out []field
+	seen := map[string]bool{}
+	for _, c := range from {
+		if resolve(c).Kind != yaml.MappingNode {
+			return nil, l.errf(c, "%s: a merge key (<<) needs a mapping or a sequence of mappings, not %s", what, describe(c))
+		}
+		m, err := l.mapping(c, what)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m.fields {
+			if !seen[f.name] {
+				seen[f.name] = true
+				out = append(out, f)
+			}
 		}
 	}
-	return false
+	return out, nil
+}
+
+// key reads a mapping key: a string (numbers are taken as written).
+func (l *loader) key(k *yaml.Node, what string) (string, error) {
+	if k.Kind != yaml.ScalarNode || !stringTag(k.Tag) {
+		return "", l.errf(k, "%s: a key must be a string, not %s", what, describe(k))
+	}
+	return k.Value, nil
+}
+
+// known refuses the keys of m that are not listed, in document order.
+func (l *loader) known(m *mapping, what string, keys ...string) error {
+	for _, f := range m.fields {
+		if !slices.Contains(keys, f.name) {
+			return l.errf(f.key, "%s: unknown key %q%s (known: %s)", what, f.name, suggest(f.name, keys), strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }
 
 // suggest names a known key close to an unknown one.
 func suggest(s string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := distance(s, k); d < bestD {
+		if d := distance(strings.ToLower(s), k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -152,6 +416,9 @@ func suggest(s string, known []string) string {
 
 // distance is the Levenshtein distance of two short strings.
 func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -171,35 +438,43 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("%q", n.Value)
+// stringTag reports whether a scalar of this tag is read as a string:
+// strings, and numbers and dates kept as written.
+func stringTag(tag string) bool {
+	switch tag {
+	case "!!str", "!!int", "!!float", "!!timestamp":
+		return true
 	}
-	return "an alias"
+	return false
 }
 
 func (l *loader) str(n *yaml.Node, what string) (string, error) {
 	n = resolve(n)
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return "", l.errf(n, "%s must be a string, not %s", what, kind(n))
+	if n.Kind != yaml.ScalarNode || !stringTag(n.Tag) {
+		hint := ""
+		if n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Tag == "!!null") {
+			hint = " (quote it to mean the text)"
+		}
+		return "", l.errf(n, "%s must be a string, not %s%s", what, describe(n), hint)
 	}
 	return n.Value, nil
+}
+
+// text reads a string that may not be empty.
+func (l *loader) text(n *yaml.Node, what string) (string, error) {
+	s, err := l.str(n, what)
+	if err == nil && strings.TrimSpace(s) == "" {
+		err = l.errf(resolve(n), "%s is empty", what)
+	}
+	return s, err
 }
 
 func (l *loader) strs(n *yaml.Node, what string) ([]string, error) {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		return nil, l.errf(n, "%s must be a sequence of strings, not %s", what, kind(n))
+		return nil, l.errf(n, "%s must be a sequence of strings, not %s", what, describe(n))
 	}
-	var out []string
+	out := []string{}
 	for _, c := range n.Content {
 		s, err := l.str(c, what+" entries")
 		if err != nil {
@@ -214,7 +489,7 @@ func (l *loader) integer(n *yaml.Node, what string, lo, hi int) (int, error) {
 	n = resolve(n)
 	v, err := strconv.Atoi(n.Value)
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
-		return 0, l.errf(n, "%s must be an integer, not %s", what, kind(n))
+		return 0, l.errf(n, "%s must be a decimal integer, not %s", what, describe(n))
 	}
 	if v < lo || v > hi {
 		return 0, l.errf(n, "%s %d is out of range %d..%d", what, v, lo, hi)
@@ -224,10 +499,11 @@ func (l *loader) integer(n *yaml.Node, what string, lo, hi int) (int, error) {
 
 func (l *loader) boolean(n *yaml.Node, what string) (bool, error) {
 	n = resolve(n)
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, l.errf(n, "%s must be true or false, not %s", what, kind(n))
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+		return false, l.errf(n, "%s must be true or false, not %s", what, describe(n))
 	}
-	return n.Value == "true", nil
+	return b, nil
 }
 
 func (l *loader) duration(n *yaml.Node, what string) (time.Duration, error) {
@@ -237,376 +513,9 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, l.errf(n, "%s %q is not a positive duration such as 30s, 5m or 2h", what, s)
+		return 0, l.errf(resolve(n), "%s %q is not a positive duration such as 500ms, 30s, 5m or 2h", what, s)
 	}
 	return d, nil
-}
-
-// yamlLine splits yaml.v3's "line N: message".
-var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-var (
-	idPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-)
-
-// checkRefs refuses ${name} references to undeclared variables.
-func (l *loader) checkRefs(n *yaml.Node, s string) error {
-	for _, m := range varRef.FindAllStringSubmatch(s, -1) {
-		if !l.vars[m[1]] {
-			return l.errf(n, "${%s} names no variable (declared: %s)", m[1], strings.Join(l.varNames(), ", "))
-		}
-	}
-	return nil
-}
-
-func (l *loader) varNames() []string {
-	var out []string
-	for v := range l.vars {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (l *loader) scenario(root *yaml.Node) (*Scenario, error) {
-	f, _, err := l.fields(root, "scenario", "product", "name", "description", "tags", "vars", "case", "steps")
-	if err != nil {
-		return nil, err
-	}
-	sc := &Scenario{Pos: l.pos(root)}
-	for _, req := range []string{"product", "description", "steps"} {
-		if _, ok := f[req]; !ok {
-			return nil, l.errf(root, "scenario: %q is required", req)
-		}
-	}
-	if sc.Product, err = l.str(f["product"].val, "product"); err != nil {
-		return nil, err
-	}
-	if l.p, err = l.cat.Product(sc.Product); err != nil {
-		return nil, l.errf(f["product"].val, "%v", err)
-	}
-	if x, ok := f["name"]; ok {
-		if sc.Name, err = l.str(x.val, "name"); err != nil {
-			return nil, err
-		}
-	}
-	if sc.Description, err = l.str(f["description"].val, "description"); err != nil {
-		return nil, err
-	}
-	if x, ok := f["tags"]; ok {
-		if sc.Tags, err = l.strs(x.val, "tags"); err != nil {
-			return nil, err
-		}
-		for i, t := range sc.Tags {
-			if !idPattern.MatchString(t) {
-				return nil, l.errf(resolve(x.val).Content[i], "tag %q: use lower-case letters, digits and dashes", t)
-			}
-		}
-	}
-	if x, ok := f["vars"]; ok {
-		if sc.Vars, err = l.varsOf(x.val); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["case"]; ok {
-		if sc.Case, err = l.caseOf(x.val, sc.Product); err != nil {
-			return nil, err
-		}
-	}
-	steps := resolve(f["steps"].val)
-	if steps.Kind != yaml.SequenceNode || len(steps.Content) == 0 {
-		return nil, l.errf(steps, "steps must be a non-empty sequence")
-	}
-	for _, n := range steps.Content {
-		st, err := l.step(n, false)
-		if err != nil {
-			return nil, err
-		}
-		sc.Steps = append(sc.Steps, st...)
-	}
-	return sc, nil
-}
-
-func (l *loader) varsOf(n *yaml.Node) ([]Var, error) {
-	f, order, err := l.fields(n, "vars")
-	if err != nil {
-		return nil, err
-	}
-	var out []Var
-	for _, name := range order {
-		x := f[name]
-		if !varPattern.MatchString(name) {
-			return nil, l.errf(x.key, "variable name %q: use letters, digits, _ and -", name)
-		}
-		v := Var{Name: name, Pos: l.pos(x.key)}
-		if val := resolve(x.val); val.Kind == yaml.MappingNode {
-			g, _, err := l.fields(val, "var "+name, "generate")
-			if err != nil {
-				return nil, err
-			}
-			gen, ok := g["generate"]
-			if !ok {
-				return nil, l.errf(val, "var %s: want {generate: GENERATOR} or a string", name)
-			}
-			if v.Generate, err = l.str(gen.val, "generate"); err != nil {
-				return nil, err
-			}
-			if !contains(Generators, v.Generate) {
-				return nil, l.errf(gen.val, "unknown generator %q (known: %s)", v.Generate, strings.Join(Generators, ", "))
-			}
-		} else if v.Value, err = l.str(val, "var "+name); err != nil {
-			return nil, err
-		}
-		l.vars[name] = true
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// stepKeys are the keys of each kind of step besides id and name.
-var (
-	sendKeys = []string{"send", "id", "name", "subject", "set", "unset", "raw-body", "precision", "sandbox-mode",
-		"age", "reject-code", "review-answer", "reject-type", "reject-labels", "sign",
-		"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout", "expect"}
-	redeliverKeys = []string{"redeliver", "name", "restamp", "from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout", "expect"}
-	kinds         = []string{"send", "wait", "redeliver", "parallel", "vendor-state", "expect"}
-)
-
-func (l *loader) step(n *yaml.Node, inParallel bool) ([]Step, error) {
-	f, _, err := l.fields(n, "step")
-	if err != nil {
-		return nil, err
-	}
-	var found []string
-	for _, k := range kinds {
-		if _, ok := f[k]; ok {
-			found = append(found, k)
-		}
-	}
-	// "expect" is also an option of send and redeliver.
-	if len(found) == 2 && found[1] == "expect" && (found[0] == "send" || found[0] == "redeliver") {
-		found = found[:1]
-	}
-	switch {
-	case len(found) == 0:
-		return nil, l.errf(n, "a step needs one of %s", strings.Join(kinds, ", "))
-	case len(found) > 1:
-		return nil, l.errf(n, "a step has one kind; this one has %s", strings.Join(found, " and "))
-	}
-	k := found[0]
-	if inParallel && k != "send" && k != "redeliver" {
-		return nil, l.errf(f[k].key, "parallel holds send and redeliver steps only, not %s", k)
-	}
-	st := Step{Kind: StepKind(k), Pos: l.pos(resolve(n))}
-	only := func(keys ...string) error {
-		for key, x := range f {
-			if !contains(keys, key) {
-				return l.errf(x.key, "%s step: unknown key %q%s (known: %s)", k, key, suggest(key, keys), strings.Join(keys, ", "))
-			}
-		}
-		return nil
-	}
-	if x, ok := f["name"]; ok {
-		if st.Name, err = l.str(x.val, "name"); err != nil {
-			return nil, err
-		}
-	}
-	switch st.Kind {
-	case KindSend:
-		if err := only(sendKeys...); err != nil {
-			return nil, err
-		}
-		if st.Send, err = l.send(f); err != nil {
-			return nil, err
-		}
-		if x, ok := f["id"]; ok {
-			if st.ID, err = l.str(x.val, "id"); err != nil {
-				return nil, err
-			}
-			if !idPattern.MatchString(st.ID) {
-				return nil, l.errf(x.val, "id %q: use lower-case letters, digits and dashes", st.ID)
-			}
-			if l.ids[st.ID] {
-				return nil, l.errf(x.val, "id %q is used twice", st.ID)
-			}
-			if inParallel {
-				return nil, l.errf(x.key, "a send inside parallel cannot have an id")
-			}
-			l.ids[st.ID] = true
-		}
-	case KindWait:
-		if err := only("wait", "name"); err != nil {
-			return nil, err
-		}
-		if st.Wait, err = l.duration(f["wait"].val, "wait"); err != nil {
-			return nil, err
-		}
-	case KindRedeliver:
-		if err := only(redeliverKeys...); err != nil {
-			return nil, err
-		}
-		if st.Redeliver, err = l.redeliver(f); err != nil {
-			return nil, err
-		}
-	case KindParallel:
-		if err := only("parallel", "name"); err != nil {
-			return nil, err
-		}
-		if st.Parallel, err = l.parallel(f["parallel"].val); err != nil {
-			return nil, err
-		}
-	case KindVendorState:
-		if err := only("vendor-state", "name"); err != nil {
-			return nil, err
-		}
-		if st.VendorState, err = l.vendorState(f["vendor-state"].val); err != nil {
-			return nil, err
-		}
-	case KindExpect:
-		if err := only("expect", "name"); err != nil {
-			return nil, err
-		}
-		if st.Expect, err = l.effects(f["expect"].val); err != nil {
-			return nil, err
-		}
-	}
-	return []Step{st}, nil
-}
-
-func (l *loader) send(f map[string]field) (*Send, error) {
-	s := &Send{}
-	var err error
-	x := f["send"]
-	if s.Message, err = l.str(x.val, "send"); err != nil {
-		return nil, err
-	}
-	m, err := l.p.Message(s.Message)
-	if err != nil {
-		return nil, l.errf(x.val, "%v", err)
-	}
-	s.Message = m.Name
-	jumio := l.p.Name != "sumsub"
-	onlyFor := func(key string, ok bool, product string) error {
-		if x, has := f[key]; has && !ok {
-			return l.errf(x.key, "%s applies to %s callbacks, not %s", key, product, l.p.Name)
-		}
-		return nil
-	}
-	for _, c := range []struct {
-		key, product string
-		ok           bool
-	}{
-		{"precision", "Jumio", jumio}, {"sandbox-mode", "sumsub", !jumio}, {"sign", "sumsub", !jumio},
-		{"review-answer", "sumsub", !jumio}, {"reject-type", "sumsub", !jumio}, {"reject-labels", "sumsub", !jumio},
-		{"reject-code", "jumio-netverify", l.p.Name == "jumio-netverify"},
-	} {
-		if err := onlyFor(c.key, c.ok, c.product); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["subject"]; ok {
-		if s.Subject, err = l.str(x.val, "subject"); err != nil {
-			return nil, err
-		}
-		if err := l.checkRefs(x.val, s.Subject); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["set"]; ok {
-		sf, order, err := l.fields(x.val, "set")
-		if err != nil {
-			return nil, err
-		}
-		for _, path := range order {
-			o := sf[path]
-			if _, err := event.ParsePath(path); err != nil {
-				return nil, l.errf(o.key, "set %s: %v", path, err)
-			}
-			v, err := l.jsonValue(o.val, 0)
-			if err != nil {
-				return nil, err
-			}
-			s.Set = append(s.Set, Override{Path: path, Value: v, Pos: l.pos(o.key)})
-		}
-	}
-	if x, ok := f["unset"]; ok {
-		if s.Unset, err = l.strs(x.val, "unset"); err != nil {
-			return nil, err
-		}
-		for i, p := range s.Unset {
-			if _, err := event.ParsePath(p); err != nil {
-				return nil, l.errf(resolve(x.val).Content[i], "unset %s: %v", p, err)
-			}
-		}
-	}
-	if x, ok := f["raw-body"]; ok {
-		if s.Set != nil || s.Unset != nil {
-			return nil, l.errf(x.key, "raw-body is sent as it is; it cannot be combined with set or unset")
-		}
-		b, err := l.str(x.val, "raw-body")
-		if err != nil {
-			return nil, err
-		}
-		if err := l.checkRefs(x.val, b); err != nil {
-			return nil, err
-		}
-		s.RawBody = &b
-	}
-	if x, ok := f["precision"]; ok {
-		p, err := l.integer(x.val, "precision", 0, 3)
-		if err != nil {
-			return nil, err
-		}
-		s.Precision = &p
-	}
-	if x, ok := f["sandbox-mode"]; ok {
-		if s.SandboxMode, err = l.str(x.val, "sandbox-mode"); err != nil {
-			return nil, err
-		}
-		if s.SandboxMode != event.SandboxModeBool && s.SandboxMode != event.SandboxModeString {
-			return nil, l.errf(x.val, "sandbox-mode %q is not bool or string", s.SandboxMode)
-		}
-	}
-	if x, ok := f["age"]; ok {
-		if s.Age, err = l.duration(x.val, "age"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["reject-code"]; ok {
-		if s.RejectCode, err = l.str(x.val, "reject-code"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["review-answer"]; ok {
-		if s.ReviewAnswer, err = l.enum(x.val, "review-answer", "GREEN", "RED"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["reject-type"]; ok {
-		if s.RejectType, err = l.enum(x.val, "reject-type", "FINAL", "RETRY"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["reject-labels"]; ok {
-		if s.RejectLabels, err = l.strs(x.val, "reject-labels"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["sign"]; ok {
-		if s.Sign, err = l.signing(x.val); err != nil {
-			return nil, err
-		}
-	}
-	if s.Delivery, err = l.delivery(f); err != nil {
-		return nil, err
-	}
-	if x, ok := f["expect"]; ok {
-		if s.Expect, err = l.answer(x.val); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
 }
 
 func (l *loader) enum(n *yaml.Node, what string, allowed ...string) (string, error) {
@@ -614,41 +523,538 @@ func (l *loader) enum(n *yaml.Node, what string, allowed ...string) (string, err
 	if err != nil {
 		return "", err
 	}
-	if !contains(allowed, s) {
-		return "", l.errf(n, "%s %q is not one of %s", what, s, strings.Join(allowed, ", "))
+	if !slices.Contains(allowed, s) {
+		return "", l.errf(resolve(n), "%s %q is not one of %s", what, s, strings.Join(allowed, ", "))
 	}
 	return s, nil
 }
 
-// jsonValue converts a YAML value to the JSON model.
-func (l *loader) jsonValue(n *yaml.Node, depth int) (any, error) {
-	n = resolve(n)
-	if depth > 50 {
-		return nil, l.errf(n, "value nested too deeply")
+var (
+	idPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	// refPattern is a ${name} reference at the start of a string, as
+	// the runner's varRef expands it.
+	refPattern = regexp.MustCompile(`^\$\{([A-Za-z0-9_-]+)\}`)
+)
+
+// refs lists the ${name} references of a string; "${" that starts no
+// reference is an error.
+func (l *loader) refs(n *yaml.Node, s, what string) ([]string, error) {
+	var out []string
+	for i := 0; ; {
+		j := strings.Index(s[i:], "${")
+		if j < 0 {
+			return out, nil
+		}
+		m := refPattern.FindStringSubmatch(s[i+j:])
+		if m == nil {
+			return nil, l.errf(resolve(n), "%s: ${ starts no reference; write ${name} with letters, digits, _ and -", what)
+		}
+		out = append(out, m[1])
+		i += j + len(m[0])
 	}
+}
+
+// expandable checks the references of a string the runner expands: each
+// names a declared variable or subject.
+func (l *loader) expandable(n *yaml.Node, s, what string) error {
+	names, err := l.refs(n, s, what)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, ok := l.vars[name]; !ok {
+			declared := make([]string, 0, len(l.vars))
+			for v := range l.vars {
+				declared = append(declared, v)
+			}
+			slices.Sort(declared)
+			return l.errf(resolve(n), "%s: ${%s} names no variable (declared: %s)", what, name, strings.Join(declared, ", "))
+		}
+	}
+	return nil
+}
+
+// literal refuses references in a string the runner does not expand.
+func (l *loader) literal(n *yaml.Node, s, what string) error {
+	if strings.Contains(s, "${") {
+		return l.errf(resolve(n), "%s is sent as written: ${name} works only in subject, set, unset, raw-body, sign.secret, headers, from and forwarded-for", what)
+	}
+	return nil
+}
+
+// address expands the references of from or forwarded-for: they must
+// name literal variables, whose values are addresses.
+func (l *loader) address(n *yaml.Node, s, what string) (string, error) {
+	if err := l.expandable(n, s, what); err != nil {
+		return "", err
+	}
+	var bad error
+	out := varRef.ReplaceAllStringFunc(s, func(m string) string {
+		v := l.vars[m[2:len(m)-1]]
+		if v == nil || v.Generate != "" {
+			if bad == nil {
+				bad = l.errf(resolve(n), "%s: %s is generated, not an address; declare a variable with a literal address", what, m)
+			}
+			return m
+		}
+		return v.Value
+	})
+	return out, bad
+}
+
+func (l *loader) scenario(root *yaml.Node) (*Scenario, error) {
+	m, err := l.mapping(root, "scenario")
+	if err != nil {
+		return nil, err
+	}
+	if err := l.known(m, "scenario", "product", "name", "description", "tags", "vars", "case", "steps"); err != nil {
+		return nil, err
+	}
+	for _, req := range []string{"product", "description", "steps"} {
+		if !m.has(req) {
+			return nil, l.errf(m.node, "scenario: %q is required", req)
+		}
+	}
+	sc := &Scenario{Pos: l.pos(m.node)}
+	f, _ := m.get("product")
+	if sc.Product, err = l.str(f.val, "product"); err != nil {
+		return nil, err
+	}
+	if l.p, err = l.cat.Product(sc.Product); err != nil {
+		return nil, l.errf(resolve(f.val), "%v", err)
+	}
+	sc.Product = l.p.Name
+	if f, ok := m.get("name"); ok {
+		if sc.Name, err = l.text(f.val, "name"); err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(sc.Name, "\r\n") {
+			return nil, l.errf(resolve(f.val), "name is one line")
+		}
+	}
+	f, _ = m.get("description")
+	if sc.Description, err = l.text(f.val, "description"); err != nil {
+		return nil, err
+	}
+	// A folded scalar (description: >) ends with a line break.
+	sc.Description = strings.TrimRight(sc.Description, "\n")
+	if strings.ContainsAny(sc.Description, "\r\n") {
+		return nil, l.errf(resolve(f.val), "description is one line")
+	}
+	if f, ok := m.get("tags"); ok {
+		if sc.Tags, err = l.tags(f.val); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("vars"); ok {
+		if sc.Vars, err = l.varsOf(f.val); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("case"); ok {
+		if sc.Case, err = l.caseOf(f.val, sc.Product); err != nil {
+			return nil, err
+		}
+	}
+	f, _ = m.get("steps")
+	steps := resolve(f.val)
+	if steps.Kind != yaml.SequenceNode {
+		return nil, l.errf(steps, "steps must be a sequence, not %s", describe(steps))
+	}
+	if len(steps.Content) == 0 {
+		return nil, l.errf(steps, "steps is empty: give at least one step")
+	}
+	if err := l.collectIDs(steps); err != nil {
+		return nil, err
+	}
+	for _, n := range steps.Content {
+		st, err := l.step(n, false)
+		if err != nil {
+			return nil, err
+		}
+		sc.Steps = append(sc.Steps, st)
+	}
+	return sc, nil
+}
+
+func (l *loader) tags(n *yaml.Node) ([]string, error) {
+	tags, err := l.strs(n, "tags")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i, t := range tags {
+		at := resolve(resolve(n).Content[i])
+		if !idPattern.MatchString(t) {
+			return nil, l.errf(at, "tag %q: use lower-case letters, digits and dashes", t)
+		}
+		if seen[t] {
+			return nil, l.errf(at, "tag %q appears twice", t)
+		}
+		seen[t] = true
+	}
+	return tags, nil
+}
+
+func (l *loader) varsOf(n *yaml.Node) ([]Var, error) {
+	m, err := l.mapping(n, "vars")
+	if err != nil {
+		return nil, err
+	}
+	var out []Var
+	for _, f := range m.fields {
+		if !varPattern.MatchString(f.name) {
+			return nil, l.errf(f.key, "variable name %q: use letters, digits, _ and - (not starting with a digit or -)", f.name)
+		}
+		v := Var{Name: f.name, Pos: l.pos(f.key)}
+		if val := resolve(f.val); val.Kind == yaml.MappingNode {
+			g, err := l.mapping(val, "var "+f.name)
+			if err != nil {
+				return nil, err
+			}
+			if err := l.known(g, "var "+f.name, "generate"); err != nil {
+				return nil, err
+			}
+			gen, ok := g.get("generate")
+			if !ok {
+				return nil, l.errf(val, "var %s: want {generate: GENERATOR} or a string", f.name)
+			}
+			if v.Generate, err = l.str(gen.val, "generate"); err != nil {
+				return nil, err
+			}
+			if !slices.Contains(Generators, v.Generate) {
+				return nil, l.errf(resolve(gen.val), "unknown generator %q%s (known: %s)", v.Generate, suggest(v.Generate, Generators), strings.Join(Generators, ", "))
+			}
+		} else {
+			if v.Value, err = l.str(val, "var "+f.name+" (a string or {generate: GENERATOR})"); err != nil {
+				return nil, err
+			}
+			if strings.Contains(v.Value, "${") {
+				return nil, l.errf(val, "var %s: a variable's value is taken as written; it cannot refer to ${variables}", f.name)
+			}
+		}
+		out = append(out, v)
+	}
+	for i := range out {
+		l.vars[out[i].Name] = &out[i]
+	}
+	return out, nil
+}
+
+// collectIDs notes every send step id of the file first, so that a
+// redeliver of a later step says so.
+func (l *loader) collectIDs(steps *yaml.Node) error {
+	for _, n := range steps.Content {
+		m, err := l.mapping(n, "a step")
+		if err != nil {
+			continue // step reports it
+		}
+		_, send := m.get("send")
+		f, ok := m.get("id")
+		if !send || !ok || resolve(f.val).Kind != yaml.ScalarNode {
+			continue
+		}
+		id := resolve(f.val)
+		if prev, dup := l.ids[id.Value]; dup {
+			return l.errf(id, "id %q is used twice (first at %d:%d)", id.Value, prev.pos.Line, prev.pos.Col)
+		}
+		l.ids[id.Value] = &sendID{pos: l.pos(id)}
+	}
+	return nil
+}
+
+// The keys of each kind of step.
+var (
+	kinds      = []string{"send", "wait", "redeliver", "parallel", "vendor-state", "expect"}
+	deliveryKs = []string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"}
+	sendKeys   = append([]string{"send", "id", "name", "subject", "set", "unset", "raw-body", "age",
+		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign"},
+		append(deliveryKs, "expect")...)
+	redeliverKeys = append([]string{"redeliver", "name", "restamp"}, append(deliveryKs, "expect")...)
+	// payloadKeys shape a built payload: a raw body takes none of them.
+	payloadKeys = []string{"set", "unset", "age", "precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels"}
+)
+
+func (l *loader) step(n *yaml.Node, inParallel bool) (Step, error) {
+	m, err := l.mapping(n, "a step")
+	if err != nil {
+		return Step{}, err
+	}
+	var found []field
+	for _, f := range m.fields {
+		if slices.Contains(kinds, f.name) {
+			found = append(found, f)
+		}
+	}
+	// expect is also an option of send and redeliver.
+	if len(found) == 2 && (found[0].name == "send" || found[0].name == "redeliver") && found[1].name == "expect" {
+		found = found[:1]
+	} else if len(found) == 2 && found[0].name == "expect" && (found[1].name == "send" || found[1].name == "redeliver") {
+		found = found[1:]
+	}
+	switch len(found) {
+	case 0:
+		return Step{}, l.errf(m.node, "a step needs one of %s", strings.Join(kinds, ", "))
+	case 1:
+	default:
+		return Step{}, l.errf(found[1].key, "a step has one kind; this one has %s and %s", found[0].name, found[1].name)
+	}
+	k := found[0].name
+	if inParallel && k != "send" && k != "redeliver" {
+		return Step{}, l.errf(found[0].key, "parallel holds send and redeliver steps only, not %s", k)
+	}
+	st := Step{Kind: StepKind(k), Pos: l.pos(m.node)}
+	keys := []string{k, "name"}
+	switch st.Kind {
+	case KindSend:
+		keys = sendKeys
+	case KindRedeliver:
+		keys = redeliverKeys
+	}
+	if err := l.known(m, k+" step", keys...); err != nil {
+		return Step{}, err
+	}
+	if f, ok := m.get("name"); ok {
+		if st.Name, err = l.text(f.val, "name"); err != nil {
+			return Step{}, err
+		}
+	}
+	val := found[0].val
+	switch st.Kind {
+	case KindSend:
+		if st.Send, err = l.send(m); err != nil {
+			return Step{}, err
+		}
+		if f, ok := m.get("id"); ok {
+			if inParallel {
+				return Step{}, l.errf(f.key, "a send inside parallel has no id: redeliver names a step before the parallel one")
+			}
+			if st.ID, err = l.str(f.val, "id"); err != nil {
+				return Step{}, err
+			}
+			if !idPattern.MatchString(st.ID) {
+				return Step{}, l.errf(resolve(f.val), "id %q: use lower-case letters, digits and dashes", st.ID)
+			}
+			id := l.ids[st.ID] // collectIDs saw it
+			if id == nil {
+				id = &sendID{pos: l.pos(resolve(f.val))}
+				l.ids[st.ID] = id
+			}
+			id.defined, id.raw = true, st.Send.RawBody != nil
+		}
+	case KindWait:
+		st.Wait, err = l.duration(val, "wait")
+	case KindRedeliver:
+		st.Redeliver, err = l.redeliver(m)
+	case KindParallel:
+		st.Parallel, err = l.parallel(val)
+	case KindVendorState:
+		st.VendorState, err = l.vendorState(val)
+	case KindExpect:
+		st.Expect, err = l.effects(val)
+	}
+	if err != nil {
+		return Step{}, err
+	}
+	return st, nil
+}
+
+func (l *loader) send(m *mapping) (*Send, error) {
+	s := &Send{}
+	f, _ := m.get("send")
+	var err error
+	if s.Message, err = l.str(f.val, "send"); err != nil {
+		return nil, err
+	}
+	msg, err := l.p.Message(s.Message)
+	if err != nil {
+		return nil, l.errf(resolve(f.val), "%v", err)
+	}
+	s.Message = msg.Name
+	jumio := strings.HasPrefix(l.p.Name, "jumio-")
+	sumsub := l.p.Name == "sumsub"
+	for _, c := range []struct {
+		key, products string
+		ok            bool
+	}{
+		{"precision", "Jumio products", jumio},
+		{"reject-code", "jumio-netverify", l.p.Name == "jumio-netverify"},
+		{"sandbox-mode", "sumsub", sumsub},
+		{"review-answer", "sumsub", sumsub},
+		{"reject-type", "sumsub", sumsub},
+		{"reject-labels", "sumsub", sumsub},
+		{"sign", "sumsub (Jumio callbacks are not signed)", sumsub},
+	} {
+		if f, has := m.get(c.key); has && !c.ok {
+			return nil, l.errf(f.key, "%s applies to %s, not %s", c.key, c.products, l.p.Name)
+		}
+	}
+	if raw, ok := m.get("raw-body"); ok {
+		for _, k := range payloadKeys {
+			if f, has := m.get(k); has {
+				return nil, l.errf(f.key, "%s shapes a built payload; raw-body (line %d) is sent as written", k, raw.key.Line)
+			}
+		}
+		b, err := l.str(raw.val, "raw-body")
+		if err != nil {
+			return nil, err
+		}
+		if err := l.expandable(raw.val, b, "raw-body"); err != nil {
+			return nil, err
+		}
+		s.RawBody = &b
+	}
+	if f, ok := m.get("subject"); ok {
+		if s.Subject, err = l.subject(f.val); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("set"); ok {
+		sm, err := l.mapping(f.val, "set")
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range sm.fields {
+			if err := l.path(o.key, o.name, "set"); err != nil {
+				return nil, err
+			}
+			v, err := l.jsonValue(o.val, "set "+o.name)
+			if err != nil {
+				return nil, err
+			}
+			s.Set = append(s.Set, Override{Path: o.name, Value: v, Pos: l.pos(o.key)})
+		}
+	}
+	if f, ok := m.get("unset"); ok {
+		if s.Unset, err = l.strs(f.val, "unset"); err != nil {
+			return nil, err
+		}
+		for i, p := range s.Unset {
+			if err := l.path(resolve(resolve(f.val).Content[i]), p, "unset"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if f, ok := m.get("age"); ok {
+		if s.Age, err = l.duration(f.val, "age"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("precision"); ok {
+		p, err := l.integer(f.val, "precision", 0, 3)
+		if err != nil {
+			return nil, err
+		}
+		s.Precision = &p
+	}
+	if f, ok := m.get("reject-code"); ok {
+		if s.RejectCode, err = l.text(f.val, "reject-code"); err != nil {
+			return nil, err
+		}
+		if err := l.literal(f.val, s.RejectCode, "reject-code"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("sandbox-mode"); ok {
+		if s.SandboxMode, err = l.enum(f.val, "sandbox-mode", event.SandboxModeBool, event.SandboxModeString); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("review-answer"); ok {
+		if s.ReviewAnswer, err = l.enum(f.val, "review-answer", "GREEN", "RED"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("reject-type"); ok {
+		if s.RejectType, err = l.enum(f.val, "reject-type", "FINAL", "RETRY"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("reject-labels"); ok {
+		if s.RejectLabels, err = l.labels(f.val); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("sign"); ok {
+		if s.Sign, err = l.signing(f.val); err != nil {
+			return nil, err
+		}
+	}
+	if s.Delivery, err = l.delivery(m); err != nil {
+		return nil, err
+	}
+	if f, ok := m.get("expect"); ok {
+		if s.Expect, err = l.answer(f.val); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// subject reads a subject override.
+func (l *loader) subject(n *yaml.Node) (string, error) {
+	s, err := l.text(n, "subject")
+	if err != nil {
+		return "", err
+	}
+	return s, l.expandable(n, s, "subject")
+}
+
+// path checks a set or unset path (${name} references are expanded).
+func (l *loader) path(n *yaml.Node, p, what string) error {
+	if err := l.expandable(n, p, what+" "+p); err != nil {
+		return err
+	}
+	if _, err := event.ParsePath(p); err != nil {
+		return l.errf(n, "%s: %v", what, err)
+	}
+	return nil
+}
+
+// labels reads Sumsub reject labels.
+func (l *loader) labels(n *yaml.Node) ([]string, error) {
+	out, err := l.strs(n, "reject-labels")
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range out {
+		at := resolve(resolve(n).Content[i])
+		if strings.TrimSpace(s) == "" {
+			return nil, l.errf(at, "reject-labels: a label is empty")
+		}
+		if err := l.literal(at, s, "reject-labels"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// jsonNumber is a number as JSON writes it.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// jsonValue converts a YAML value to the JSON model: nil, bool,
+// json.Number, string, []any and map[string]any. Strings may hold
+// ${name} references.
+func (l *loader) jsonValue(n *yaml.Node, what string) (any, error) {
+	n = resolve(n)
 	switch n.Kind {
 	case yaml.ScalarNode:
 		switch n.Tag {
 		case "!!null":
 			return nil, nil
 		case "!!bool":
-			return n.Value == "true", nil
+			return l.boolean(n, what)
 		case "!!int", "!!float":
-			if !json.Valid([]byte(n.Value)) {
-				return nil, l.errf(n, "%s is not a JSON number", n.Value)
-			}
-			return json.Number(n.Value), nil
-		case "!!str":
-			if err := l.checkRefs(n, n.Value); err != nil {
-				return nil, err
-			}
-			return n.Value, nil
+			return l.number(n, what)
+		case "!!str", "!!timestamp":
+			return n.Value, l.expandable(n, n.Value, what)
 		}
-		return nil, l.errf(n, "%s (%s) has no JSON equivalent", n.Value, n.Tag)
+		return nil, l.errf(n, "%s: %s (%s) has no JSON form", what, describe(n), n.Tag)
 	case yaml.SequenceNode:
 		out := []any{}
 		for _, c := range n.Content {
-			v, err := l.jsonValue(c, depth+1)
+			v, err := l.jsonValue(c, what)
 			if err != nil {
 				return nil, err
 			}
@@ -656,108 +1062,185 @@ func (l *loader) jsonValue(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		f, _, err := l.fields(n, "value")
+		m, err := l.mapping(n, what)
 		if err != nil {
 			return nil, err
 		}
 		out := map[string]any{}
-		for k, x := range f {
-			v, err := l.jsonValue(x.val, depth+1)
+		for _, f := range m.fields {
+			if err := l.literal(f.key, f.name, what+": the key "+strconv.Quote(f.name)); err != nil {
+				return nil, err
+			}
+			v, err := l.jsonValue(f.val, what)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = v
+			out[f.name] = v
 		}
 		return out, nil
 	}
-	return nil, l.errf(n, "not a value")
+	return nil, l.errf(n, "%s: not a value", what)
+}
+
+// number converts a YAML number to a json.Number: as written when JSON
+// can write it so, else its decimal form (0x1f → 31, 1_000 → 1000).
+func (l *loader) number(n *yaml.Node, what string) (json.Number, error) {
+	if jsonNumber.MatchString(n.Value) {
+		return json.Number(n.Value), nil
+	}
+	if n.Tag == "!!int" {
+		var v any
+		if err := n.Decode(&v); err == nil {
+			switch i := v.(type) {
+			case int:
+				return json.Number(strconv.Itoa(i)), nil
+			case int64:
+				return json.Number(strconv.FormatInt(i, 10)), nil
+			case uint64:
+				return json.Number(strconv.FormatUint(i, 10)), nil
+			}
+		}
+	} else if i, ok := new(big.Int).SetString(strings.ReplaceAll(n.Value, "_", ""), 10); ok {
+		return json.Number(i.String()), nil
+	} else {
+		var f float64
+		if n.Decode(&f) == nil {
+			if b, err := json.Marshal(f); err == nil {
+				return json.Number(b), nil
+			}
+		}
+	}
+	return "", l.errf(n, "%s: %s has no JSON form", what, describe(n))
 }
 
 func (l *loader) signing(n *yaml.Node) (Signing, error) {
 	var s Signing
-	f, _, err := l.fields(n, "sign", "secret", "alg", "alg-header", "digest")
+	m, err := l.mapping(n, "sign")
 	if err != nil {
 		return s, err
 	}
-	if x, ok := f["secret"]; ok {
-		v, err := l.str(x.val, "secret")
+	if err := l.known(m, "sign", "secret", "alg", "alg-header", "digest"); err != nil {
+		return s, err
+	}
+	if len(m.fields) == 0 {
+		return s, l.errf(m.node, "sign: give secret, alg, alg-header or digest (without sign a callback is signed correctly)")
+	}
+	if f, ok := m.get("secret"); ok {
+		v, err := l.str(f.val, "secret")
 		if err != nil {
+			return s, err
+		}
+		if err := l.expandable(f.val, v, "secret"); err != nil {
 			return s, err
 		}
 		s.Secret = &v
 	}
-	if x, ok := f["alg"]; ok {
-		if s.Algorithm, err = l.str(x.val, "alg"); err != nil {
+	if f, ok := m.get("alg"); ok {
+		v, err := l.str(f.val, "alg")
+		if err != nil {
 			return s, err
 		}
-		if _, err := signing.ParseAlgorithm(s.Algorithm); err != nil {
-			return s, l.errf(x.val, "%v", err)
-		}
-	}
-	if x, ok := f["alg-header"]; ok {
-		v, err := l.str(x.val, "alg-header")
+		a, err := signing.ParseAlgorithm(v)
 		if err != nil {
+			return s, l.errf(resolve(f.val), "%v; to send another name, use alg-header", err)
+		}
+		s.Algorithm = string(a)
+	}
+	if f, ok := m.get("alg-header"); ok {
+		v, err := l.str(f.val, "alg-header")
+		if err != nil {
+			return s, err
+		}
+		if _, _, err := simulator.ParseHeader(signing.AlgorithmHeader + ": " + v); err != nil {
+			return s, l.errf(resolve(f.val), "alg-header: %v", err)
+		}
+		if err := l.literal(f.val, v, "alg-header"); err != nil {
 			return s, err
 		}
 		s.AlgorithmHeader = &v
 	}
-	if x, ok := f["digest"]; ok {
-		if s.Digest, err = l.enum(x.val, "digest", DigestMissing, DigestWrong, DigestTampered); err != nil {
+	if f, ok := m.get("digest"); ok {
+		if s.Digest, err = l.enum(f.val, "digest", DigestMissing, DigestWrong, DigestTampered); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
 }
 
-func (l *loader) delivery(f map[string]field) (Delivery, error) {
+// delivery reads the delivery keys of a send or redeliver step.
+func (l *loader) delivery(m *mapping) (Delivery, error) {
 	var d Delivery
 	var err error
-	if x, ok := f["from"]; ok {
-		if d.From, err = l.str(x.val, "from"); err != nil {
+	// from and forwarded-for are left out when their variables expand to
+	// "": a run's variables can move a case between a bound source and a
+	// forwarded one.
+	if f, ok := m.get("from"); ok {
+		if d.From, err = l.text(f.val, "from"); err != nil {
 			return d, err
 		}
-		if !strings.Contains(d.From, "${") {
-			if _, err := simulator.ParseSource(d.From); err != nil {
-				return d, l.errf(x.val, "from: %v", err)
-			}
-		} else if err := l.checkRefs(x.val, d.From); err != nil {
-			return d, err
-		}
-	}
-	if x, ok := f["forwarded-for"]; ok {
-		if d.ForwardedFor, err = l.str(x.val, "forwarded-for"); err != nil {
-			return d, err
-		}
-	}
-	if x, ok := f["headers"]; ok {
-		hf, order, err := l.fields(x.val, "headers")
+		a, err := l.address(f.val, d.From, "from")
 		if err != nil {
 			return d, err
 		}
-		for _, name := range order {
-			v, err := l.str(hf[name].val, "header "+name)
+		if _, err := simulator.ParseSource(a); a != "" && err != nil {
+			return d, l.errf(resolve(f.val), "from: %v", err)
+		}
+	}
+	if f, ok := m.get("forwarded-for"); ok {
+		if d.ForwardedFor, err = l.text(f.val, "forwarded-for"); err != nil {
+			return d, err
+		}
+		a, err := l.address(f.val, d.ForwardedFor, "forwarded-for")
+		if err != nil {
+			return d, err
+		}
+		for _, hop := range strings.Split(a, ",") {
+			if _, err := netip.ParseAddr(strings.TrimSpace(hop)); a != "" && err != nil {
+				return d, l.errf(resolve(f.val), "forwarded-for: %q is not an IP address (give one or a comma-separated list; headers can send anything)", strings.TrimSpace(hop))
+			}
+		}
+	}
+	if f, ok := m.get("headers"); ok {
+		hm, err := l.mapping(f.val, "headers")
+		if err != nil {
+			return d, err
+		}
+		for _, h := range hm.fields {
+			v, err := l.str(h.val, "header "+h.name)
 			if err != nil {
 				return d, err
 			}
-			if _, _, err := simulator.ParseHeader(name + ": " + v); err != nil {
-				return d, l.errf(hf[name].key, "%v", err)
+			name, value, err := simulator.ParseHeader(h.name + ": " + v)
+			if err != nil {
+				return d, l.errf(h.key, "%v", err)
 			}
-			if err := l.checkRefs(hf[name].val, v); err != nil {
+			if err := l.expandable(h.val, value, "header "+name); err != nil {
 				return d, err
 			}
-			d.Headers = append(d.Headers, Header{name, v})
+			d.Headers = append(d.Headers, Header{Name: name, Value: value})
 		}
 	}
-	if x, ok := f["content-type"]; ok {
-		if d.ContentType, err = l.str(x.val, "content-type"); err != nil {
+	if f, ok := m.get("content-type"); ok {
+		if d.ContentType, err = l.text(f.val, "content-type"); err != nil {
+			return d, err
+		}
+		if _, _, err := simulator.ParseHeader("Content-Type: " + d.ContentType); err != nil {
+			return d, l.errf(resolve(f.val), "content-type: %v", err)
+		}
+		if err := l.literal(f.val, d.ContentType, "content-type"); err != nil {
 			return d, err
 		}
 	}
-	if x, ok := f["retry"]; ok {
-		v := resolve(x.val)
+	if f, ok := m.get("retry"); ok {
+		v := resolve(f.val)
 		if v.Kind == yaml.SequenceNode {
+			if len(v.Content) == 0 {
+				return d, l.errf(v, "retry: an empty list of delays; write retry: false for one attempt")
+			}
+			if len(v.Content) > 100 {
+				return d, l.errf(v, "retry: at most 100 delays, not %d", len(v.Content))
+			}
 			d.Retry = true
-			d.Delays = []time.Duration{}
 			for _, c := range v.Content {
 				dd, err := l.duration(c, "retry delay")
 				if err != nil {
@@ -765,15 +1248,12 @@ func (l *loader) delivery(f map[string]field) (Delivery, error) {
 				}
 				d.Delays = append(d.Delays, dd)
 			}
-			if len(d.Delays) > 100 {
-				return d, l.errf(v, "at most 100 retries")
-			}
 		} else if d.Retry, err = l.boolean(v, "retry (true, false or a list of delays)"); err != nil {
 			return d, err
 		}
 	}
-	if x, ok := f["answer-timeout"]; ok {
-		if d.AnswerTimeout, err = l.duration(x.val, "answer-timeout"); err != nil {
+	if f, ok := m.get("answer-timeout"); ok {
+		if d.AnswerTimeout, err = l.duration(f.val, "answer-timeout"); err != nil {
 			return d, err
 		}
 	}
@@ -785,62 +1265,90 @@ func (l *loader) delivery(f map[string]field) (Delivery, error) {
 // Jumio under ack-and-drop 2xx).
 var statusPattern = regexp.MustCompile(`^([1-5]xx|[1-5][0-9][0-9]|refuse)$`)
 
+func (l *loader) status(n *yaml.Node, what string) (string, error) {
+	s, err := l.str(n, what)
+	if err != nil {
+		return "", err
+	}
+	if !statusPattern.MatchString(s) {
+		return "", l.errf(resolve(n), "%s %q: want a status code 100..599 (200), a class 1xx..5xx (2xx) or refuse", what, s)
+	}
+	return s, nil
+}
+
+// answer reads the expect key of a send or redeliver step.
 func (l *loader) answer(n *yaml.Node) (*Answer, error) {
 	n = resolve(n)
 	a := &Answer{Pos: l.pos(n)}
+	var err error
 	if n.Kind == yaml.ScalarNode {
-		a.Status = n.Value
-		if !statusPattern.MatchString(a.Status) {
-			return nil, l.errf(n, "expect %q: want a status code (200), a class (2xx) or refuse", a.Status)
-		}
-		return a, nil
+		a.Status, err = l.status(n, "expect")
+		return a, err
 	}
-	f, _, err := l.fields(n, "expect", "status", "within", "attempts")
+	m, err := l.mapping(n, "expect (a status, or {status, within, attempts})")
 	if err != nil {
 		return nil, err
 	}
-	if x, ok := f["status"]; ok {
-		if a.Status, err = l.str(x.val, "status"); err != nil {
-			return nil, err
-		}
-		if !statusPattern.MatchString(a.Status) {
-			return nil, l.errf(x.val, "status %q: want a status code (200), a class (2xx) or refuse", a.Status)
-		}
+	if err := l.known(m, "expect", "status", "within", "attempts"); err != nil {
+		return nil, err
 	}
-	if x, ok := f["within"]; ok {
-		if a.Within, err = l.duration(x.val, "within"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["attempts"]; ok {
-		if a.Attempts, err = l.integer(x.val, "attempts", 1, 101); err != nil {
-			return nil, err
-		}
-	}
-	if len(f) == 0 {
+	if len(m.fields) == 0 {
 		return nil, l.errf(n, "expect: give status, within or attempts")
+	}
+	if f, ok := m.get("status"); ok {
+		if a.Status, err = l.status(f.val, "status"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("within"); ok {
+		if a.Within, err = l.duration(f.val, "within"); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := m.get("attempts"); ok {
+		if a.Attempts, err = l.integer(f.val, "attempts", 1, 101); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
 
-func (l *loader) redeliver(f map[string]field) (*Redeliver, error) {
+func (l *loader) redeliver(m *mapping) (*Redeliver, error) {
 	rd := &Redeliver{}
+	f, _ := m.get("redeliver")
 	var err error
-	x := f["redeliver"]
-	if rd.Step, err = l.str(x.val, "redeliver"); err != nil {
+	if rd.Step, err = l.str(f.val, "redeliver"); err != nil {
 		return nil, err
 	}
-	if !l.ids[rd.Step] {
-		return nil, l.errf(x.val, "redeliver %q: no earlier send step has this id", rd.Step)
+	id, ok := l.ids[rd.Step]
+	switch {
+	case !ok:
+		var known []string
+		for name, id := range l.ids {
+			if id.defined {
+				known = append(known, name)
+			}
+		}
+		slices.Sort(known)
+		list := "none so far"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return nil, l.errf(resolve(f.val), "redeliver %q: no send step has this id (earlier ids: %s)", rd.Step, list)
+	case !id.defined:
+		return nil, l.errf(resolve(f.val), "redeliver %q: the step comes later (line %d); redeliver an earlier send step", rd.Step, id.pos.Line)
 	}
-	if x, ok := f["restamp"]; ok {
-		if rd.Restamp, err = l.boolean(x.val, "restamp"); err != nil {
+	if f, ok := m.get("restamp"); ok {
+		if rd.Restamp, err = l.boolean(f.val, "restamp"); err != nil {
 			return nil, err
 		}
+		if rd.Restamp && id.raw {
+			return nil, l.errf(f.key, "restamp: step %q sends a raw body, which has no timestamp to renew", rd.Step)
+		}
 	}
-	for _, k := range []string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"} {
-		if _, ok := f[k]; ok {
-			d, err := l.delivery(f)
+	for _, k := range deliveryKs {
+		if m.has(k) {
+			d, err := l.delivery(m)
 			if err != nil {
 				return nil, err
 			}
@@ -848,8 +1356,8 @@ func (l *loader) redeliver(f map[string]field) (*Redeliver, error) {
 			break
 		}
 	}
-	if x, ok := f["expect"]; ok {
-		if rd.Expect, err = l.answer(x.val); err != nil {
+	if f, ok := m.get("expect"); ok {
+		if rd.Expect, err = l.answer(f.val); err != nil {
 			return nil, err
 		}
 	}
@@ -860,34 +1368,36 @@ func (l *loader) parallel(n *yaml.Node) ([]Step, error) {
 	n = resolve(n)
 	if n.Kind == yaml.MappingNode {
 		// The shorthand {count: N, send|redeliver: ..., ...}.
-		var countNode *yaml.Node
-		rest := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if resolve(n.Content[i]).Value == "count" {
-				countNode = n.Content[i+1]
-				continue
-			}
-			rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
-		}
-		if countNode == nil {
-			return nil, l.errf(n, "parallel: give a sequence of steps, or count with a send or redeliver")
-		}
-		count, err := l.integer(countNode, "count", 2, 100)
+		m, err := l.mapping(n, "parallel")
 		if err != nil {
 			return nil, err
+		}
+		count, ok := m.get("count")
+		if !ok {
+			return nil, l.errf(n, "parallel: give a sequence of send and redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
+		}
+		c, err := l.integer(count.val, "count", 2, 100)
+		if err != nil {
+			return nil, err
+		}
+		rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+		for _, f := range m.fields {
+			if f.name != "count" {
+				rest.Content = append(rest.Content, f.key, f.val)
+			}
 		}
 		one, err := l.step(rest, true)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]Step, count)
+		out := make([]Step, c)
 		for i := range out {
-			out[i] = one[0]
+			out[i] = one
 		}
 		return out, nil
 	}
 	if n.Kind != yaml.SequenceNode || len(n.Content) < 2 {
-		return nil, l.errf(n, "parallel: give a sequence of at least two steps, or count with a send or redeliver")
+		return nil, l.errf(n, "parallel: give a sequence of at least two send or redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
 	}
 	var out []Step
 	for _, c := range n.Content {
@@ -895,132 +1405,151 @@ func (l *loader) parallel(n *yaml.Node) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, st...)
+		out = append(out, st)
 	}
 	return out, nil
 }
 
+// The vendor-state keys of each product.
+var (
+	kyxStateKeys    = []string{"decision", "risk-score", "label", "capabilities"}
+	sumsubStateKeys = []string{"review-status", "review-answer", "reject-labels", "reject-type"}
+)
+
 func (l *loader) vendorState(n *yaml.Node) (*VendorState, error) {
 	vs := &VendorState{}
-	var keys []string
-	if l.p.Name == "sumsub" {
-		keys = []string{"subject", "review-status", "review-answer", "reject-labels", "reject-type"}
-	} else if l.p.Name == "jumio-kyx" {
-		keys = []string{"subject", "decision", "risk-score", "label", "capabilities"}
-	} else {
-		return nil, l.errf(n, "vendor-state applies to jumio-kyx and sumsub, not %s", l.p.Name)
+	var keys, other []string
+	var otherProduct string
+	switch l.p.Name {
+	case "jumio-kyx":
+		keys, other, otherProduct = kyxStateKeys, sumsubStateKeys, "sumsub"
+	case "sumsub":
+		keys, other, otherProduct = sumsubStateKeys, kyxStateKeys, "jumio-kyx"
+	default:
+		return nil, l.errf(resolve(n), "vendor-state applies to jumio-kyx and sumsub, not %s (its callbacks carry the result)", l.p.Name)
 	}
-	f, _, err := l.fields(n, "vendor-state", keys...)
+	m, err := l.mapping(n, "vendor-state")
 	if err != nil {
 		return nil, err
 	}
-	if x, ok := f["subject"]; ok {
-		if vs.Subject, err = l.str(x.val, "subject"); err != nil {
-			return nil, err
+	for _, f := range m.fields {
+		if slices.Contains(other, f.name) {
+			return nil, l.errf(f.key, "vendor-state: %s applies to %s, not %s", f.name, otherProduct, l.p.Name)
 		}
-		if err := l.checkRefs(x.val, vs.Subject); err != nil {
+	}
+	if err := l.known(m, "vendor-state", append([]string{"subject"}, keys...)...); err != nil {
+		return nil, err
+	}
+	if f, ok := m.get("subject"); ok {
+		if vs.Subject, err = l.subject(f.val); err != nil {
 			return nil, err
 		}
 	}
-	if x, ok := f["decision"]; ok {
-		if vs.Decision, err = l.enum(x.val, "decision", "PASSED", "REJECTED", "WARNING", "NOT_EXECUTED"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["risk-score"]; ok {
-		v, err := l.integer(x.val, "risk-score", -1, 100)
-		if err != nil {
-			return nil, err
-		}
-		vs.RiskScore = &v
-	}
-	if x, ok := f["label"]; ok {
-		if vs.Label, err = l.str(x.val, "label"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := f["capabilities"]; ok {
-		v, err := l.jsonValue(x.val, 0)
-		if err != nil {
-			return nil, err
-		}
-		m, ok := v.(map[string]any)
+	if l.p.Name == "jumio-kyx" {
+		f, ok := m.get("decision")
 		if !ok {
-			return nil, l.errf(x.val, "capabilities must be a mapping")
+			return nil, l.errf(m.node, "vendor-state: jumio-kyx needs a decision (PASSED, REJECTED, WARNING, NOT_EXECUTED)")
 		}
-		vs.Capability = m
+		if vs.Decision, err = l.enum(f.val, "decision", "PASSED", "REJECTED", "WARNING", "NOT_EXECUTED"); err != nil {
+			return nil, err
+		}
+		if f, ok := m.get("risk-score"); ok {
+			v, err := l.integer(f.val, "risk-score", -1, 100)
+			if err != nil {
+				return nil, err
+			}
+			vs.RiskScore = &v
+		}
+		if f, ok := m.get("label"); ok {
+			if vs.Label, err = l.text(f.val, "label"); err != nil {
+				return nil, err
+			}
+			if err := l.literal(f.val, vs.Label, "label"); err != nil {
+				return nil, err
+			}
+		}
+		if f, ok := m.get("capabilities"); ok {
+			if resolve(f.val).Kind != yaml.MappingNode {
+				return nil, l.errf(resolve(f.val), "capabilities must be a mapping, not %s", describe(f.val))
+			}
+			v, err := l.jsonValue(f.val, "capabilities")
+			if err != nil {
+				return nil, err
+			}
+			vs.Capability = v.(map[string]any)
+		}
+		return vs, nil
 	}
-	if x, ok := f["review-status"]; ok {
-		if vs.ReviewStatus, err = l.enum(x.val, "review-status", "init", "pending", "prechecked", "queued", "completed", "onHold", "awaitingService", "awaitingUser"); err != nil {
+	f, ok := m.get("review-status")
+	if !ok {
+		return nil, l.errf(m.node, "vendor-state: sumsub needs a review-status")
+	}
+	if vs.ReviewStatus, err = l.enum(f.val, "review-status", "init", "pending", "prechecked", "queued", "completed", "onHold", "awaitingService", "awaitingUser"); err != nil {
+		return nil, err
+	}
+	if f, ok := m.get("review-answer"); ok {
+		if vs.ReviewAnswer, err = l.enum(f.val, "review-answer", "GREEN", "RED"); err != nil {
 			return nil, err
 		}
 	}
-	if x, ok := f["review-answer"]; ok {
-		if vs.ReviewAnswer, err = l.enum(x.val, "review-answer", "GREEN", "RED"); err != nil {
+	if f, ok := m.get("reject-labels"); ok {
+		if vs.RejectLabels, err = l.labels(f.val); err != nil {
 			return nil, err
 		}
 	}
-	if x, ok := f["reject-labels"]; ok {
-		if vs.RejectLabels, err = l.strs(x.val, "reject-labels"); err != nil {
+	if f, ok := m.get("reject-type"); ok {
+		if vs.RejectType, err = l.enum(f.val, "reject-type", "FINAL", "RETRY"); err != nil {
 			return nil, err
 		}
-	}
-	if x, ok := f["reject-type"]; ok {
-		if vs.RejectType, err = l.enum(x.val, "reject-type", "FINAL", "RETRY"); err != nil {
-			return nil, err
-		}
-	}
-	if vs.Decision == "" && vs.ReviewStatus == "" && vs.ReviewAnswer == "" {
-		return nil, l.errf(n, "vendor-state: give decision (jumio-kyx) or review-status / review-answer (sumsub)")
 	}
 	return vs, nil
 }
 
+// effects reads an expect step.
 func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	e := &Effects{Pos: l.pos(resolve(n))}
-	f, _, err := l.fields(n, "expect", "events", "status", "fetches", "within", "subject")
+	m, err := l.mapping(n, "expect")
 	if err != nil {
 		return nil, err
 	}
-	if x, ok := f["subject"]; ok {
-		if e.Subject, err = l.str(x.val, "subject"); err != nil {
-			return nil, err
-		}
-		if err := l.checkRefs(x.val, e.Subject); err != nil {
+	if err := l.known(m, "expect", "events", "status", "fetches", "within", "subject"); err != nil {
+		return nil, err
+	}
+	if !m.has("events") && !m.has("status") && !m.has("fetches") {
+		return nil, l.errf(m.node, "expect: give events, status or fetches")
+	}
+	if f, ok := m.get("subject"); ok {
+		if e.Subject, err = l.subject(f.val); err != nil {
 			return nil, err
 		}
 	}
-	if x, ok := f["events"]; ok {
-		v, err := l.integer(x.val, "events", 0, 1000000)
+	if f, ok := m.get("events"); ok {
+		v, err := l.integer(f.val, "events", 0, 1000000)
 		if err != nil {
 			return nil, err
 		}
 		e.Events = &v
 	}
-	if x, ok := f["status"]; ok {
-		v := resolve(x.val)
+	if f, ok := m.get("status"); ok {
 		s := "null"
-		if v.Tag != "!!null" {
-			if s, err = l.str(v, "status"); err != nil {
+		if v := resolve(f.val); v.Kind != yaml.ScalarNode || v.Tag != "!!null" {
+			if s, err = l.text(v, "status (a string, or null for an unknown subject)"); err != nil {
 				return nil, err
 			}
 		}
 		e.Status = &s
 	}
-	if x, ok := f["fetches"]; ok {
-		v, err := l.integer(x.val, "fetches", 0, 1000000)
+	if f, ok := m.get("fetches"); ok {
+		v, err := l.integer(f.val, "fetches", 0, 1000000)
 		if err != nil {
 			return nil, err
 		}
 		e.Fetches = &v
 	}
-	if x, ok := f["within"]; ok {
-		if e.Within, err = l.duration(x.val, "within"); err != nil {
+	if f, ok := m.get("within"); ok {
+		if e.Within, err = l.duration(f.val, "within"); err != nil {
 			return nil, err
 		}
-	}
-	if e.Events == nil && e.Status == nil && e.Fetches == nil {
-		return nil, l.errf(n, "expect: give events, status or fetches")
 	}
 	return e, nil
 }
@@ -1028,37 +1557,37 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 var caseID = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)+$`)
 
 func (l *loader) caseOf(n *yaml.Node, product string) (*Case, error) {
-	f, _, err := l.fields(n, "case", "id", "level", "rule", "source")
+	m, err := l.mapping(n, "case")
 	if err != nil {
 		return nil, err
 	}
+	if err := l.known(m, "case", "id", "level", "rule", "source"); err != nil {
+		return nil, err
+	}
 	for _, k := range []string{"id", "level", "rule", "source"} {
-		if _, ok := f[k]; !ok {
-			return nil, l.errf(n, "case: %q is required", k)
+		if !m.has(k) {
+			return nil, l.errf(m.node, "case: %q is required", k)
 		}
 	}
 	c := &Case{}
-	if c.ID, err = l.str(f["id"].val, "case id"); err != nil {
+	f, _ := m.get("id")
+	if c.ID, err = l.str(f.val, "case id"); err != nil {
 		return nil, err
 	}
 	if !caseID.MatchString(c.ID) || !strings.HasPrefix(c.ID, product+".") {
-		return nil, l.errf(f["id"].val, "case id %q: want %s.CLASS.NAME in lower-case words, digits and dashes", c.ID, product)
+		return nil, l.errf(resolve(f.val), "case id %q: want %s.CLASS.NAME in lower-case words, digits and dashes", c.ID, product)
 	}
-	if c.Level, err = l.enum(f["level"].val, "case level", LevelMust, LevelShould); err != nil {
+	f, _ = m.get("level")
+	if c.Level, err = l.enum(f.val, "case level", LevelMust, LevelShould); err != nil {
 		return nil, err
 	}
-	if c.Rule, err = l.str(f["rule"].val, "case rule"); err != nil {
+	f, _ = m.get("rule")
+	if c.Rule, err = l.text(f.val, "case rule"); err != nil {
 		return nil, err
 	}
-	if c.Source, err = l.str(f["source"].val, "case source"); err != nil {
+	f, _ = m.get("source")
+	if c.Source, err = l.text(f.val, "case source"); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// IsLoadError reports whether err is an error at a place in a scenario
-// file, as Load returns for invalid content.
-func IsLoadError(err error) bool {
-	var le *loadError
-	return errors.As(err, &le)
 }

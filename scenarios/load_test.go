@@ -3,11 +3,15 @@ package scenarios
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/spec"
@@ -24,10 +28,26 @@ func catalog(t testing.TB) *spec.Catalog {
 	return cat
 }
 
+func ptr[T any](v T) *T { return &v }
+
+// pretty renders a value for a failure message.
+func pretty(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// readmeExample is the ```yaml block of scenarios/README.md.
+var readmeExample = regexp.MustCompile("(?s)\n```yaml\n(.*?)```\n")
+
 // TestExample loads the language example, checks that scenarios/README.md
-// shows it byte for byte, and plays it against the reference receiver.
+// shows it byte for byte, compares every decoded field, and plays it
+// against the reference receiver.
 func TestExample(t *testing.T) {
-	data, err := os.ReadFile("testdata/example.yaml")
+	const file = "testdata/example.yaml"
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,42 +55,182 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(readme, append(append([]byte("```yaml\n"), data...), "```"...)) {
-		t.Error("scenarios/README.md does not show testdata/example.yaml as its ```yaml example")
+	blocks := readmeExample.FindAllSubmatch(readme, -1)
+	if len(blocks) != 1 {
+		t.Errorf("scenarios/README.md has %d ```yaml blocks, want 1: the example", len(blocks))
+	} else if !bytes.Equal(blocks[0][1], data) {
+		t.Errorf("the ```yaml block of scenarios/README.md is not %s byte for byte", file)
 	}
-	sc, err := Load("testdata/example.yaml", data, catalog(t))
+	sc, err := Load(file, data, catalog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[StepKind]bool{}
-	for _, st := range sc.Steps {
-		kinds[st.Kind] = true
+	at := func(line, col int) Pos { return Pos{File: file, Line: line, Col: col} }
+	reviewed := &Redeliver{Step: "reviewed", Expect: &Answer{Status: "2xx", Pos: at(61, 55)}}
+	want := &Scenario{
+		Name:        "example/every-option",
+		Product:     "sumsub",
+		Description: "Every step kind and every Sumsub option; plays green against the reference receiver.",
+		Tags:        []string{"example", "sumsub"},
+		Vars: []Var{
+			{Name: "subject", Value: "5cb744200a975a67ed1798a4", Pos: at(6, 3)},
+			{Name: "other", Generate: "sumsub-id", Pos: at(7, 3)},
+			{Name: "proxy", Value: "127.0.0.2", Pos: at(8, 3)},
+		},
+		Pos: at(1, 1),
+		Steps: []Step{
+			{Kind: KindVendorState, Pos: at(10, 5), VendorState: &VendorState{
+				ReviewStatus: "completed", ReviewAnswer: "RED", RejectLabels: []string{"FORGERY"}, RejectType: "FINAL"}},
+			{Kind: KindSend, ID: "pending", Name: "the applicant uploads documents", Pos: at(15, 5), Send: &Send{
+				Message: "applicantPending", SandboxMode: "string",
+				Delivery: Delivery{From: "${proxy}", ForwardedFor: "34.202.241.227",
+					Headers: []Header{{"X-Trace", "trace-${subject}"}}, AnswerTimeout: 5 * time.Second},
+				Expect: &Answer{Status: "2xx", Within: 2 * time.Second, Pos: at(23, 13)}}},
+			{Kind: KindWait, Pos: at(24, 5), Wait: 10 * time.Minute},
+			{Kind: KindSend, ID: "reviewed", Pos: at(25, 5), Send: &Send{
+				Message: "applicantReviewed", ReviewAnswer: "RED", RejectType: "FINAL",
+				RejectLabels: []string{"FORGERY", "SELFIE_MISMATCH"},
+				Set: []Override{
+					{Path: "reviewResult.moderationComment", Value: "Suspected forgery.", Pos: at(31, 7)},
+					{Path: "levelName", Value: "basic-kyc-level", Pos: at(32, 7)},
+				},
+				Unset:    []string{"externalUserId"},
+				Sign:     Signing{Algorithm: "HMAC_SHA512_HEX"},
+				Delivery: Delivery{Retry: true},
+				Expect:   &Answer{Status: "2xx", Pos: at(36, 13)}}},
+			{Kind: KindSend, Name: "a tampered copy is refused", Pos: at(37, 5), Send: &Send{
+				Message: "applicantReviewed", Sign: Signing{Digest: DigestTampered},
+				Expect: &Answer{Status: "4xx", Pos: at(40, 13)}}},
+			{Kind: KindSend, Name: "a wrong secret is refused", Pos: at(41, 5), Send: &Send{
+				Message: "applicantReviewed",
+				Sign:    Signing{Secret: ptr("not-the-secret"), Algorithm: "HMAC_SHA1_HEX", AlgorithmHeader: ptr("HMAC_SHA1_HEX")},
+				Expect:  &Answer{Status: "4xx", Attempts: 1, Pos: at(44, 13)}}},
+			{Kind: KindSend, Name: "a body that is not JSON is refused", Pos: at(45, 5), Send: &Send{
+				Message: "applicantReviewed", RawBody: ptr(`{"applicantId": "${subject}", `),
+				Delivery: Delivery{ContentType: "text/plain"},
+				Expect:   &Answer{Status: "4xx", Pos: at(49, 13)}}},
+			{Kind: KindRedeliver, Pos: at(50, 5), Redeliver: &Redeliver{
+				Step: "reviewed", Restamp: true,
+				Delivery: &Delivery{Headers: []Header{{"X-Redelivery", "1"}}},
+				Expect:   &Answer{Status: "2xx", Pos: at(53, 13)}}},
+			{Kind: KindParallel, Pos: at(54, 5), Parallel: []Step{
+				{Kind: KindRedeliver, Pos: at(55, 9), Redeliver: &Redeliver{Step: "pending", Expect: &Answer{Status: "2xx", Pos: at(56, 17)}}},
+				{Kind: KindSend, Name: "a stale event arrives late", Pos: at(57, 9), Send: &Send{
+					Message: "applicantPending", Age: 20 * time.Minute, Expect: &Answer{Status: "2xx", Pos: at(60, 17)}}},
+			}},
+			{Kind: KindParallel, Pos: at(61, 5), Parallel: []Step{
+				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
+				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
+				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
+			}},
+			{Kind: KindSend, Pos: at(62, 5), Send: &Send{
+				Message: "applicantCreated", Subject: "${other}",
+				Delivery: Delivery{Retry: true, Delays: []time.Duration{30 * time.Second, time.Minute}},
+				Expect:   &Answer{Status: "200", Attempts: 1, Pos: at(65, 13)}}},
+			{Kind: KindExpect, Pos: at(66, 5), Expect: &Effects{
+				Events: ptr(4), Status: ptr("completed/RED"), Within: 3 * time.Second, Pos: at(66, 13)}},
+			{Kind: KindExpect, Pos: at(67, 5), Expect: &Effects{
+				Subject: "${other}", Events: ptr(1), Status: ptr("init"), Pos: at(67, 13)}},
+			{Kind: KindExpect, Pos: at(68, 5), Expect: &Effects{
+				Subject: "never-sent", Events: ptr(0), Status: ptr("null"), Pos: at(68, 13)}},
+		},
 	}
-	for _, k := range []StepKind{KindSend, KindWait, KindRedeliver, KindParallel, KindVendorState, KindExpect} {
-		if !kinds[k] {
-			t.Errorf("the example has no %s step", k)
-		}
-	}
-	if sc.Name != "example/every-step-kind" || sc.Product != "sumsub" || len(sc.Vars) != 2 || sc.Vars[0].Generate != "sumsub-id" || sc.Vars[1].Value != "FORGERY" {
-		t.Errorf("scenario header: %+v", sc)
-	}
-	s := sc.Steps[1]
-	if s.ID != "pending" || s.Send.SandboxMode != "string" || len(s.Send.Delivery.Headers) != 1 || s.Send.Expect.Status != "2xx" || s.Pos.Line != 10 || s.Pos.Col != 5 {
-		t.Errorf("step 2: %+v %+v", s, s.Send)
-	}
-	if p := sc.Steps[6]; len(p.Parallel) != 3 || p.Parallel[0].Redeliver.Step != "reviewed" {
-		t.Errorf("parallel: %+v", p)
-	}
-	if d := sc.Steps[8].Send.Delivery; !d.Retry || len(d.Delays) != 2 {
-		t.Errorf("retry: %+v", d)
-	}
+	compareScenarios(t, want, sc)
+
 	h := newHarness(t, receiver.Config{})
 	res := Run(context.Background(), sc, h.opt)
 	for _, st := range res.Steps {
 		for _, f := range st.Failures {
 			t.Errorf("step %d %s: %s", st.Index, st.Label, f)
 		}
+		for _, k := range st.Skipped {
+			t.Errorf("step %d %s skipped: %s", st.Index, st.Label, k)
+		}
 	}
+}
+
+// compareScenarios reports every field that differs, step by step.
+func compareScenarios(t *testing.T, want, got *Scenario) {
+	t.Helper()
+	head := func(s *Scenario) Scenario { c := *s; c.Steps = nil; return c }
+	if w, g := head(want), head(got); !reflect.DeepEqual(w, g) {
+		t.Errorf("scenario header:\n got %s\nwant %s", pretty(g), pretty(w))
+	}
+	if len(got.Steps) != len(want.Steps) {
+		t.Fatalf("%d steps, want %d", len(got.Steps), len(want.Steps))
+	}
+	for i := range want.Steps {
+		if !reflect.DeepEqual(want.Steps[i], got.Steps[i]) {
+			t.Errorf("step %d:\n got %s\nwant %s", i+1, pretty(got.Steps[i]), pretty(want.Steps[i]))
+		}
+	}
+}
+
+// TestLoadJumioOptions covers the options the Sumsub example cannot
+// show: Jumio precision and reject codes, the KYX vendor state, a
+// conformance case, merge keys and YAML numbers in set.
+func TestLoadJumioOptions(t *testing.T) {
+	cat := catalog(t)
+	t.Run("kyx", func(t *testing.T) {
+		const src = `product: jumio-kyx
+description: Jumio options.
+case: {id: jumio-kyx.accept.options, level: SHOULD, rule: Be liberal., source: Jumio docs}
+steps:
+  - vendor-state: {decision: REJECTED, risk-score: -1, label: TAMPERED, capabilities: {liveness: [{decision: {type: PASSED}}]}}
+  - send: processed
+    <<: &fast {precision: 0, expect: {status: 2xx, within: 1s}}
+    set: {workflowExecution.id: "${subject}", a.n: 0x1F, a.f: 1.50, a.u: 1_000, a.d: 2024-01-31, a.z: ~, a.b: true}
+  - {send: PROCESSED, <<: *fast, precision: 1}
+`
+		sc, err := Load("kyx.yaml", []byte(src), cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Case == nil || *sc.Case != (Case{ID: "jumio-kyx.accept.options", Level: "SHOULD", Rule: "Be liberal.", Source: "Jumio docs"}) {
+			t.Errorf("case: %+v", sc.Case)
+		}
+		vs := sc.Steps[0].VendorState
+		wantVS := &VendorState{Decision: "REJECTED", RiskScore: ptr(-1), Label: "TAMPERED",
+			Capability: map[string]any{"liveness": []any{map[string]any{"decision": map[string]any{"type": "PASSED"}}}}}
+		if !reflect.DeepEqual(vs, wantVS) {
+			t.Errorf("vendor state:\n got %s\nwant %s", pretty(vs), pretty(wantVS))
+		}
+		s := sc.Steps[1].Send
+		if s.Message != "PROCESSED" {
+			t.Errorf("message %q, want the canonical PROCESSED", s.Message)
+		}
+		if s.Precision == nil || *s.Precision != 0 || s.Expect == nil || s.Expect.Status != "2xx" || s.Expect.Within != time.Second {
+			t.Errorf("merged keys: precision %v, expect %+v", s.Precision, s.Expect)
+		}
+		if s := sc.Steps[2].Send; s.Precision == nil || *s.Precision != 1 || s.Expect == nil || s.Expect.Within != time.Second {
+			t.Errorf("a key of the step wins over a merged one: precision %v, expect %+v", s.Precision, s.Expect)
+		}
+		var got []string
+		for _, o := range s.Set {
+			got = append(got, o.Path+"="+pretty(o.Value))
+		}
+		want := []string{`workflowExecution.id="${subject}"`, "a.n=31", "a.f=1.50", "a.u=1000", `a.d="2024-01-31"`, "a.z=null", "a.b=true"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("set:\n got %q\nwant %q", got, want)
+		}
+		if _, ok := s.Set[1].Value.(json.Number); !ok {
+			t.Errorf("a number is %T, want json.Number", s.Set[1].Value)
+		}
+	})
+	t.Run("netverify", func(t *testing.T) {
+		const src = `product: jumio-netverify
+description: Netverify options.
+steps:
+  - {send: DENIED_FRAUD, reject-code: "100", precision: 2}
+`
+		sc, err := Load("nv.yaml", []byte(src), cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := sc.Steps[0].Send; s.RejectCode != "100" || *s.Precision != 2 {
+			t.Errorf("send: %+v", s)
+		}
+	})
 }
 
 // TestLoadErrors checks each kind of invalid file against its golden
@@ -80,10 +240,11 @@ func TestLoadErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 20 {
+	if len(files) < 25 {
 		t.Fatalf("only %d error cases", len(files))
 	}
 	cat := catalog(t)
+	seen := map[string]string{}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
@@ -94,7 +255,18 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
+			if !IsLoadError(err) {
+				t.Errorf("%T is not a load error", err)
+			}
 			got := err.Error() + "\n"
+			if !strings.HasPrefix(got, f+":") {
+				t.Errorf("the error does not start with the file name: %s", got)
+			}
+			msg := strings.TrimPrefix(got, f)
+			if other, dup := seen[msg]; dup {
+				t.Errorf("the same error as %s: the case tests nothing new", other)
+			}
+			seen[msg] = f
 			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -111,30 +283,4 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzLoad checks that no input panics and that every error names the file.
-func FuzzLoad(f *testing.F) {
-	cat := catalog(f)
-	seeds, _ := filepath.Glob("testdata/errors/*.yaml")
-	seeds = append(seeds, "testdata/example.yaml")
-	for _, s := range seeds {
-		data, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := Load("f.yaml", data, cat)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "f.yaml") {
-				t.Fatalf("error without the file name: %v", err)
-			}
-			return
-		}
-		if sc.Product == "" || len(sc.Steps) == 0 {
-			t.Fatalf("loaded an empty scenario: %+v", sc)
-		}
-	})
 }
