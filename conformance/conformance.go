@@ -32,6 +32,10 @@ type CaseResult struct {
 	Source      string                 `json:"source"`
 	Outcome     Outcome                `json:"outcome"`
 	Reasons     []string               `json:"reasons,omitempty"` // failures, or why it was skipped
+	// Notes say how the case was adapted to the receiver's declared
+	// scope (an effect check dropped for a message it does not handle,
+	// the message chosen for a case).
+	Notes []string `json:"notes,omitempty"`
 	Steps       []scenarios.StepResult `json:"steps"`
 	Duration    time.Duration          `json:"durationNs"`
 }
@@ -41,6 +45,14 @@ type Report struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"durationNs"`
 	Cases    []CaseResult  `json:"cases"`
+	// Version is the kycsim version that made the report.
+	Version string `json:"version"`
+	// Targets maps each product to the receiver URL it was certified at.
+	Targets map[string]string `json:"targets"`
+	// Settings are the run's settings that shape verdicts (content
+	// policy, handles, quiet window, settle, time scale, ...), as
+	// name → value, secrets left out.
+	Settings map[string]string `json:"settings"`
 }
 
 // Counts returns how many cases passed, failed and were skipped.
