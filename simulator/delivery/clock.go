@@ -40,6 +40,19 @@ func (c *ScaledClock) Now() time.Time {
 	return time.Now().Add(c.offset)
 }
 
+// Anchorer is a Clock that can start a fresh clock of its kind whose Now
+// lies span behind real time, so that nothing dated by it in the next
+// span of its time lies in the future of real time.
+type Anchorer interface {
+	Anchored(span time.Duration) Clock
+}
+
+// Anchored implements Anchorer: a clock with the same factor whose Now
+// starts span before real time.
+func (c *ScaledClock) Anchored(span time.Duration) Clock {
+	return &ScaledClock{Factor: c.Factor, offset: -span}
+}
+
 // Sleep implements Clock.
 func (c *ScaledClock) Sleep(ctx context.Context, d time.Duration) error {
 	real := time.Duration(float64(d) * c.Factor)

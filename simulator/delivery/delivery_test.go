@@ -63,7 +63,7 @@ func TestRetrySchedules(t *testing.T) {
 				t.Fatalf("%d attempts, server saw %d, want %d", got, n.Load(), 1+len(tt.want))
 			}
 			for i, a := range res.Attempts {
-				off := a.Time.Sub(epoch)
+				off := a.ClockTime.Sub(epoch)
 				want := time.Duration(0)
 				if i > 0 {
 					want = tt.want[i-1]

@@ -46,8 +46,11 @@ type Attempt struct {
 	Product  string `json:"product,omitempty"`
 	Message  string `json:"message,omitempty"`
 	Subject  string `json:"subject,omitempty"`
-	// Time is the clock's time when the request was sent.
+	// Time is the real time when the request was sent; ClockTime is the
+	// dispatcher's clock's time then (what the callback is dated by,
+	// which a scaled clock moves on by the waits it skipped).
 	Time           time.Time     `json:"time"`
+	ClockTime      time.Time     `json:"clockTime"`
 	Method         string        `json:"method"`
 	URL            string        `json:"url"`
 	From           string        `json:"from,omitempty"`
@@ -84,10 +87,16 @@ type Dispatcher struct {
 	// OnAttempt, when set, is called after every attempt.
 	OnAttempt func(Attempt)
 
+	pools      *pools
+	deliveries *atomic.Int64
+}
+
+// pools are a Dispatcher's connection pools, shared with the dispatchers
+// WithClock makes.
+type pools struct {
 	mu         sync.Mutex
 	transports map[transportKey]*http.Transport
 	clients    map[transportKey]*http.Client
-	deliveries atomic.Int64
 }
 
 type transportKey struct {
@@ -98,24 +107,33 @@ type transportKey struct {
 // NewDispatcher returns a Dispatcher on the clock, recording into log
 // (which may be nil).
 func NewDispatcher(clock Clock, log *Log) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: log, transports: map[transportKey]*http.Transport{}, clients: map[transportKey]*http.Client{}}
+	return &Dispatcher{Clock: clock, Log: log, deliveries: new(atomic.Int64),
+		pools: &pools{transports: map[transportKey]*http.Transport{}, clients: map[transportKey]*http.Client{}}}
+}
+
+// WithClock returns a Dispatcher on another clock that shares d's
+// connection pools, log and delivery ids: scenarios that run at the same
+// time each get their own clock this way, so that one's waits do not age
+// another's events.
+func (d *Dispatcher) WithClock(clock Clock) *Dispatcher {
+	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, pools: d.pools, deliveries: d.deliveries}
 }
 
 // Close closes the idle connections.
 func (d *Dispatcher) Close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, t := range d.transports {
+	d.pools.mu.Lock()
+	defer d.pools.mu.Unlock()
+	for _, t := range d.pools.transports {
 		t.CloseIdleConnections()
 	}
 }
 
 // client returns the client for a source address and connect timeout.
 func (d *Dispatcher) client(from netip.Addr, connect time.Duration) *http.Client {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.pools.mu.Lock()
+	defer d.pools.mu.Unlock()
 	k := transportKey{from, connect}
-	if c, ok := d.clients[k]; ok {
+	if c, ok := d.pools.clients[k]; ok {
 		return c
 	}
 	c := &http.Client{
@@ -124,12 +142,12 @@ func (d *Dispatcher) client(from netip.Addr, connect time.Duration) *http.Client
 		// redirects; the 3xx is the answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	d.clients[k] = c
+	d.pools.clients[k] = c
 	return c
 }
 
 // transport makes the connection pool of a source address and connect
-// timeout; d.mu is held.
+// timeout; d.pools.mu is held.
 func (d *Dispatcher) transport(k transportKey) *http.Transport {
 	from, connect := k.from, k.connect
 	dialer := &net.Dialer{Timeout: connect}
@@ -145,7 +163,7 @@ func (d *Dispatcher) transport(k transportKey) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // the per-attempt context bounds the answer
 	}
-	d.transports[k] = t
+	d.pools.transports[k] = t
 	return t
 }
 
@@ -213,7 +231,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Request, u *url.URL, recorded http.Header, id int64, n int) Attempt {
 	a := Attempt{
 		Delivery: id, Number: n, Product: req.Product, Message: req.Message, Subject: req.Subject,
-		Time: d.Clock.Now(), Method: req.Method, URL: req.URL,
+		Time: time.Now(), ClockTime: d.Clock.Now(), Method: req.Method, URL: req.URL,
 		RequestHeader: recorded, RequestBody: req.Body,
 	}
 	if req.From.IsValid() {
