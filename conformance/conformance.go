@@ -5,11 +5,15 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator/delivery"
 )
 
 // Outcome is a case's verdict.
@@ -24,20 +28,24 @@ const (
 
 // CaseResult is the verdict on one case, with the evidence.
 type CaseResult struct {
-	ID          string                 `json:"id"`
-	Level       string                 `json:"level"`
-	Product     string                 `json:"product"`
-	Description string                 `json:"description"`
-	Rule        string                 `json:"rule"`
-	Source      string                 `json:"source"`
-	Outcome     Outcome                `json:"outcome"`
-	Reasons     []string               `json:"reasons,omitempty"` // failures, or why it was skipped
+	ID          string   `json:"id"`
+	Level       string   `json:"level"`
+	Product     string   `json:"product"`
+	Description string   `json:"description"`
+	Rule        string   `json:"rule"`
+	Source      string   `json:"source"`
+	Outcome     Outcome  `json:"outcome"`
+	Reasons     []string `json:"reasons,omitempty"` // failures, or why it was skipped
 	// Notes say how the case was adapted to the receiver's declared
 	// scope (an effect check dropped for a message it does not handle,
 	// the message chosen for a case).
 	Notes []string `json:"notes,omitempty"`
-	Steps       []scenarios.StepResult `json:"steps"`
-	Duration    time.Duration          `json:"durationNs"`
+	// Unobserved is set on a skipped case that could not be observed
+	// (no probe, no vendor API mock), as opposed to one that does not
+	// apply to the receiver.
+	Unobserved bool                   `json:"unobserved,omitempty"`
+	Steps      []scenarios.StepResult `json:"steps"`
+	Duration   time.Duration          `json:"durationNs"`
 }
 
 // Report is the outcome of a run.
@@ -53,6 +61,11 @@ type Report struct {
 	// policy, handles, quiet window, settle, time scale, ...), as
 	// name → value, secrets left out.
 	Settings map[string]string `json:"settings"`
+	// GaveUp says why the run stopped playing cases early ("" when it
+	// did not): the target stopped answering altogether.
+	GaveUp string `json:"gaveUp,omitempty"`
+	// NeverAnswered is set when no attempt of the run got an answer.
+	NeverAnswered bool `json:"neverAnswered,omitempty"`
 }
 
 // Counts returns how many cases passed, failed and were skipped.
@@ -78,6 +91,19 @@ func (r *Report) Failed(enforced map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// Incomplete counts the cases of an enforced level that were skipped
+// because they could not be observed: such a run proves nothing about
+// them, and is not a pass.
+func (r *Report) Incomplete(enforced map[string]bool) int {
+	n := 0
+	for _, c := range r.Cases {
+		if c.Outcome == Skip && c.Unobserved && enforced[c.Level] {
+			n++
+		}
+	}
+	return n
 }
 
 // Select keeps the cases of the products whose id matches an only glob
@@ -110,44 +136,151 @@ func Select(cases []*scenarios.Scenario, products map[string]bool, only, skip []
 	return out, nil
 }
 
-// Run plays the cases in order and reports each; onCase, when set, is
-// called as each case ends (for progress).
-func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options, now func() time.Time, onCase func(CaseResult)) *Report {
+// Config says how Run plays the cases.
+type Config struct {
+	// Parallel is how many cases run at once (DefaultParallel when
+	// zero). Each case has its own subjects and clock.
+	Parallel int
+	// Now is the report's clock (time.Now when nil).
+	Now func() time.Time
+	// OnCase, when set, is called as each case ends, in the order they
+	// end (for progress); the report lists them in the given order.
+	OnCase func(CaseResult)
+	// GiveUpAfter is how many attempts in a row may get no answer at all
+	// (a timeout, a refused connection) before the run stops playing
+	// cases: the target has stopped answering (DefaultGiveUpAfter when
+	// zero; negative never gives up).
+	GiveUpAfter int
+}
+
+// DefaultParallel is how many cases run at once by default.
+const DefaultParallel = 8
+
+// DefaultGiveUpAfter is how many unanswered attempts in a row end a run.
+const DefaultGiveUpAfter = 12
+
+// Run plays the cases, Parallel at a time, and reports each. When the
+// target stops answering altogether, the cases not yet played are
+// reported as failed without being played, and Report.GaveUp says why.
+func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options, cfg Config) *Report {
+	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	rep := &Report{Started: now()}
+	parallel := cmp.Or(cfg.Parallel, DefaultParallel)
+	giveUp := cmp.Or(cfg.GiveUpAfter, DefaultGiveUpAfter)
+	rep := &Report{Started: now(), Cases: make([]CaseResult, len(cases))}
 	start := time.Now()
-	for _, sc := range cases {
-		if ctx.Err() != nil {
-			break
-		}
-		res := scenarios.Run(ctx, sc, opt)
-		cr := CaseResult{
-			ID: sc.Case.ID, Level: sc.Case.Level, Product: sc.Product, Description: sc.Description,
-			Rule: sc.Case.Rule, Source: sc.Case.Source, Steps: res.Steps, Duration: res.Duration, Outcome: Pass,
-		}
-		for _, st := range res.Steps {
-			for _, f := range st.Failures {
-				cr.Reasons = append(cr.Reasons, f)
-				cr.Outcome = Fail
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		unanswer int  // attempts in a row without an answer
+		answered bool // any attempt got an answer
+	)
+	if opt.Dispatcher != nil {
+		d := opt.Dispatcher.WithClock(opt.Dispatcher.Clock)
+		prev := d.OnAttempt
+		d.OnAttempt = func(a delivery.Attempt) {
+			if prev != nil {
+				prev(a)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if a.Err == "" {
+				unanswer, answered = 0, true
+				return
+			}
+			unanswer++
+			if giveUp > 0 && unanswer >= giveUp && rep.GaveUp == "" {
+				rep.GaveUp = fmt.Sprintf("the target stopped answering: %d attempts in a row got no answer (the last: %s)", unanswer, a.Err)
+				rep.NeverAnswered = !answered
+				cancel()
 			}
 		}
-		if cr.Outcome == Pass {
-			for _, st := range res.Steps {
-				for _, s := range st.Skipped {
-					cr.Reasons = append(cr.Reasons, s)
-					cr.Outcome = Skip
+		opt.Dispatcher = d
+	}
+
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(parallel, max(1, len(cases))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				cr := play(ctx, cases[i], opt)
+				mu.Lock()
+				gaveUp := rep.GaveUp
+				mu.Unlock()
+				if gaveUp != "" && cr.Outcome != Pass {
+					cr = notPlayed(cases[i], "not finished: "+gaveUp)
+				}
+				rep.Cases[i] = cr
+				if cfg.OnCase != nil {
+					mu.Lock()
+					cfg.OnCase(cr)
+					mu.Unlock()
 				}
 			}
-		}
-		rep.Cases = append(rep.Cases, cr)
-		if onCase != nil {
-			onCase(cr)
-		}
+		}()
 	}
+	for i := range cases {
+		if ctx.Err() != nil {
+			mu.Lock()
+			reason := "not played: " + cmp.Or(rep.GaveUp, "cancelled")
+			mu.Unlock()
+			rep.Cases[i] = notPlayed(cases[i], reason)
+			continue
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 	rep.Duration = time.Since(start)
 	return rep
+}
+
+// notPlayed is the verdict on a case the run could not play.
+func notPlayed(sc *scenarios.Scenario, reason string) CaseResult {
+	cr := caseResult(sc)
+	cr.Outcome, cr.Reasons = Fail, []string{reason}
+	return cr
+}
+
+func caseResult(sc *scenarios.Scenario) CaseResult {
+	return CaseResult{
+		ID: sc.Case.ID, Level: sc.Case.Level, Product: sc.Product, Description: sc.Description,
+		Rule: sc.Case.Rule, Source: sc.Case.Source, Outcome: Pass,
+	}
+}
+
+// play plays one case and turns its result into a verdict: fail when an
+// expectation failed; skip when one could not be observed (Unobserved) or
+// the case does not apply to the receiver's scope; pass otherwise.
+func play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) CaseResult {
+	res := scenarios.Run(ctx, sc, opt)
+	cr := caseResult(sc)
+	cr.Steps, cr.Duration = res.Steps, res.Duration
+	if res.NotApplicable != "" {
+		cr.Outcome, cr.Reasons = Skip, []string{"not applicable: " + res.NotApplicable}
+		return cr
+	}
+	for _, st := range res.Steps {
+		cr.Reasons = append(cr.Reasons, st.Failures...)
+		cr.Notes = append(cr.Notes, st.Notes...)
+	}
+	if len(cr.Reasons) > 0 {
+		cr.Outcome = Fail
+		return cr
+	}
+	for _, st := range res.Steps {
+		for _, s := range st.Skipped {
+			cr.Reasons = append(cr.Reasons, s)
+			cr.Outcome, cr.Unobserved = Skip, true
+		}
+	}
+	return cr
 }
 
 // The source modes of a receiver's Jumio allowlist.

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
 )
 
@@ -35,8 +38,26 @@ type Profile struct {
 	ForeignSource string `yaml:"foreign-source"`
 	// SourceMode is direct (default) or proxy (see SourceProxy).
 	SourceMode string `yaml:"source-mode"`
-	// JumioInvalid is ack-and-drop (default) or reject.
-	JumioInvalid string `yaml:"jumio-invalid"`
+	// ContentPolicy is what the receiver does with unusable content:
+	// either (default), reject or ack-and-drop. JumioInvalid is its
+	// older name, still read.
+	ContentPolicy string `yaml:"content-policy"`
+	JumioInvalid  string `yaml:"jumio-invalid"`
+	// Handles maps a product to the messages the receiver acts on (all
+	// messages of a product that is not listed).
+	Handles map[string][]string `yaml:"handles"`
+	// Fetches lists the products whose results the receiver fetches from
+	// the vendor API (KYX href, Netverify retrieval).
+	Fetches []string `yaml:"fetches"`
+	// Quiet is how long a "no effect" (and every other effect
+	// expectation) must keep holding; raise it for a receiver that
+	// processes in the background.
+	Quiet time.Duration `yaml:"quiet"`
+	// Parallel is how many cases run at once.
+	Parallel int `yaml:"parallel"`
+	// AllowSkips makes a run whose enforced cases could not all be
+	// observed pass instead of ending incomplete.
+	AllowSkips bool `yaml:"allow-skips"`
 	// Enforce lists the levels whose failures fail the run ([MUST] when
 	// empty).
 	Enforce []string `yaml:"enforce"`
@@ -52,7 +73,13 @@ var yamlLine = regexp.MustCompile(`line (\d+): `)
 
 // LoadProfile reads a profile strictly: unknown keys, wrong types and bad
 // values are errors naming file:line.
-func LoadProfile(file string, data []byte, products []string) (*Profile, error) {
+// known maps each product to its message names.
+func LoadProfile(file string, data []byte, known map[string][]string) (*Profile, error) {
+	products := make([]string, 0, len(known))
+	for p := range known {
+		products = append(products, p)
+	}
+	slices.Sort(products)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Profile
@@ -126,12 +153,43 @@ func LoadProfile(file string, data []byte, products []string) (*Profile, error) 
 	default:
 		return nil, fmt.Errorf("%s: source-mode %q is not direct or proxy", at("source-mode"), p.SourceMode)
 	}
-	switch p.JumioInvalid {
-	case "":
-		p.JumioInvalid = "ack-and-drop"
-	case "ack-and-drop", "reject":
-	default:
-		return nil, fmt.Errorf("%s: jumio-invalid %q is not ack-and-drop or reject", at("jumio-invalid"), p.JumioInvalid)
+	switch {
+	case p.JumioInvalid != "" && p.ContentPolicy != "":
+		return nil, fmt.Errorf("%s: give content-policy, not also its older name jumio-invalid", at("jumio-invalid"))
+	case p.JumioInvalid != "":
+		if p.JumioInvalid != scenarios.PolicyAckAndDrop && p.JumioInvalid != scenarios.PolicyReject {
+			return nil, fmt.Errorf("%s: jumio-invalid %q is not ack-and-drop or reject", at("jumio-invalid"), p.JumioInvalid)
+		}
+		p.ContentPolicy = p.JumioInvalid
+	case p.ContentPolicy == "":
+		p.ContentPolicy = scenarios.PolicyEither
+	case !slices.Contains(scenarios.ContentPolicies, p.ContentPolicy):
+		return nil, fmt.Errorf("%s: content-policy %q is not %s", at("content-policy"), p.ContentPolicy, strings.Join(scenarios.ContentPolicies, ", "))
+	}
+	for product, msgs := range p.Handles {
+		names, ok := known[product]
+		if !ok {
+			return nil, fmt.Errorf("%s: handles: unknown product %q (known: %s)", at("handles"), product, strings.Join(products, ", "))
+		}
+		if len(msgs) == 0 {
+			return nil, fmt.Errorf("%s: handles: %s: list at least one message", at("handles"), product)
+		}
+		for _, m := range msgs {
+			if !slices.Contains(names, m) {
+				return nil, fmt.Errorf("%s: handles: %s has no message %q (known: %s)", at("handles"), product, m, strings.Join(names, ", "))
+			}
+		}
+	}
+	for _, product := range p.Fetches {
+		if _, ok := known[product]; !ok {
+			return nil, fmt.Errorf("%s: fetches: unknown product %q (known: %s)", at("fetches"), product, strings.Join(products, ", "))
+		}
+	}
+	if p.Quiet < 0 {
+		return nil, fmt.Errorf("%s: quiet must be >= 0", at("quiet"))
+	}
+	if p.Parallel < 0 || p.Parallel > MaxParallel {
+		return nil, fmt.Errorf("%s: parallel must be 1..%d", at("parallel"), MaxParallel)
 	}
 	if len(p.Enforce) == 0 {
 		p.Enforce = []string{"MUST"}
@@ -146,13 +204,25 @@ func LoadProfile(file string, data []byte, products []string) (*Profile, error) 
 			return nil, fmt.Errorf("%s: bad glob %q: %v", at("only"), g, err)
 		}
 	}
-	if p.TimeScale < 0 {
+	if p.TimeScale < 0 || math.IsNaN(p.TimeScale) || math.IsInf(p.TimeScale, 0) {
 		return nil, fmt.Errorf("%s: time-scale must be > 0", at("time-scale"))
 	}
 	if p.Settle < 0 {
 		return nil, fmt.Errorf("%s: settle must be > 0", at("settle"))
 	}
 	return &p, nil
+}
+
+// MaxParallel bounds how many cases run at once.
+const MaxParallel = 64
+
+// FetchesSet returns the products that fetch results, as a set.
+func (p *Profile) FetchesSet() map[string]bool {
+	out := map[string]bool{}
+	for _, q := range p.Fetches {
+		out[q] = true
+	}
+	return out
 }
 
 // Enforced returns the enforced levels as a set.

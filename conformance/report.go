@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -10,11 +12,22 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
 
+	"github.com/kycsim/kycsim/conformance/safetext"
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
 )
+
+// Every report shows what the receiver answered, and a receiver may be
+// hostile or broken: its bytes never reach a report as they are. The text
+// report (and the text blocks of the others) escapes them with
+// safetext.Terminal, JUnit attributes with safetext.XML, the JSON report
+// carries bodies as JSON strings (or base64) and is passed through
+// safetext.JSON, and the HTML page escapes them as the text report does
+// before html/template escapes the markup.
 
 // Latencies summarises the answer latencies of every attempt that got an
 // answer.
@@ -56,34 +69,115 @@ func (r *Report) Latencies() Latencies {
 
 // jsonReport is the JSON report's schema (documented in the README).
 type jsonReport struct {
-	Schema    string       `json:"schema"`
-	Started   time.Time    `json:"started"`
-	Duration  float64      `json:"durationSeconds"`
-	Passed    int          `json:"passed"`
-	Failed    int          `json:"failed"`
-	Skipped   int          `json:"skipped"`
-	Latencies Latencies    `json:"latencies"`
-	Cases     []CaseResult `json:"cases"`
+	Schema    string            `json:"schema"`
+	Version   string            `json:"version"`
+	Started   time.Time         `json:"started"`
+	Duration  float64           `json:"durationSeconds"`
+	Targets   map[string]string `json:"targets"`
+	Settings  map[string]string `json:"settings"`
+	Passed    int               `json:"passed"`
+	Failed    int               `json:"failed"`
+	Skipped   int               `json:"skipped"`
+	Latencies Latencies         `json:"latencies"`
+	// GaveUp says why the run stopped early, when it did.
+	GaveUp string     `json:"gaveUp,omitempty"`
+	Cases  []jsonCase `json:"cases"`
+}
+
+// jsonCase is a case as the JSON report has it: a CaseResult whose
+// attempts carry their bodies as text.
+type jsonCase struct {
+	CaseResult
+	Steps []jsonStep `json:"steps"`
+}
+
+// jsonStep is a step whose attempts carry their bodies as text.
+type jsonStep struct {
+	scenarios.StepResult
+	Attempts []jsonAttempt `json:"attempts,omitempty"`
+}
+
+// jsonAttempt is an attempt whose bodies are JSON strings when they are
+// valid UTF-8, and base64 (under requestBodyBase64, responseBodyBase64)
+// only otherwise: exactly one of each pair is present, except that an
+// empty answer has neither.
+type jsonAttempt struct {
+	delivery.Attempt
+	RequestBody        *string `json:"requestBody,omitempty"`
+	RequestBodyBase64  string  `json:"requestBodyBase64,omitempty"`
+	ResponseBody       string  `json:"responseBody,omitempty"`
+	ResponseBodyBase64 string  `json:"responseBodyBase64,omitempty"`
+}
+
+func newJSONAttempt(a delivery.Attempt) jsonAttempt {
+	j := jsonAttempt{Attempt: a}
+	if utf8.Valid(a.RequestBody) {
+		s := string(a.RequestBody)
+		j.RequestBody = &s
+	} else {
+		j.RequestBodyBase64 = base64.StdEncoding.EncodeToString(a.RequestBody)
+	}
+	if utf8.Valid(a.ResponseBody) {
+		j.ResponseBody = string(a.ResponseBody)
+	} else {
+		j.ResponseBodyBase64 = base64.StdEncoding.EncodeToString(a.ResponseBody)
+	}
+	return j
 }
 
 // ReportSchema names the JSON report's schema version.
 const ReportSchema = "kycsim.conformance/v1"
 
-// WriteJSON writes the report as one JSON document.
+// WriteJSON writes the report as one JSON document. Bodies are JSON
+// strings when they are valid UTF-8 and base64 otherwise (see
+// jsonAttempt), and the document is safe to print on a terminal
+// (safetext.JSON).
 func WriteJSON(w io.Writer, r *Report) error {
 	p, f, s := r.Counts()
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	cases := r.Cases
-	if cases == nil {
-		cases = []CaseResult{}
+	cases := make([]jsonCase, 0, len(r.Cases))
+	for _, c := range r.Cases {
+		jc := jsonCase{CaseResult: c}
+		for _, st := range c.Steps {
+			js := jsonStep{StepResult: st}
+			for _, a := range st.Attempts {
+				js.Attempts = append(js.Attempts, newJSONAttempt(a))
+			}
+			jc.Steps = append(jc.Steps, js)
+		}
+		cases = append(cases, jc)
 	}
-	return enc.Encode(jsonReport{ReportSchema, r.Started.UTC(), r.Duration.Seconds(), p, f, s, r.Latencies(), cases})
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(jsonReport{
+		Schema: ReportSchema, Version: r.Version, Started: r.Started.UTC(), Duration: r.Duration.Seconds(),
+		Targets: orEmpty(r.Targets), Settings: orEmpty(r.Settings),
+		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Cases: cases,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(safetext.JSON(b.Bytes()))
+	return err
+}
+
+// orEmpty returns m, or an empty map for nil, so that JSON has {} rather
+// than null.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 // WriteJUnit writes the report as JUnit XML: one test suite per product,
 // one test case per case; failures carry the request sent and the answer
-// got, skips their reason.
+// got, skips their reason, and a case's notes are its system-out. Each
+// suite's properties name the kycsim version, the product's target and
+// the run's settings. What may come from the receiver (reasons, notes,
+// the evidence) is as the text report shows it, escaped with
+// safetext.Terminal or TerminalLine, whose output is valid XML too; every
+// other string is escaped with safetext.XML.
 func WriteJUnit(w io.Writer, r *Report) error {
 	suites := junit.Testsuites{Name: "kycsim conformance"}
 	byProduct := map[string]*junit.Testsuite{}
@@ -91,17 +185,33 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	for _, c := range r.Cases {
 		ts := byProduct[c.Product]
 		if ts == nil {
-			ts = &junit.Testsuite{Name: c.Product}
+			ts = &junit.Testsuite{Name: safetext.XML(c.Product)}
 			ts.SetTimestamp(r.Started)
+			if r.Version != "" {
+				ts.AddProperty("kycsim.version", safetext.XML(r.Version))
+			}
+			if t, ok := r.Targets[c.Product]; ok {
+				ts.AddProperty("target", safetext.XML(t))
+			}
+			for _, k := range sortedKeys(r.Settings) {
+				ts.AddProperty("setting."+safetext.XML(k), safetext.XML(r.Settings[k]))
+			}
 			byProduct[c.Product] = ts
 			order = append(order, c.Product)
 		}
-		tc := junit.Testcase{Name: c.ID, Classname: c.Product + "." + c.Level, Time: seconds(c.Duration)}
+		tc := junit.Testcase{Name: safetext.XML(c.ID), Classname: safetext.XML(c.Product + "." + c.Level), Time: seconds(c.Duration)}
 		switch c.Outcome {
 		case Fail:
-			tc.Failure = &junit.Result{Message: first(c.Reasons), Type: c.Level, Data: evidence(c)}
+			tc.Failure = &junit.Result{Message: safetext.TerminalLine(first(c.Reasons)), Type: safetext.XML(c.Level), Data: evidence(c)}
 		case Skip:
-			tc.Skipped = &junit.Result{Message: first(c.Reasons)}
+			tc.Skipped = &junit.Result{Message: safetext.TerminalLine(first(c.Reasons))}
+		}
+		if len(c.Notes) > 0 {
+			var b strings.Builder
+			for _, n := range c.Notes {
+				fmt.Fprintf(&b, "note: %s\n", safetext.TerminalLine(n))
+			}
+			tc.SystemOut = &junit.Output{Data: b.String()}
 		}
 		ts.AddTestcase(tc)
 	}
@@ -129,41 +239,57 @@ func first(s []string) string {
 	return s[0]
 }
 
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // evidence renders a failed case: the rule, every reason, and the exact
-// request and answer of each step that failed.
+// request and answer of each step that failed, escaped for a terminal.
 func evidence(c CaseResult) string {
+	line := safetext.TerminalLine
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s\nrule: %s\nsource: %s\n", c.Level, c.ID, c.Description, c.Rule, c.Source)
+	fmt.Fprintf(&b, "%s %s: %s\nrule: %s\nsource: %s\n", line(c.Level), line(c.ID), line(c.Description), line(c.Rule), line(c.Source))
 	for _, r := range c.Reasons {
-		fmt.Fprintf(&b, "- %s\n", r)
+		fmt.Fprintf(&b, "- %s\n", line(r))
 	}
 	for _, s := range c.Steps {
 		if len(s.Failures) == 0 || len(s.Attempts) == 0 {
 			continue
 		}
 		a := s.Attempts[len(s.Attempts)-1]
-		fmt.Fprintf(&b, "\nstep %d (%s), attempt %d:\n", s.Index, s.Label, a.Number)
+		fmt.Fprintf(&b, "\nstep %d (%s), attempt %d:\n", s.Index, line(s.Label), a.Number)
 		b.WriteString(Exchange(a))
 	}
 	return b.String()
 }
 
-// Exchange renders an attempt as the request sent and the answer got.
+// Exchange renders an attempt as the request sent and the answer got,
+// one line per header and per line of a body, each marked > (sent) or <
+// (got). Every piece is escaped with safetext (TerminalLine, Terminal for
+// the bodies), so the result is safe to print and is valid XML text.
 func Exchange(a delivery.Attempt) string {
+	line := safetext.TerminalLine
 	var b strings.Builder
-	fmt.Fprintf(&b, "> %s %s\n", a.Method, a.URL)
+	fmt.Fprintf(&b, "> %s %s\n", line(a.Method), line(a.URL))
 	if a.From != "" {
-		fmt.Fprintf(&b, "> (from %s)\n", a.From)
+		fmt.Fprintf(&b, "> (from %s)\n", line(a.From))
 	}
 	writeHeaders(&b, "> ", a.RequestHeader)
-	fmt.Fprintf(&b, ">\n> %s\n", a.RequestBody)
+	b.WriteString(">\n")
+	writeBody(&b, "> ", a.RequestBody)
 	if a.Err != "" {
-		fmt.Fprintf(&b, "< error: %s\n", a.Err)
+		fmt.Fprintf(&b, "< error: %s\n", line(a.Err))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "< %d %s (%s)\n", a.Status, http.StatusText(a.Status), a.Latency.Round(time.Microsecond))
 	writeHeaders(&b, "< ", a.ResponseHeader)
-	fmt.Fprintf(&b, "<\n< %s\n", a.ResponseBody)
+	b.WriteString("<\n")
+	writeBody(&b, "< ", a.ResponseBody)
 	return b.String()
 }
 
@@ -175,8 +301,23 @@ func writeHeaders(b *strings.Builder, prefix string, h http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			fmt.Fprintf(b, "%s%s: %s\n", prefix, k, v)
+			fmt.Fprintf(b, "%s%s: %s\n", prefix, safetext.TerminalLine(k), safetext.TerminalLine(v))
 		}
+	}
+}
+
+// writeBody writes a body escaped for a terminal, each of its lines
+// marked with prefix (one final newline dropped); an empty body writes
+// nothing.
+func writeBody(b *strings.Builder, prefix string, body []byte) {
+	if len(body) == 0 {
+		return
+	}
+	s := strings.TrimSuffix(safetext.Terminal(string(body)), "\n")
+	for _, l := range strings.Split(s, "\n") {
+		b.WriteString(prefix)
+		b.WriteString(l)
+		b.WriteByte('\n')
 	}
 }
 
@@ -185,34 +326,67 @@ type TextStyle struct {
 	Color bool // ANSI colours (a terminal, NO_COLOR unset)
 }
 
-// WriteCase writes one case's line (and its reasons) as the text report
-// shows it.
+// WriteCase writes one case's line (and its reasons and notes) as the
+// text report shows it. What came from the receiver is escaped with
+// safetext, so no byte of it reaches the terminal as a control.
 func WriteCase(w io.Writer, c CaseResult, st TextStyle) {
+	line := safetext.TerminalLine
 	mark := map[Outcome]string{Pass: "PASS", Fail: "FAIL", Skip: "SKIP"}[c.Outcome]
 	if st.Color {
 		mark = map[Outcome]string{Pass: "\x1b[32mPASS\x1b[0m", Fail: "\x1b[31mFAIL\x1b[0m", Skip: "\x1b[33mSKIP\x1b[0m"}[c.Outcome]
 	}
-	fmt.Fprintf(w, "%s %-6s %s\n", mark, c.Level, c.ID)
+	fmt.Fprintf(w, "%s %-6s %s\n", mark, line(c.Level), line(c.ID))
 	for _, r := range c.Reasons {
-		fmt.Fprintf(w, "       %s\n", r)
+		fmt.Fprintf(w, "       %s\n", line(r))
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "       note: %s\n", line(n))
 	}
 	if c.Outcome == Fail {
-		fmt.Fprintf(w, "       rule: %s (%s)\n", c.Rule, c.Source)
+		fmt.Fprintf(w, "       rule: %s (%s)\n", line(c.Rule), line(c.Source))
 		for _, s := range c.Steps {
 			if len(s.Failures) > 0 && len(s.Attempts) > 0 {
-				for _, line := range strings.Split(strings.TrimRight(Exchange(s.Attempts[len(s.Attempts)-1]), "\n"), "\n") {
-					fmt.Fprintf(w, "       %s\n", line)
+				for _, l := range strings.Split(strings.TrimRight(Exchange(s.Attempts[len(s.Attempts)-1]), "\n"), "\n") {
+					fmt.Fprintf(w, "       %s\n", l)
 				}
 			}
 		}
 	}
 }
 
-// WriteSummary writes the text report's closing lines.
+// WriteSummary writes the text report's closing lines: the kycsim
+// version, the targets, the settings, the counts and the latencies.
 func WriteSummary(w io.Writer, r *Report) {
+	line := safetext.TerminalLine
 	p, f, s := r.Counts()
 	l := r.Latencies()
-	fmt.Fprintf(w, "\n%d case(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), p, f, s, r.Duration.Round(time.Millisecond))
+	fmt.Fprintln(w)
+	if r.Version != "" {
+		fmt.Fprintf(w, "kycsim %s\n", line(r.Version))
+	}
+	for _, k := range sortedKeys(r.Targets) {
+		fmt.Fprintf(w, "target %s: %s\n", line(k), line(r.Targets[k]))
+	}
+	if len(r.Settings) > 0 {
+		var kv []string
+		for _, k := range sortedKeys(r.Settings) {
+			kv = append(kv, line(k)+"="+line(r.Settings[k]))
+		}
+		fmt.Fprintf(w, "settings: %s\n", strings.Join(kv, ", "))
+	}
+	unobserved := 0
+	for _, c := range r.Cases {
+		if c.Outcome == Skip && c.Unobserved {
+			unobserved++
+		}
+	}
+	fmt.Fprintf(w, "%d case(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), p, f, s, r.Duration.Round(time.Millisecond))
+	if unobserved > 0 {
+		fmt.Fprintf(w, "%d skipped case(s) could not be observed (no probe): they prove nothing\n", unobserved)
+	}
+	if r.GaveUp != "" {
+		fmt.Fprintf(w, "stopped early: %s\n", line(r.GaveUp))
+	}
 	if l.Count > 0 {
 		fmt.Fprintf(w, "answer latency over %d attempts: p50 %s, p90 %s, p99 %s, max %s\n", l.Count,
 			l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Max.Round(time.Microsecond))
@@ -227,10 +401,13 @@ func WriteText(w io.Writer, r *Report, st TextStyle) {
 	WriteSummary(w, r)
 }
 
-// WriteHTML writes one self-contained HTML page: the summary, a latency
-// chart (inline SVG), and every case with its request and answer. It
-// loads nothing from the network.
+// WriteHTML writes one self-contained HTML page: the version, targets and
+// settings, the summary, a latency chart (inline SVG), and every case
+// with its notes, requests and answers. It loads nothing from the
+// network. Text from the receiver is escaped with safetext as in the text
+// report, then html/template escapes the markup.
 func WriteHTML(w io.Writer, r *Report) error {
+	line := safetext.TerminalLine
 	p, f, s := r.Counts()
 	type bar struct {
 		X, Y, H float64
@@ -266,22 +443,40 @@ func WriteHTML(w io.Writer, r *Report) error {
 		}
 	}
 	type caseView struct {
-		CaseResult
-		Evidence string
+		ID, Level, Product, Description, Rule, Source string
+		Outcome                                       Outcome
+		Reasons, Notes                                []string
+		Evidence                                      string
 	}
 	var views []caseView
 	for _, c := range r.Cases {
-		v := caseView{CaseResult: c}
+		v := caseView{ID: line(c.ID), Level: line(c.Level), Product: line(c.Product), Description: line(c.Description),
+			Rule: line(c.Rule), Source: line(c.Source), Outcome: c.Outcome}
+		for _, x := range c.Reasons {
+			v.Reasons = append(v.Reasons, line(x))
+		}
+		for _, x := range c.Notes {
+			v.Notes = append(v.Notes, line(x))
+		}
 		var b strings.Builder
 		for _, st := range c.Steps {
 			for _, a := range st.Attempts {
-				fmt.Fprintf(&b, "step %d (%s), attempt %d:\n%s\n", st.Index, st.Label, a.Number, Exchange(a))
+				fmt.Fprintf(&b, "step %d (%s), attempt %d:\n%s\n", st.Index, line(st.Label), a.Number, Exchange(a))
 			}
 		}
 		v.Evidence = b.String()
 		views = append(views, v)
 	}
+	type pair struct{ Name, Value string }
+	var targets, settings []pair
+	for _, k := range sortedKeys(r.Targets) {
+		targets = append(targets, pair{line(k), line(r.Targets[k])})
+	}
+	for _, k := range sortedKeys(r.Settings) {
+		settings = append(settings, pair{line(k), line(r.Settings[k])})
+	}
 	return htmlPage.Execute(w, map[string]any{
+		"Version": line(r.Version), "Targets": targets, "Settings": settings,
 		"Started": r.Started.UTC().Format(time.RFC3339), "Duration": r.Duration.Round(time.Millisecond).String(),
 		"Passed": p, "Failed": f, "Skipped": s, "Total": len(r.Cases), "Latency": l, "Bars": bars, "Cases": views,
 	})
@@ -295,10 +490,12 @@ h1{font-size:1.4em}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 .pass{color:#186a3b}.fail{color:#b03a2e;font-weight:bold}.skip{color:#9a7d0a}
 pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px;max-height:30em}
-.summary span{margin-right:1.5em}
+.summary span,.run span{margin-right:1.5em}.note{color:#555}
 </style></head><body>
 <h1>kycsim conformance report</h1>
-<p class="summary"><span>{{.Total}} cases</span><span class="pass">{{.Passed}} passed</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span>started {{.Started}}</span><span>took {{.Duration}}</span></p>
+<p class="run">{{if .Version}}<span>kycsim {{.Version}}</span>{{end}}{{range .Targets}}<span class="target">{{.Name}}: <code>{{.Value}}</code></span>{{end}}</p>
+{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{.Value}}</code></span>{{end}}</p>
+{{end}}<p class="summary"><span>{{.Total}} cases</span><span class="pass">{{.Passed}} passed</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span>started {{.Started}}</span><span>took {{.Duration}}</span></p>
 <h2>Answer latency</h2>
 <p>{{.Latency.Count}} answers: p50 {{.Latency.P50}}, p90 {{.Latency.P90}}, p99 {{.Latency.P99}}, max {{.Latency.Max}}</p>
 <svg id="latency" width="600" height="110" viewBox="0 0 600 110" role="img" aria-label="latency histogram">
@@ -307,7 +504,7 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px;max-height:30em}
 <h2>Cases</h2>
 <table><thead><tr><th>outcome</th><th>level</th><th>case</th><th>what and why</th></tr></thead><tbody>
 {{range .Cases}}<tr class="case" id="{{.ID}}"><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Level}}</td><td>{{.ID}}<br><small>{{.Product}}</small></td>
-<td>{{.Description}}<br><small>rule: {{.Rule}} ({{.Source}})</small>{{range .Reasons}}<div class="reason">{{.}}</div>{{end}}
+<td>{{.Description}}<br><small>rule: {{.Rule}} ({{.Source}})</small>{{range .Reasons}}<div class="reason">{{.}}</div>{{end}}{{range .Notes}}<div class="note">note: {{.}}</div>{{end}}
 <details><summary>requests and answers</summary><pre>{{.Evidence}}</pre></details></td></tr>
 {{end}}</tbody></table>
 </body></html>

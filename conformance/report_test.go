@@ -2,14 +2,18 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
@@ -26,21 +30,24 @@ func fixedReport() *Report {
 			RequestBody:   []byte(`{"type":"applicantReviewed"}`), Status: status, Latency: latency,
 			ResponseHeader: http.Header{"Content-Type": {"application/json"}}, ResponseBody: []byte(body)}
 	}
-	return &Report{Started: at, Duration: 1234 * time.Millisecond, Cases: []CaseResult{
-		{ID: "sumsub.accept.message.applicant-reviewed", Level: "MUST", Product: "sumsub", Description: "A signed applicantReviewed webhook is acknowledged.",
-			Rule: "Acknowledge every documented type.", Source: "seeds/002", Outcome: Pass, Duration: 3 * time.Millisecond,
-			Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Attempts: []delivery.Attempt{attempt(200, 2*time.Millisecond, `{"ok":true}`)}}}},
-		{ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
-			Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: 5 * time.Millisecond,
-			Reasons: []string{"f.yaml:11:13: expected status 4xx, got 200 {\"ok\":true}"},
-			Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
-		{ID: "sumsub.dedup.identical", Level: "MUST", Product: "sumsub", Description: "The same webhook twice is acted on once.",
-			Rule: "Act on an event once.", Source: "VENDOR-FACTS.md", Outcome: Skip, Duration: time.Millisecond,
-			Reasons: []string{"events/status: the target offers no probe (--probe)"}},
-		{ID: "jumio-kyx.timing.fast-answer", Level: "SHOULD", Product: "jumio-kyx", Description: "The receiver answers in under 1 s.",
-			Rule: "Answer at once.", Source: "seeds/000", Outcome: Pass, Duration: 2 * time.Millisecond,
-			Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send PROCESSED", Attempts: []delivery.Attempt{attempt(200, 8*time.Millisecond, "")}}}},
-	}}
+	return &Report{Started: at, Duration: 1234 * time.Millisecond, Version: "v1.4.0 (rev 0123456789ab)",
+		Targets:  map[string]string{"sumsub": "http://127.0.0.1:9000/sumsub", "jumio-kyx": "http://127.0.0.1:9000/jumio/kyx"},
+		Settings: map[string]string{"settle": "2s", "time-scale": "0.001", "jumio-invalid": "ack-and-drop"}, Cases: []CaseResult{
+			{ID: "sumsub.accept.message.applicant-reviewed", Level: "MUST", Product: "sumsub", Description: "A signed applicantReviewed webhook is acknowledged.",
+				Rule: "Acknowledge every documented type.", Source: "seeds/002", Outcome: Pass, Duration: 3 * time.Millisecond,
+				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Attempts: []delivery.Attempt{attempt(200, 2*time.Millisecond, `{"ok":true}`)}}}},
+			{ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
+				Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: 5 * time.Millisecond,
+				Reasons: []string{"f.yaml:11:13: expected status 4xx, got 200 {\"ok\":true}"},
+				Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
+			{ID: "sumsub.dedup.identical", Level: "MUST", Product: "sumsub", Description: "The same webhook twice is acted on once.",
+				Rule: "Act on an event once.", Source: "VENDOR-FACTS.md", Outcome: Skip, Duration: time.Millisecond,
+				Reasons: []string{"events/status: the target offers no probe (--probe)"},
+				Notes:   []string{"sent as applicantPending: the receiver handles no applicantReviewed"}},
+			{ID: "jumio-kyx.timing.fast-answer", Level: "SHOULD", Product: "jumio-kyx", Description: "The receiver answers in under 1 s.",
+				Rule: "Answer at once.", Source: "seeds/000", Outcome: Pass, Duration: 2 * time.Millisecond,
+				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send PROCESSED", Attempts: []delivery.Attempt{attempt(200, 8*time.Millisecond, "")}}}},
+		}}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -165,4 +172,237 @@ func TestLatencies(t *testing.T) {
 	if (&Report{}).Latencies().Count != 0 {
 		t.Error("empty report has latencies")
 	}
+}
+
+// hostile is what a hostile receiver answers: it clears the screen, writes
+// the clipboard (OSC 52), slips in NUL, VT, U+FFFE, a C1 CSI and a bidi
+// override, forges a verdict line, and tries markup and a CDATA end.
+const hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07 nul\x00 vt\x0b \ufffe csi\u009b31m \u202e <script>alert(1)</script> ]]>\r\nPASS MUST   forged.case"
+
+// hostileReport is a report whose one case failed against a hostile
+// receiver: its status, headers, body (valid UTF-8 in one attempt, with
+// a byte that is not in the other), error, reasons and notes carry
+// hostile bytes.
+func hostileReport() *Report {
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	attempt := func(n int, body string) delivery.Attempt {
+		return delivery.Attempt{Delivery: 1, Number: n, Time: at, Method: "POST", URL: "http://127.0.0.1:9000/sumsub",
+			RequestHeader: http.Header{"Content-Type": {"application/json"}}, RequestBody: []byte(`{"type":"applicantReviewed"}`),
+			Status: 299, Latency: time.Millisecond, ResponseBody: []byte(body),
+			ResponseHeader: http.Header{"X-Evil\x1b[2J": {hostile, "\xff\x1b]0;title\x07"}}}
+	}
+	broken := attempt(3, "")
+	broken.Status, broken.ResponseHeader, broken.Err = 0, nil, "reading the answer: "+hostile+"\xff"
+	return &Report{Started: at, Duration: time.Second, Version: "v1\x1b[2J", Targets: map[string]string{"sumsub": "http://127.0.0.1:9000/sumsub\x07"},
+		Settings: map[string]string{"settle": "2s\x1b]52;c;ZXZpbA==\x07"}, Cases: []CaseResult{{
+			ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
+			Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: time.Millisecond,
+			Reasons: []string{"f.yaml:1:1: expected status 4xx, got 299 " + hostile + "\xff"},
+			Notes:   []string{"note " + hostile},
+			Steps: []scenarios.StepResult{
+				{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 299 " + hostile},
+					Attempts: []delivery.Attempt{attempt(1, hostile)}},
+				{Index: 2, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 299 " + hostile},
+					Attempts: []delivery.Attempt{attempt(2, hostile+"\xff")}},
+				{Index: 3, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got no answer"},
+					Attempts: []delivery.Attempt{broken}},
+			},
+		}}}
+}
+
+// terminalControls returns what in s a terminal could act on: C0 controls
+// other than newline and tab, DEL, C1 controls, bidi controls, and bytes
+// that are not valid UTF-8.
+func terminalControls(s string) []string {
+	var bad []string
+	for i, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+			(r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd")) {
+			bad = append(bad, fmt.Sprintf("%q at %d", r, i))
+		}
+	}
+	return bad
+}
+
+// xmlForbidden returns the characters in s that XML 1.0 does not allow.
+func xmlForbidden(s string) []string {
+	var bad []string
+	for i, r := range s {
+		ok := r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xd7ff) || (r >= 0xe000 && r <= 0xfffd) || (r >= 0x10000 && r <= 0x10ffff)
+		if !ok || (r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd")) {
+			bad = append(bad, fmt.Sprintf("%q at %d", r, i))
+		}
+	}
+	return bad
+}
+
+// TestHostileAnswer checks every report format against a hostile
+// receiver's answer: nothing reaches a terminal as a control, the JUnit
+// file is valid XML, the JSON carries the bodies exactly, and the HTML
+// page runs no script of the receiver's.
+func TestHostileAnswer(t *testing.T) {
+	if len(terminalControls(hostile)) < 8 || len(xmlForbidden(hostile)) < 3 {
+		t.Fatal("the checks miss the hostile answer's controls")
+	}
+	escaped := []string{`\x1b[2J`, `\x1b]52;c;ZXZpbA==\x07`, `nul\x00 vt\x0b \ufffe csi\u009b31m \u202e`}
+
+	t.Run("text", func(t *testing.T) {
+		for _, st := range []TextStyle{{}, {Color: true}} {
+			var b bytes.Buffer
+			WriteText(&b, hostileReport(), st)
+			out := b.String()
+			if st.Color {
+				out = strings.NewReplacer("\x1b[31m", "", "\x1b[0m", "").Replace(out) // our own colours
+			}
+			if bad := terminalControls(out); len(bad) > 0 {
+				t.Errorf("raw controls %v in\n%s", bad, out)
+			}
+			for _, want := range append(escaped, `X-Evil\x1b[2J: \xff\x1b]0;title\x07`, "< 299  (1ms)", `error: reading the answer: \x1b[2J`,
+				`note: note \x1b[2J`, `kycsim v1\x1b[2J`, `target sumsub: http://127.0.0.1:9000/sumsub\x07`, `settings: settle=2s\x1b]52;c;ZXZpbA==\x07`) {
+				if !strings.Contains(out, want) {
+					t.Errorf("the text report lacks %q:\n%s", want, out)
+				}
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "PASS") {
+					t.Errorf("the receiver forged a line: %q", l)
+				}
+			}
+		}
+	})
+
+	t.Run("junit", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := WriteJUnit(&b, hostileReport()); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if bad := xmlForbidden(out); len(bad) > 0 {
+			t.Errorf("characters XML forbids %v in\n%s", bad, out)
+		}
+		if bad := terminalControls(out); len(bad) > 0 {
+			t.Errorf("raw controls %v in\n%s", bad, out)
+		}
+		var doc struct {
+			Suites []struct {
+				Properties []struct {
+					Name  string `xml:"name,attr"`
+					Value string `xml:"value,attr"`
+				} `xml:"properties>property"`
+				Cases []struct {
+					Failure struct {
+						Message string `xml:"message,attr"`
+						Data    string `xml:",chardata"`
+					} `xml:"failure"`
+					SystemOut string `xml:"system-out"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(b.Bytes(), &doc); err != nil || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 1 {
+			t.Fatalf("the JUnit file does not parse: %v\n%s", err, out)
+		}
+		c := doc.Suites[0].Cases[0]
+		for _, want := range append(escaped, "<script>alert(1)</script> ]]>", `X-Evil\x1b[2J`) {
+			if !strings.Contains(c.Failure.Data, want) {
+				t.Errorf("the failure lacks %q:\n%s", want, c.Failure.Data)
+			}
+		}
+		if !strings.Contains(c.Failure.Message, `got 299 \x1b[2J\x1b]52;c;ZXZpbA==\x07`) || !strings.HasSuffix(c.Failure.Message, `forged.case\xff`) {
+			t.Errorf("failure message %q", c.Failure.Message)
+		}
+		if !strings.Contains(c.SystemOut, `note: note \x1b[2J`) {
+			t.Errorf("system-out %q", c.SystemOut)
+		}
+		props := map[string]string{}
+		for _, p := range doc.Suites[0].Properties {
+			props[p.Name] = p.Value
+		}
+		if props["kycsim.version"] != `v1\x1b[2J` || props["target"] != `http://127.0.0.1:9000/sumsub\x07` || props["setting.settle"] != `2s\x1b]52;c;ZXZpbA==\x07` {
+			t.Errorf("properties %q", props)
+		}
+	})
+
+	t.Run("json", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := WriteJSON(&b, hostileReport()); err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(b.Bytes()) {
+			t.Fatalf("invalid JSON:\n%s", b.String())
+		}
+		if bad := terminalControls(b.String()); len(bad) > 0 {
+			t.Errorf("raw controls %v in\n%s", bad, b.String())
+		}
+		var rep struct {
+			Version  string
+			Targets  map[string]string
+			Settings map[string]string
+			Cases    []struct {
+				Notes []string
+				Steps []struct {
+					Attempts []map[string]any
+				}
+			}
+		}
+		var attempts []map[string]any
+		if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		want := hostileReport()
+		if rep.Version != want.Version || rep.Targets["sumsub"] != want.Targets["sumsub"] || rep.Settings["settle"] != want.Settings["settle"] {
+			t.Errorf("version, targets, settings: %q %q %q", rep.Version, rep.Targets, rep.Settings)
+		}
+		if len(rep.Cases) == 1 {
+			for _, st := range rep.Cases[0].Steps {
+				attempts = append(attempts, st.Attempts...)
+			}
+		}
+		if len(attempts) != 3 || rep.Cases[0].Notes[0] != "note "+hostile {
+			t.Fatalf("%+v", rep)
+		}
+		as := attempts
+		// Valid UTF-8: the body is text, exactly as got.
+		if as[0]["responseBody"] != hostile || as[0]["responseBodyBase64"] != nil || as[0]["requestBody"] != `{"type":"applicantReviewed"}` {
+			t.Errorf("attempt 1: %q", as[0])
+		}
+		// Not valid UTF-8: base64 only, exactly as got.
+		if b64, ok := as[1]["responseBodyBase64"].(string); !ok || as[1]["responseBody"] != nil {
+			t.Errorf("attempt 2: %q", as[1])
+		} else if got, err := base64.StdEncoding.DecodeString(b64); err != nil || string(got) != hostile+"\xff" {
+			t.Errorf("attempt 2: base64 body %q (%v)", got, err)
+		}
+		// No answer: neither.
+		if _, ok := as[2]["responseBody"]; ok || as[2]["responseBodyBase64"] != nil || as[2]["error"] != "reading the answer: "+hostile+"\ufffd" {
+			t.Errorf("attempt 3: %q", as[2])
+		}
+	})
+
+	t.Run("html", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := WriteHTML(&b, hostileReport()); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.Contains(strings.ToLower(out), "<script") {
+			t.Errorf("the receiver's <script> is in the page:\n%s", out)
+		}
+		if bad := terminalControls(out); len(bad) > 0 {
+			t.Errorf("raw controls %v in\n%s", bad, out)
+		}
+		for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt; ]]&gt;", `\x1b[2J\x1b]52;c;ZXZpbA==\x07`, `note: note \x1b[2J`, `kycsim v1\x1b[2J`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
+		dec.Strict, dec.AutoClose, dec.Entity = false, xml.HTMLAutoClose, xml.HTMLEntity
+		for {
+			if _, err := dec.Token(); err != nil {
+				if err != io.EOF {
+					t.Fatalf("the page does not parse: %v", err)
+				}
+				break
+			}
+		}
+	})
 }

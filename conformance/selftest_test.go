@@ -2,10 +2,10 @@ package conformance
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +16,20 @@ import (
 	"github.com/kycsim/kycsim/spec"
 )
 
-// runAgainst plays every case against the reference receiver with the
-// given configuration and returns the ids of the cases that did not pass.
-func runAgainst(t *testing.T, cfg receiver.Config) []string {
+// target is a receiver the self-test certifies, and how it declares
+// itself to the run.
+type target struct {
+	handler http.Handler
+	probe   func(base string) string // the probe template for the server's base URL
+	handles map[string][]string
+	fetches map[string]bool
+	policy  string
+	quiet   time.Duration
+}
+
+// certify plays every case against a target and returns the ids of the
+// cases that did not pass, and those skipped for want of an observer.
+func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) (failed, unobserved []string) {
 	t.Helper()
 	cat, err := spec.Default()
 	if err != nil {
@@ -28,7 +39,38 @@ func runAgainst(t *testing.T, cfg receiver.Config) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Secret, cfg.Fetch = "s3cr3t", true
+	srv := httptest.NewServer(tg.handler)
+	defer srv.Close()
+	urls := map[string]string{}
+	for p, path := range receiver.Paths {
+		urls[p] = srv.URL + path
+	}
+	d := delivery.NewDispatcher(delivery.NewScaledClock(0.00001), delivery.NewLog(nil))
+	defer d.Close()
+	opt := scenarios.Options{
+		Catalog: cat, URLs: urls, Probe: tg.probe(srv.URL), Secret: "s3cr3t",
+		Vendor: vendor, VendorBase: vendorBase, Settle: 2 * time.Second, Quiet: tg.quiet,
+		ContentPolicy: tg.policy, Handles: tg.handles, Fetches: tg.fetches, Dispatcher: d,
+	}
+	opt.Vars, opt.ForwardedFor = SourceVars(SourceDirect, "127.0.0.2")
+	rep := Run(context.Background(), cases, opt, Config{Parallel: 16})
+	for _, c := range rep.Cases {
+		switch {
+		case c.Outcome == Fail:
+			failed = append(failed, c.ID)
+		case c.Outcome == Skip && c.Unobserved:
+			unobserved = append(unobserved, c.ID)
+		}
+	}
+	sort.Strings(failed)
+	return failed, unobserved
+}
+
+// reference returns the reference receiver with the given configuration
+// as a target.
+func reference(t *testing.T, cfg receiver.Config, vendorHost string) target {
+	t.Helper()
+	cfg.Secret, cfg.Fetch, cfg.FetchHosts = "s3cr3t", true, []string{vendorHost}
 	if cfg.SlowDelay == 0 {
 		cfg.SlowDelay = 1100 * time.Millisecond
 	}
@@ -36,55 +78,22 @@ func runAgainst(t *testing.T, cfg receiver.Config) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rsrv := httptest.NewServer(rc)
-	defer rsrv.Close()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rc.Close(ctx)
+	})
+	return target{handler: rc, probe: func(base string) string { return base + "/_probe/{subject}" },
+		fetches: map[string]bool{"jumio-kyx": true}}
+}
+
+// vendorMock starts a vendor API mock for a test.
+func vendorMock(t *testing.T) (*vendorapi.Server, string, string) {
+	t.Helper()
 	vendor := vendorapi.New()
-	vsrv := httptest.NewServer(vendor)
-	defer vsrv.Close()
-	urls := map[string]string{}
-	for p, path := range receiver.Paths {
-		urls[p] = rsrv.URL + path
-	}
-	opt := scenarios.Options{
-		Catalog: cat, URLs: urls, Probe: rsrv.URL + "/_probe/{subject}", Secret: "s3cr3t",
-		Vendor: vendor, VendorBase: vsrv.URL, Settle: 300 * time.Millisecond,
-		AckAndDrop: true,
-	}
-	opt.Vars, opt.ForwardedFor = SourceVars(SourceDirect, "127.0.0.2")
-	// The cases speak of distinct subjects, so they can run at once; 16 at
-	// a time keeps the slow defect's run short.
-	results := make([]*Report, len(cases))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Each worker has its own clock: a scenario's waits move its
-			// clock, and must not age another scenario's events.
-			wopt := opt
-			wopt.Dispatcher = delivery.NewDispatcher(delivery.NewScaledClock(0.00001), delivery.NewLog(nil))
-			defer wopt.Dispatcher.Close()
-			for i := range work {
-				results[i] = Run(context.Background(), cases[i:i+1], wopt, nil, nil)
-			}
-		}()
-	}
-	for i := range cases {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	var failed []string
-	for _, rep := range results {
-		for _, c := range rep.Cases {
-			if c.Outcome != Pass {
-				failed = append(failed, c.ID)
-			}
-		}
-	}
-	sort.Strings(failed)
-	return failed
+	srv := httptest.NewServer(vendor)
+	t.Cleanup(srv.Close)
+	return vendor, srv.URL, strings.TrimPrefix(srv.URL, "http://")
 }
 
 // defectCatches maps each known defect of the reference receiver to the
@@ -93,26 +102,37 @@ func runAgainst(t *testing.T, cfg receiver.Config) []string {
 var defectCatches = map[receiver.Defect][]string{
 	receiver.DefectNoSignatureCheck:  {"sumsub.reject.signature.*"},
 	receiver.DefectAssumeSHA256:      {"sumsub.accept.signature-sha1", "sumsub.accept.signature-sha512", "sumsub.reject.signature.unknown-algorithm"},
-	receiver.DefectReserializedBody:  {"sumsub.accept.*", "sumsub.dedup.*", "sumsub.order.*", "sumsub.timing.*"},
+	receiver.DefectReserializedBody:  {"sumsub.accept.*", "sumsub.dedup.*", "sumsub.order.*", "sumsub.timing.*", "sumsub.shape.*"},
 	receiver.DefectNoDedup:           {"*.dedup.identical", "*.dedup.restamped", "*.dedup.concurrent"},
-	receiver.DefectMergeFinals:       {"*.order.stale-after-final", "jumio-kyx.dedup.distinct-statuses", "sumsub.dedup.distinct-results"},
-	receiver.DefectStateRegression:   {"*.order.stale-after-final"},
+	receiver.DefectMergeFinals:       {"jumio-kyx.dedup.distinct-statuses", "sumsub.dedup.distinct-results"},
+	receiver.DefectStateRegression:   {"*.order.*"},
 	receiver.DefectStrictMillis:      {"jumio-*.accept.precision-0", "jumio-*.accept.precision-1", "jumio-*.accept.precision-2"},
 	receiver.DefectBoolSandboxMode:   {"sumsub.accept.sandbox-mode-string"},
 	receiver.DefectUnknownFields5xx:  {"*.accept.unknown-field"},
 	receiver.DefectRejectUnknownType: {"sumsub.accept.unknown-type"},
-	receiver.DefectAcceptInvalid: {"*.reject.content-type", "*.reject.bad-enum", "jumio-*.reject.missing.*", "sumsub.reject.missing.correlation-id",
-		"sumsub.reject.missing.created-at-ms", "sumsub.reject.missing.inspection-id", "sumsub.reject.missing.level-name",
-		"sumsub.reject.missing.review-status", "sumsub.reject.missing.type"},
-	receiver.DefectSlow:              {"*.timing.fast-answer"},
-	receiver.DefectAnySource:         {"jumio-*.reject.source.*"},
-	receiver.DefectTrustForwardedFor: {"jumio-kyx.reject.source.forwarded-for-spoof"},
+	receiver.DefectAcceptInvalid: {"*.reject.bad-enum", "*.reject.bad-status", "sumsub.reject.bad-decision", "sumsub.reject.missing.type",
+		"*.reject.missing.workflow-execution-status", "*.reject.missing.verification-status", "*.reject.missing.transaction-result"},
+	receiver.DefectSlow:               {"*.timing.fast-answer"},
+	receiver.DefectAnySource:          {"jumio-*.reject.source.*"},
+	receiver.DefectTrustForwardedFor:  {"jumio-kyx.reject.source.forwarded-for-spoof"},
+	receiver.DefectActsOnRefusedLater: {"sumsub.reject.signature.*", "jumio-*.reject.source.*"},
+	receiver.DefectUnusable5xx: {"*.reject.empty-body", "*.reject.malformed-body", "*.reject.missing-subject", "*.reject.missing-id",
+		"*.reject.missing.applicant-id", "*.reject.missing.type", "*.reject.missing.workflow-execution-status",
+		"*.reject.missing.verification-status", "*.reject.missing.transaction-result", "*.reject.bad-enum", "*.reject.bad-status",
+		"sumsub.reject.bad-decision"},
+	receiver.DefectUnknownStatusApproved: {"sumsub.accept.unknown-review-status"},
+	receiver.DefectRejectStrict: {"*.shape.*", "*.accept.unknown-field", "sumsub.accept.review-result-null",
+		"sumsub.accept.sandbox-mode-string", "sumsub.accept.unknown-type"},
 }
 
-// TestSelfTest is the proof that the suite is worth trusting: against the
-// clean reference receiver every case passes, and for every known defect
-// exactly the cases aimed at it fail (and nothing else).
+// TestSelfTest is the proof that the suite is worth trusting, in both
+// directions: every receiver that is correct in its own way passes every
+// case (no false failures), and for every known defect exactly the cases
+// aimed at it fail (no blind passes).
 func TestSelfTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the self-test plays the whole suite many times")
+	}
 	cat, err := spec.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +144,39 @@ func TestSelfTest(t *testing.T) {
 	if len(defectCatches) != len(receiver.Defects) {
 		t.Errorf("%d defects have catching cases listed, %d defects exist", len(defectCatches), len(receiver.Defects))
 	}
-	t.Run("clean", func(t *testing.T) {
-		t.Parallel()
-		if got := runAgainst(t, receiver.Config{}); len(got) > 0 {
-			t.Errorf("the clean reference receiver fails %s", strings.Join(got, ", "))
-		}
-	})
+	probe := func(base string) string { return base + "/_probe/{subject}" }
+	correct := []struct {
+		name string
+		make func(t *testing.T, vendorHost string) target
+	}{
+		{"reference", func(t *testing.T, h string) target { return reference(t, receiver.Config{}, h) }},
+		{"reference-reject", func(t *testing.T, h string) target {
+			tg := reference(t, receiver.Config{JumioInvalid: receiver.Reject}, h)
+			tg.policy = scenarios.PolicyReject
+			return tg
+		}},
+		{"minimal", func(t *testing.T, h string) target {
+			return target{handler: newMinimalReceiver("s3cr3t"), probe: probe, handles: minimalHandles, policy: scenarios.PolicyReject}
+		}},
+		{"future-guard", func(t *testing.T, h string) target {
+			return target{handler: newFutureGuardReceiver("s3cr3t"), probe: probe}
+		}},
+		{"async", func(t *testing.T, h string) target {
+			return target{handler: newAsyncReceiver("s3cr3t", 200*time.Millisecond), probe: probe, quiet: 800 * time.Millisecond}
+		}},
+	}
+	for _, c := range correct {
+		t.Run("correct/"+c.name, func(t *testing.T) {
+			t.Parallel()
+			vendor, base, host := vendorMock(t)
+			failed, unobserved := certify(t, c.make(t, host), vendor, base)
+			if len(failed) > 0 || len(unobserved) > 0 {
+				t.Errorf("the correct %s receiver fails %s; unobserved: %s", c.name, strings.Join(failed, ", "), strings.Join(unobserved, ", "))
+			}
+		})
+	}
 	for _, d := range receiver.Defects {
-		t.Run(string(d), func(t *testing.T) {
+		t.Run("defect/"+string(d), func(t *testing.T) {
 			t.Parallel()
 			want, err := Select(cases, nil, defectCatches[d], nil)
 			if err != nil {
@@ -145,7 +190,8 @@ func TestSelfTest(t *testing.T) {
 				wantIDs = append(wantIDs, sc.Case.ID)
 			}
 			sort.Strings(wantIDs)
-			got := runAgainst(t, receiver.Config{Defects: []receiver.Defect{d}})
+			vendor, base, host := vendorMock(t)
+			got, _ := certify(t, reference(t, receiver.Config{Defects: []receiver.Defect{d}}, host), vendor, base)
 			if strings.Join(got, "\n") != strings.Join(wantIDs, "\n") {
 				t.Errorf("defect %s:\n  failed: %s\n  aimed:  %s", d, strings.Join(got, " "), strings.Join(wantIDs, " "))
 			}

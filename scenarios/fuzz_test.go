@@ -181,6 +181,17 @@ func checkScenario(cat *spec.Catalog, sc *Scenario) error {
 		if v.Generate == "" {
 			c.vars[v.Name] = "=" + v.Value
 		}
+		if v.Handled != nil {
+			if v.Generate != "" || v.Value != "" {
+				return fmt.Errorf("var %s: handled and generate %q / value %q", v.Name, v.Generate, v.Value)
+			}
+			for _, m := range v.Handled {
+				if msg, err := p.Message(m); err != nil || msg.Name != m {
+					return fmt.Errorf("var %s: %q is not a canonical %s message", v.Name, m, p.Name)
+				}
+			}
+			c.vars[v.Name] = "handled"
+		}
 	}
 	for i := range sc.Steps {
 		if err := c.step(&sc.Steps[i], false); err != nil {
@@ -283,7 +294,7 @@ func (c *checker) step(st *Step, inParallel bool) error {
 		return fmt.Errorf("vendor state %+v for %s", vs, c.p.Name)
 	case KindExpect:
 		e := st.Expect
-		if e == nil || e.Events == nil && e.Status == nil && e.Fetches == nil || e.Within < 0 || e.Pos.Line < 1 {
+		if e == nil || e.Events == nil && e.Status == nil && e.NotStatus == nil && e.Fetches == nil || e.Within < 0 || e.Pos.Line < 1 {
 			return fmt.Errorf("expect %+v", e)
 		}
 		if e.Status != nil && *e.Status == "" {
@@ -297,8 +308,11 @@ func (c *checker) step(st *Step, inParallel bool) error {
 }
 
 func (c *checker) send(s *Send) error {
-	m, err := c.p.Message(s.Message)
-	if err != nil || m.Name != s.Message {
+	if strings.HasPrefix(s.Message, "${") {
+		if c.vars[strings.TrimSuffix(strings.TrimPrefix(s.Message, "${"), "}")] != "handled" {
+			return fmt.Errorf("message %q names no {handled: ...} variable", s.Message)
+		}
+	} else if m, err := c.p.Message(s.Message); err != nil || m.Name != s.Message {
 		return fmt.Errorf("message %q is not a canonical %s message", s.Message, c.p.Name)
 	}
 	jumio := strings.HasPrefix(c.p.Name, "jumio-")

@@ -27,14 +27,14 @@ func newHarness(t *testing.T, cfg receiver.Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Secret, cfg.Fetch = "s3cr3t", true
+	vendor := vendorapi.New()
+	vsrv := httptest.NewServer(vendor)
+	cfg.Secret, cfg.Fetch, cfg.FetchHosts = "s3cr3t", true, []string{strings.TrimPrefix(vsrv.URL, "http://")}
 	rc, err := receiver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rsrv := httptest.NewServer(rc)
-	vendor := vendorapi.New()
-	vsrv := httptest.NewServer(vendor)
 	d := delivery.NewDispatcher(delivery.NewScaledClock(testTimeScale), delivery.NewLog(nil))
 	t.Cleanup(func() {
 		d.Close()
@@ -51,7 +51,7 @@ func newHarness(t *testing.T, cfg receiver.Config) *harness {
 	return &harness{opt: Options{
 		Catalog: cat, URLs: urls, Probe: rsrv.URL + "/_probe/{subject}", Secret: "s3cr3t",
 		Dispatcher: d, Vendor: vendor, VendorBase: vsrv.URL,
-		AckAndDrop: cfg.JumioInvalid != receiver.Reject,
+		Fetches: map[string]bool{"jumio-kyx": true},
 	}}
 }
 
@@ -69,6 +69,7 @@ func TestLibraryPassesAgainstTheReferenceReceiver(t *testing.T) {
 	}
 	for _, sc := range lib {
 		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel() // each scenario runs on its own clock and subjects
 			res := Run(context.Background(), sc, h.opt)
 			for _, s := range res.Steps {
 				for _, f := range s.Failures {

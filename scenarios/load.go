@@ -713,12 +713,27 @@ func (l *loader) varsOf(n *yaml.Node) ([]Var, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := l.known(g, "var "+f.name, "generate"); err != nil {
+			if err := l.known(g, "var "+f.name, "generate", "handled", "prefer-handled"); err != nil {
 				return nil, err
+			}
+			h, strict := g.get("handled")
+			p, prefer := g.get("prefer-handled")
+			if strict || prefer {
+				if len(g.fields) != 1 {
+					return nil, l.errf(val, "var %s: give one of generate, handled and prefer-handled", f.name)
+				}
+				if prefer {
+					h, v.Prefer = p, true
+				}
+				if v.Handled, err = l.messages(h.val, "var "+f.name+" "+h.name); err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+				continue
 			}
 			gen, ok := g.get("generate")
 			if !ok {
-				return nil, l.errf(val, "var %s: want {generate: GENERATOR} or a string", f.name)
+				return nil, l.errf(val, "var %s: want {generate: GENERATOR}, {handled: [MESSAGE, ...]} or a string", f.name)
 			}
 			if v.Generate, err = l.str(gen.val, "generate"); err != nil {
 				return nil, err
@@ -867,11 +882,18 @@ func (l *loader) send(m *mapping) (*Send, error) {
 	if s.Message, err = l.str(f.val, "send"); err != nil {
 		return nil, err
 	}
-	msg, err := l.p.Message(s.Message)
-	if err != nil {
-		return nil, l.errf(resolve(f.val), "%v", err)
+	if m := refPattern.FindStringSubmatch(s.Message); m != nil && m[0] == s.Message {
+		v := l.vars[m[1]]
+		if v == nil || v.Handled == nil {
+			return nil, l.errf(resolve(f.val), "send %s: a message variable is declared as {handled: [MESSAGE, ...]} or {prefer-handled: [...]}", s.Message)
+		}
+	} else {
+		msg, err := l.p.Message(s.Message)
+		if err != nil {
+			return nil, l.errf(resolve(f.val), "%v", err)
+		}
+		s.Message = msg.Name
 	}
-	s.Message = msg.Name
 	jumio := strings.HasPrefix(l.p.Name, "jumio-")
 	sumsub := l.p.Name == "sumsub"
 	for _, c := range []struct {
@@ -990,6 +1012,25 @@ func (l *loader) send(m *mapping) (*Send, error) {
 		}
 	}
 	return s, nil
+}
+
+// messages reads a non-empty list of the product's message names.
+func (l *loader) messages(n *yaml.Node, what string) ([]string, error) {
+	names, err := l.strs(n, what)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, l.errf(resolve(n), "%s: list at least one message", what)
+	}
+	for i, name := range names {
+		msg, err := l.p.Message(name)
+		if err != nil {
+			return nil, l.errf(resolve(resolve(n).Content[i]), "%s: %v", what, err)
+		}
+		names[i] = msg.Name
+	}
+	return names, nil
 }
 
 // subject reads a subject override.
@@ -1512,11 +1553,18 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.known(m, "expect", "events", "status", "fetches", "within", "subject"); err != nil {
+	if err := l.known(m, "expect", "events", "status", "not-status", "fetches", "within", "subject"); err != nil {
 		return nil, err
 	}
-	if !m.has("events") && !m.has("status") && !m.has("fetches") {
-		return nil, l.errf(m.node, "expect: give events, status or fetches")
+	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("fetches") {
+		return nil, l.errf(m.node, "expect: give events, status, not-status or fetches")
+	}
+	if f, ok := m.get("not-status"); ok {
+		s, err := l.text(f.val, "not-status")
+		if err != nil {
+			return nil, err
+		}
+		e.NotStatus = &s
 	}
 	if f, ok := m.get("subject"); ok {
 		if e.Subject, err = l.subject(f.val); err != nil {
@@ -1534,6 +1582,9 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 		s := "null"
 		if v := resolve(f.val); v.Kind != yaml.ScalarNode || v.Tag != "!!null" {
 			if s, err = l.text(v, "status (a string, or null for an unknown subject)"); err != nil {
+				return nil, err
+			}
+			if err := l.expandable(v, s, "status"); err != nil {
 				return nil, err
 			}
 		}

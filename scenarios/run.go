@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,16 +55,40 @@ type Options struct {
 	// whose step gives none: for a receiver behind a proxy, the address
 	// the proxy would report (a Jumio one).
 	ForwardedFor string
-	// AckAndDrop makes "refuse" mean 2xx for Jumio products: the
-	// receiver acknowledges bad content and drops it, as Jumio advises.
-	// Otherwise (and always for Sumsub) "refuse" means 4xx.
-	AckAndDrop bool
+	// ContentPolicy says what "refuse" means for unusable content:
+	// PolicyReject (4xx), PolicyAckAndDrop (2xx) or PolicyEither (2xx or
+	// 4xx, the default when empty). The no-effect expectation that
+	// follows is what proves the content was not acted on.
+	ContentPolicy string
+	// Handles maps a product to the messages the receiver acts on; a
+	// product that is missing (or a nil map) handles every message.
+	// Effect expectations on a subject that got only messages the
+	// receiver does not handle are not checked (the answer still is).
+	Handles map[string][]string
+	// Fetches says, per product, whether the receiver fetches results
+	// from the vendor API (KYX href, Netverify retrieval); fetch
+	// expectations of more than zero fetches apply only then.
+	Fetches map[string]bool
 	// Settle is how long an expect step without its own within polls
 	// for the receiver's effects (2 s when zero).
 	Settle time.Duration
+	// Quiet is how long an effect expectation must keep holding once it
+	// holds, so that work a receiver does in the background after its
+	// answer is seen (500 ms when zero; negative: no quiet window).
+	Quiet time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
 }
+
+// The content policies (Options.ContentPolicy).
+const (
+	PolicyReject     = "reject"
+	PolicyAckAndDrop = "ack-and-drop"
+	PolicyEither     = "either"
+)
+
+// ContentPolicies lists the content policies.
+var ContentPolicies = []string{PolicyEither, PolicyReject, PolicyAckAndDrop}
 
 // Result is the outcome of one scenario.
 type Result struct {
@@ -71,6 +97,9 @@ type Result struct {
 	Passed   bool          `json:"passed"`
 	Steps    []StepResult  `json:"steps"`
 	Duration time.Duration `json:"durationNs"`
+	// NotApplicable says why the scenario was not played at all: it
+	// needs a message the receiver does not handle.
+	NotApplicable string `json:"notApplicable,omitempty"`
 }
 
 // StepResult is the outcome of one step.
@@ -82,8 +111,12 @@ type StepResult struct {
 	Attempts []delivery.Attempt `json:"attempts,omitempty"`
 	// Failures are the expectations that did not hold, each a sentence.
 	Failures []string `json:"failures,omitempty"`
-	// Skipped are the expectations that could not be checked, and why.
+	// Skipped are the expectations that could not be checked for want
+	// of an observer (probe, vendor API mock), and why.
 	Skipped []string `json:"skipped,omitempty"`
+	// Notes are the expectations left out because they do not apply to
+	// the receiver's declared scope, and why.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // sent is what a send step delivered, kept for redeliver.
@@ -102,13 +135,27 @@ type runner struct {
 	vars map[string]string
 	mu   sync.Mutex
 	sent map[string]*sent
+	// to records the messages sent to each subject, for the scope rule.
+	to map[string][]string
+}
+
+// notApplicableError says a scenario needs a message the receiver does
+// not handle.
+type notApplicableError struct{ msg string }
+
+func (e *notApplicableError) Error() string { return e.msg }
+
+// Handles reports whether the receiver acts on a product's message.
+func (o *Options) handles(product, message string) bool {
+	list, ok := o.Handles[product]
+	return !ok || slices.Contains(list, message)
 }
 
 // Run plays a scenario and checks its expectations.
 func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 	start := time.Now()
 	res := &Result{Scenario: sc.Name, Product: sc.Product, Passed: true}
-	r := &runner{sc: sc, opt: opt, sent: map[string]*sent{}}
+	r := &runner{sc: sc, opt: opt, sent: map[string]*sent{}, to: map[string][]string{}}
 	if r.opt.Observer == nil {
 		r.opt.Observer = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -127,8 +174,20 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 		return res
 	}
 	if r.vars, err = r.resolveVars(); err != nil {
+		var na *notApplicableError
+		if errors.As(err, &na) {
+			res.NotApplicable = na.msg
+			res.Duration = time.Since(start)
+			return res
+		}
 		fail(err.Error())
 		return res
+	}
+	// The scenario runs on a clock of its own, anchored so that nothing
+	// it sends is dated in the future of real time: a scenario that waits
+	// a scaled hour starts an hour in the past.
+	if a, ok := r.opt.Dispatcher.Clock.(delivery.Anchorer); ok {
+		r.opt.Dispatcher = r.opt.Dispatcher.WithClock(a.Anchored(r.span(sc.Steps)))
 	}
 	for i := range sc.Steps {
 		if ctx.Err() != nil {
@@ -149,10 +208,61 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 	return res
 }
 
+// span is the most clock time the steps can skip: their waits and the
+// retry delays of the deliveries that retry.
+func (r *runner) span(steps []Step) time.Duration {
+	var total time.Duration
+	retries := func(message string, d *Delivery) {
+		if d == nil || !d.Retry {
+			return
+		}
+		delays := d.Delays
+		if delays == nil {
+			delays = delivery.PolicyFor(r.sc.Product, message).Delays
+		}
+		for _, x := range delays {
+			total += x
+		}
+	}
+	for _, st := range steps {
+		switch st.Kind {
+		case KindWait:
+			total += st.Wait
+		case KindSend:
+			retries(r.expand(st.Send.Message), &st.Send.Delivery)
+		case KindRedeliver:
+			d := st.Redeliver.Delivery
+			for _, prev := range steps {
+				if prev.Kind == KindSend && prev.ID == st.Redeliver.Step {
+					if d == nil {
+						d = &prev.Send.Delivery
+					}
+					retries(r.expand(prev.Send.Message), d)
+				}
+			}
+		case KindParallel:
+			total += r.span(st.Parallel)
+		}
+	}
+	return total
+}
+
 // resolveVars generates the scenario's variables and its subject.
 func (r *runner) resolveVars() (map[string]string, error) {
 	vars := map[string]string{}
 	for _, v := range r.sc.Vars {
+		if v.Handled != nil {
+			i := slices.IndexFunc(v.Handled, func(m string) bool { return r.opt.handles(r.sc.Product, m) })
+			if i < 0 && v.Prefer {
+				i = 0
+			}
+			if i < 0 {
+				return nil, &notApplicableError{msg: fmt.Sprintf("needs a message the receiver handles (one of %s); it handles %s",
+					strings.Join(v.Handled, ", "), strings.Join(r.opt.Handles[r.sc.Product], ", "))}
+			}
+			vars[v.Name] = v.Handled[i]
+			continue
+		}
 		if v.Generate == "" {
 			vars[v.Name] = v.Value
 			continue
@@ -270,11 +380,18 @@ func (r *runner) build(s *Send, subject string) (*event.Event, []byte, error) {
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
 		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels}
-	ev, err := event.Build(r.opt.Catalog, r.sc.Product, s.Message, opt)
+	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, u := range s.Unset {
+		// A message variable's alternatives differ in shape: a field one
+		// of them lacks is already absent.
+		if strings.HasPrefix(s.Message, "${") {
+			if _, err := ev.Get(r.expand(u)); err != nil {
+				continue
+			}
+		}
 		if err := ev.Unset(r.expand(u)); err != nil {
 			return nil, nil, fmt.Errorf("unset %s: %w", u, err)
 		}
@@ -303,15 +420,19 @@ func setValue(ev *event.Event, path string, v any) error {
 func (r *runner) send(ctx context.Context, sr StepResult, st *Step) StepResult {
 	s := st.Send
 	subject := r.subject(s.Subject)
+	message := r.expand(s.Message)
 	if sr.Label == "" {
-		sr.Label = "send " + s.Message
+		sr.Label = "send " + message
 	}
+	r.mu.Lock()
+	r.to[subject] = append(r.to[subject], message)
+	r.mu.Unlock()
 	ev, body, err := r.build(s, subject)
 	if err != nil {
 		sr.Failures = append(sr.Failures, "build: "+err.Error())
 		return sr
 	}
-	req, err := r.request(s.Message, subject, body, s.Sign, s.Delivery)
+	req, err := r.request(message, subject, body, s.Sign, s.Delivery)
 	if err != nil {
 		sr.Failures = append(sr.Failures, err.Error())
 		return sr
@@ -360,7 +481,7 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 		}
 		cb.Header.Set(signing.AlgorithmHeader, name)
 		if sign.Digest == DigestTampered {
-			cb.Body = tamper(body)
+			cb.Body = tamper(body, subject)
 		}
 	}
 	for _, h := range d.Headers {
@@ -392,12 +513,28 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 	return cb.Request(r.opt.URLs[r.sc.Product], policy)
 }
 
-// tamper changes a body after it was signed: one character of a string
-// value, so that it stays well-formed.
-func tamper(body []byte) []byte {
+// tamper changes a body after it was signed: the first letter of the
+// last string value that starts with one and is not the subject, so that the body stays
+// well-formed and a receiver that acts on it anyway acts on the subject
+// the case watches.
+func tamper(body []byte, subject string) []byte {
 	out := append([]byte(nil), body...)
-	if i := bytes.Index(out, []byte(`":"`)); i >= 0 && i+3 < len(out) && out[i+3] != '"' {
-		out[i+3] ^= 0x01
+	for end := len(out); end > 0; {
+		i := bytes.LastIndex(out[:end], []byte(`":"`))
+		if i < 0 {
+			break
+		}
+		end = i
+		v := out[i+3:]
+		j := bytes.IndexByte(v, '"')
+		if j <= 0 || bytes.IndexByte(v[:j], '\\') >= 0 || (subject != "" && bytes.Contains(v[:j], []byte(subject))) {
+			continue
+		}
+		// A letter, so that no timestamp or number changes meaning.
+		if c := v[0] | 0x20; c < 'a' || c > 'z' {
+			continue
+		}
+		v[0] ^= 0x01
 		return out
 	}
 	return append(out, ' ')
@@ -414,20 +551,27 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
-	if want.Status == "refuse" {
-		c := *want
-		c.Status = "4xx"
-		if r.opt.AckAndDrop && r.sc.Product != "sumsub" {
-			c.Status = "2xx"
-		}
-		want = &c
-	}
 	if want.Status != "" {
+		statuses := []string{want.Status}
+		if want.Status == StatusRefuse {
+			switch r.opt.ContentPolicy {
+			case PolicyReject:
+				statuses = []string{"4xx"}
+			case PolicyAckAndDrop:
+				statuses = []string{"2xx"}
+			default:
+				statuses = []string{"2xx", "4xx"}
+			}
+		}
+		shown := strings.Join(statuses, " or ")
+		if want.Status == StatusRefuse {
+			shown += " (content policy " + cmp.Or(r.opt.ContentPolicy, PolicyEither) + ")"
+		}
 		switch {
 		case last.Err != "":
-			sr.Failures = append(sr.Failures, fmt.Sprintf("%s: expected status %s, but the delivery failed: %s", want.Pos, want.Status, last.Err))
-		case !statusMatches(want.Status, last.Status):
-			sr.Failures = append(sr.Failures, fmt.Sprintf("%s: expected status %s, got %d %s", want.Pos, want.Status, last.Status, firstLine(last.ResponseBody)))
+			sr.Failures = append(sr.Failures, fmt.Sprintf("%s: expected status %s, but the delivery failed: %s", want.Pos, shown, last.Err))
+		case !slices.ContainsFunc(statuses, func(p string) bool { return statusMatches(p, last.Status) }):
+			sr.Failures = append(sr.Failures, fmt.Sprintf("%s: expected status %s, got %d %s", want.Pos, shown, last.Status, firstLine(last.ResponseBody)))
 		}
 	}
 	if want.Within > 0 && last.Err == "" && last.Latency > want.Within {
@@ -438,6 +582,10 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 	}
 	return sr
 }
+
+// StatusRefuse is the expected status of unusable content: what it means
+// depends on the content policy (Options.ContentPolicy).
+const StatusRefuse = "refuse"
 
 // statusMatches checks a status against "200" or "2xx".
 func statusMatches(pattern string, status int) bool {
@@ -492,7 +640,7 @@ func (r *runner) redeliver(ctx context.Context, sr StepResult, rd *Redeliver) St
 			d = *rd.Delivery
 		}
 		var err error
-		if req, err = r.request(prev.send.Message, prev.subject, body, prev.send.Sign, d); err != nil {
+		if req, err = r.request(r.expand(prev.send.Message), prev.subject, body, prev.send.Sign, d); err != nil {
 			sr.Failures = append(sr.Failures, err.Error())
 			return sr
 		}
@@ -584,6 +732,38 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 // pollInterval is how often an expect step looks again.
 const pollInterval = 20 * time.Millisecond
 
+// DefaultQuiet is the quiet window when Options.Quiet is zero.
+const DefaultQuiet = 500 * time.Millisecond
+
+// scope drops the parts of an expectation that do not apply to the
+// receiver's declared scope, and says why in notes. It returns nil when
+// nothing is left to check.
+func (r *runner) scope(e *Effects, subject string) (*Effects, []string) {
+	var notes []string
+	c := *e
+	if c.Positive() {
+		r.mu.Lock()
+		msgs := r.to[subject]
+		r.mu.Unlock()
+		handled := len(msgs) == 0 // an expectation on a subject the case sent nothing to stands
+		for _, m := range msgs {
+			handled = handled || r.opt.handles(r.sc.Product, m)
+		}
+		if !handled {
+			notes = append(notes, fmt.Sprintf("%s: effects not checked: the receiver does not handle %s, so only its answer counts", e.Pos, strings.Join(slices.Compact(slices.Sorted(slices.Values(msgs))), ", ")))
+			return nil, notes
+		}
+	}
+	if c.Fetches != nil && *c.Fetches > 0 && !r.opt.Fetches[r.sc.Product] {
+		notes = append(notes, fmt.Sprintf("%s: fetches not checked: the receiver does not declare that it fetches results (fetches)", e.Pos))
+		c.Fetches = nil
+	}
+	if c.Events == nil && c.Status == nil && c.NotStatus == nil && c.Fetches == nil {
+		return nil, notes
+	}
+	return &c, notes
+}
+
 func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResult {
 	subject := r.subject(e.Subject)
 	var parts []string
@@ -593,13 +773,20 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if e.Status != nil {
 		parts = append(parts, "status "+*e.Status)
 	}
+	if e.NotStatus != nil {
+		parts = append(parts, "status not "+*e.NotStatus)
+	}
 	if e.Fetches != nil {
 		parts = append(parts, fmt.Sprintf("fetches %d", *e.Fetches))
 	}
 	if sr.Label == "" {
 		sr.Label = "expect " + strings.Join(parts, ", ")
 	}
-	needProbe := e.Events != nil || e.Status != nil
+	e, sr.Notes = r.scope(e, subject)
+	if e == nil {
+		return sr
+	}
+	needProbe := e.Events != nil || e.Status != nil || e.NotStatus != nil
 	if needProbe && r.opt.Probe == "" {
 		sr.Skipped = append(sr.Skipped, "events/status: the target offers no probe (--probe)")
 		needProbe = false
@@ -612,25 +799,42 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if !needProbe && !needFetch {
 		return sr
 	}
-	within := e.Within
-	if within <= 0 {
-		within = r.opt.Settle
+	within := cmp.Or(e.Within, r.opt.Settle, 2*time.Second)
+	quiet := cmp.Or(r.opt.Quiet, DefaultQuiet)
+	if quiet < 0 {
+		quiet = 0
 	}
-	if within <= 0 {
-		within = 2 * time.Second
+	// A negative expectation has nothing to wait for: it must hold from
+	// the first look to the end of the quiet window. A positive one may
+	// take up to within to come true, and must then stay true for the
+	// quiet window (a redelivery acted on late, a stale event applied in
+	// the background).
+	start := time.Now()
+	deadline := start.Add(within)
+	if e.Negative() {
+		deadline = start
 	}
-	deadline := time.Now().Add(within)
+	var heldSince time.Time
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
 		failures := r.check(ctx, e, subject, needProbe, needFetch)
-		if len(failures) == 0 {
+		now := time.Now()
+		switch {
+		case len(failures) == 0 && heldSince.IsZero():
+			heldSince = now
+		case len(failures) > 0 && !heldSince.IsZero():
+			for _, f := range failures {
+				sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s (subject %s; it held, then changed %s later)", e.Pos, f, subject, now.Sub(heldSince).Round(time.Millisecond)))
+			}
+			return sr
+		case len(failures) > 0 && now.After(deadline):
+			for _, f := range failures {
+				sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s (subject %s, after %s)", e.Pos, f, subject, now.Sub(start).Round(time.Millisecond)))
+			}
 			return sr
 		}
-		if time.Now().After(deadline) {
-			for _, f := range failures {
-				sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s (subject %s, after %s)", e.Pos, f, subject, within))
-			}
+		if !heldSince.IsZero() && now.Sub(heldSince) >= quiet {
 			return sr
 		}
 		select {
@@ -652,14 +856,15 @@ func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, f
 		if e.Events != nil && pa.Events != *e.Events {
 			out = append(out, fmt.Sprintf("expected %d events acted on, the probe says %d", *e.Events, pa.Events))
 		}
-		if e.Status != nil {
-			got := "null"
-			if pa.Status != nil {
-				got = *pa.Status
-			}
-			if got != *e.Status {
-				out = append(out, fmt.Sprintf("expected status %s, the probe says %s", *e.Status, got))
-			}
+		got := "null"
+		if pa.Status != nil {
+			got = *pa.Status
+		}
+		if e.Status != nil && got != r.expand(*e.Status) {
+			out = append(out, fmt.Sprintf("expected status %s, the probe says %s", r.expand(*e.Status), got))
+		}
+		if e.NotStatus != nil && got == r.expand(*e.NotStatus) {
+			out = append(out, fmt.Sprintf("expected any status but %s, the probe says %s", r.expand(*e.NotStatus), got))
 		}
 	}
 	if fetch {

@@ -66,10 +66,18 @@ const (
 // Var is a scenario variable.
 type Var struct {
 	Name string
-	// Generate names a generator (see Generators); Value is a literal.
-	// Exactly one is set.
+	// Generate names a generator (see Generators); Value is a literal;
+	// Handled lists messages of the product in order of preference, and
+	// the variable takes the first one the receiver handles (a case that
+	// needs an effect to observe plays a message the receiver acts on).
+	// When none is handled the scenario does not apply, unless Prefer is
+	// set: then the variable takes the first message, and only the
+	// receiver's answer to it is checked. Exactly one of Generate, Value
+	// and Handled is set.
 	Generate string
 	Value    string
+	Handled  []string
+	Prefer   bool
 	Pos      Pos
 }
 
@@ -110,6 +118,8 @@ type Step struct {
 
 // Send sends one callback of the scenario's product.
 type Send struct {
+	// Message is a message name, or ${var} for a variable that lists
+	// the messages the step may play (Var.Handled).
 	Message string
 	// Subject overrides the scenario's ${subject} for this callback.
 	Subject string
@@ -243,13 +253,30 @@ type Effects struct {
 	// (nil: not checked).
 	Events *int
 	// Status is the subject's status as the probe reports it ("null" for
-	// an unknown subject; "" not checked).
+	// an unknown subject; nil: not checked).
 	Status *string
+	// NotStatus is a status the probe must not report (nil: not
+	// checked), e.g. completed/GREEN for an event that is no approval.
+	NotStatus *string
 	// Fetches is the number of vendor-API fetches for the subject (nil:
 	// not checked).
 	Fetches *int
 	// Within is how long the expectation may take to come true (polled;
-	// default 2 s of real time).
+	// the run's settle window by default). Once true, it must stay true
+	// for the run's quiet window.
 	Within time.Duration
 	Pos    Pos
+}
+
+// Negative reports whether the expectation says the receiver did nothing
+// (no events, no status, no fetches): such an expectation can only be
+// trusted after a quiet window.
+func (e *Effects) Negative() bool {
+	return (e.Events == nil || *e.Events == 0) && (e.Status == nil || *e.Status == "null") && (e.Fetches == nil || *e.Fetches == 0)
+}
+
+// Positive reports whether the expectation needs the receiver to have
+// acted (events > 0, a status other than null, or fetches > 0).
+func (e *Effects) Positive() bool {
+	return (e.Events != nil && *e.Events > 0) || (e.Status != nil && *e.Status != "null") || (e.Fetches != nil && *e.Fetches > 0)
 }

@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kycsim/kycsim/conformance"
+	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
@@ -23,8 +28,35 @@ type unreachableError struct{ msg string }
 
 func (e *unreachableError) Error() string { return e.msg }
 
+// incompleteError says enforced cases could not be observed.
+type incompleteError struct{ n int }
+
+func (e *incompleteError) Error() string {
+	return fmt.Sprintf("incomplete: %d enforced case(s) could not be observed; add --probe (or pass --allow-skips)", e.n)
+}
+
+// conformSettings are conform's settings after flags and profile.
+type conformSettings struct {
+	urls          map[string]string
+	products      map[string]bool
+	probe         string
+	secret        string
+	timeScale     float64
+	settle, quiet time.Duration
+	contentPolicy string
+	handles       map[string][]string
+	fetches       map[string]bool
+	foreign       string
+	sourceMode    string
+	enforced      map[string]bool
+	parallel      int
+	allowSkips    bool
+	wait          time.Duration
+	only, skip    []string
+}
+
 func (m *Main) runConform(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("conform", "conform --list | --to URL --product P [--secret S] [--probe URL-TEMPLATE] [--only GLOB]... [--skip GLOB]...")
+	fs := m.newFlagSet("conform", "conform --list | --to URL --product P [--secret S] [--probe URL-TEMPLATE] [--handles M,...] [--only GLOB]... [--skip GLOB]... [--report FORMAT:PATH]...")
 	list := fs.Bool("list", false, "list every case: id, level, what it checks, the vendor rule")
 	to := fs.String("to", "", "the receiver's URL for the product")
 	product := fs.String("product", "", "the product the receiver takes")
@@ -32,11 +64,19 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	probe := fs.String("probe", "", "the receiver's probe, e.g. 'http://127.0.0.1:9000/_probe/{subject}'")
 	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
 	formatName := fs.String("format", "text", "text or json")
-	jumioInvalid := fs.String("jumio-invalid", "ack-and-drop", "what the receiver does with bad Jumio content: ack-and-drop (2xx and no effect, as Jumio advises) or reject (4xx)")
+	contentPolicy := fs.String("content-policy", "", "what the receiver does with unusable content: either (4xx or 2xx-and-drop; the default), reject (4xx) or ack-and-drop (2xx, no effect)")
+	jumioInvalid := fs.String("jumio-invalid", "", "older name of --content-policy (ack-and-drop or reject)")
+	var handles listFlag
+	fs.Var(&handles, "handles", "the messages the receiver acts on, comma-separated (default: every message); others need only be acknowledged")
+	fetches := fs.Bool("fetches", false, "the receiver fetches results from the vendor API (KYX href, Netverify retrieval): check that it does")
 	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
-	settle := fs.Duration("settle", 2*time.Second, "how long to poll for the receiver's effects (probe, vendor API) before a case fails")
+	settle := fs.Duration("settle", 2*time.Second, "how long to wait for the receiver's effects (probe, vendor API) to show")
+	quiet := fs.Duration("quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
+	parallel := fs.Int("parallel", conformance.DefaultParallel, "how many cases run at once")
+	allowSkips := fs.Bool("allow-skips", false, "pass even when enforced cases could not be observed (no probe)")
+	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
-	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, sources, policies, levels, case selection")
+	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
 	var only, skip, reports listFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
@@ -51,11 +91,22 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if err := oneOf("format", *formatName, "text", "json"); err != nil {
 		return err
 	}
-	if err := oneOf("jumio-invalid", *jumioInvalid, "ack-and-drop", "reject"); err != nil {
-		return err
-	}
 	if err := oneOf("source-mode", *sourceMode, conformance.SourceDirect, conformance.SourceProxy); err != nil {
 		return err
+	}
+	if *jumioInvalid != "" {
+		if *contentPolicy != "" {
+			return usageErrorf("give --content-policy, not also its older name --jumio-invalid")
+		}
+		if err := oneOf("jumio-invalid", *jumioInvalid, scenarios.PolicyAckAndDrop, scenarios.PolicyReject); err != nil {
+			return err
+		}
+		*contentPolicy = *jumioInvalid
+	}
+	if *contentPolicy != "" {
+		if err := oneOf("content-policy", *contentPolicy, scenarios.ContentPolicies...); err != nil {
+			return err
+		}
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -65,46 +116,38 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var products map[string]bool
-	urls := map[string]string{}
-	enforced := map[string]bool{scenarios.LevelMust: true}
+	st := conformSettings{
+		urls: map[string]string{}, probe: *probe, secret: *secret, timeScale: *timeScale, settle: *settle, quiet: *quiet,
+		contentPolicy: *contentPolicy, foreign: *foreign, sourceMode: *sourceMode, parallel: *parallel,
+		allowSkips: *allowSkips, wait: *wait, only: only, skip: skip,
+		enforced: map[string]bool{scenarios.LevelMust: true}, fetches: map[string]bool{},
+	}
 	if *profileFile != "" {
-		if *to != "" || *product != "" {
-			return usageErrorf("--profile names the targets; do not combine it with --to or --product")
+		if *to != "" || *product != "" || len(handles) > 0 || *fetches {
+			return usageErrorf("--profile names the targets, handles and fetches; do not combine it with --to, --product, --handles or --fetches")
 		}
-		data, err := os.ReadFile(*profileFile)
-		if err != nil {
-			return usageErrorf("--profile: %v", err)
-		}
-		names := make([]string, 0, len(cat.Products()))
-		for _, p := range cat.Products() {
-			names = append(names, p.Name)
-		}
-		prof, err := conformance.LoadProfile(*profileFile, data, names)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		products = map[string]bool{}
-		for p, u := range prof.Targets {
-			products[p], urls[p] = true, u
-		}
-		*probe, *secret, *foreign, *jumioInvalid = firstSet(*probe, prof.Probe), firstSet(*secret, prof.Secret), prof.ForeignSource, prof.JumioInvalid
-		only, skip = append(only, prof.Only...), append(skip, prof.Skip...)
-		if prof.TimeScale > 0 {
-			*timeScale = prof.TimeScale
-		}
-		if prof.Settle > 0 {
-			*settle = prof.Settle
-		}
-		enforced = prof.Enforced()
-		*sourceMode = prof.SourceMode
-	} else if *product != "" {
-		if _, err := cat.Product(*product); err != nil {
+		if err := st.applyProfile(fs, *profileFile, cat); err != nil {
 			return err
 		}
-		products = map[string]bool{*product: true}
+	} else if *product != "" {
+		p, err := cat.Product(*product)
+		if err != nil {
+			return err
+		}
+		st.products = map[string]bool{p.Name: true}
+		if len(handles) > 0 {
+			for _, h := range handles {
+				if _, err := p.Message(h); err != nil {
+					return usageErrorf("--handles: %v", err)
+				}
+			}
+			st.handles = map[string][]string{p.Name: handles}
+		}
+		st.fetches[p.Name] = *fetches
+	} else if len(handles) > 0 || *fetches {
+		return usageErrorf("--handles and --fetches describe the receiver of one --product")
 	}
-	if cases, err = conformance.Select(cases, products, only, skip); err != nil {
+	if cases, err = conformance.Select(cases, st.products, st.only, st.skip); err != nil {
 		return usageErrorf("--only/--skip: %v", err)
 	}
 	if *list {
@@ -118,44 +161,27 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		if *product == "" || *to == "" {
 			return usageErrorf("--to and --product are required (or --profile, or --list)")
 		}
-		if err := checkURL("--to", *to); err != nil {
-			return err
-		}
-		urls[*product] = *to
+		st.urls[*product] = *to
 	}
-	if *probe != "" && !strings.Contains(*probe, "{subject}") {
-		return usageErrorf("--probe %q: the template has no {subject}", *probe)
-	}
-	if *timeScale <= 0 {
-		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
-	}
-	if *secret == "" {
-		*secret = os.Getenv(secretFromEnv)
+	if err := st.check(); err != nil {
+		return err
 	}
 	if len(cases) == 0 {
 		return usageErrorf("no case is selected")
 	}
-	if *sourceMode == conformance.SourceDirect {
-		if _, err := simulator.ParseSource(*foreign); err != nil {
-			return usageErrorf("--foreign-source: %v (in source mode direct it must be a loopback address)", err)
-		}
-	} else if _, err := netip.ParseAddr(*foreign); err != nil {
-		return usageErrorf("--foreign-source: %v", err)
+	// Report files are created before anything is sent, so that a path
+	// that cannot be written stops the run at once.
+	files, err := createReports(reports)
+	if err != nil {
+		return err
 	}
-	type reportFile struct{ format, path string }
-	var files []reportFile
-	for _, r := range reports {
-		format, path, ok := strings.Cut(r, ":")
-		if !ok || path == "" {
-			return usageErrorf("--report %q: want FORMAT:PATH", r)
+	defer func() {
+		for _, f := range files {
+			f.file.Close()
 		}
-		if err := oneOf("report", format, "json", "junit", "html", "text"); err != nil {
-			return err
-		}
-		files = append(files, reportFile{format, path})
-	}
-	for _, u := range urls {
-		if err := reachable(u); err != nil {
+	}()
+	for _, u := range sortedValues(st.urls) {
+		if err := reachable(ctx, u, st.wait); err != nil {
 			return err
 		}
 	}
@@ -164,18 +190,21 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopVendor()
-	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
+	d := delivery.NewDispatcher(delivery.NewScaledClock(st.timeScale), delivery.NewLog(nil))
 	defer d.Close()
 	opt := scenarios.Options{
-		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
-		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Settle: *settle,
-		AckAndDrop: *jumioInvalid == "ack-and-drop",
+		Catalog: cat, URLs: st.urls, Probe: st.probe, Secret: st.secret,
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Settle: st.settle, Quiet: st.quiet,
+		ContentPolicy: st.contentPolicy, Handles: st.handles, Fetches: st.fetches,
 	}
-	opt.Vars, opt.ForwardedFor = conformance.SourceVars(*sourceMode, *foreign)
+	if st.quiet == 0 {
+		opt.Quiet = -1 // --quiet 0: no quiet window
+	}
+	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
 	text := *formatName == "text"
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, OnCase: func(c conformance.CaseResult) {
 		done++
 		if text {
 			if style.Color {
@@ -186,28 +215,282 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 				fmt.Fprintf(m.Stdout, "  [%d/%d]", done, len(cases))
 			}
 		}
-	})
+	}})
+	rep.Version, rep.Targets, rep.Settings = Version(), st.urls, st.describe()
 	if text {
 		if style.Color {
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
 		}
 		conformance.WriteSummary(m.Stdout, rep)
+		for _, h := range hints(rep) {
+			fmt.Fprintln(m.Stdout, "hint: "+safetext.TerminalLine(h))
+		}
 	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := writeReport(f.format, f.path, rep); err != nil {
+		if err := f.write(rep); err != nil {
 			return err
 		}
 	}
-	if rep.Failed(enforced) {
+	switch {
+	case rep.NeverAnswered:
+		return &unreachableError{msg: rep.GaveUp}
+	case rep.Failed(st.enforced):
 		return &failedError{what: "conformance failure"}
+	}
+	if n := rep.Incomplete(st.enforced); n > 0 && !st.allowSkips {
+		return &incompleteError{n: n}
 	}
 	return nil
 }
 
-// reachable checks that the target accepts connections at all.
-func reachable(target string) error {
+// applyProfile reads a profile into the settings; a flag given on the
+// command line wins over the profile's value.
+func (st *conformSettings) applyProfile(fs *flag.FlagSet, file string, cat *spec.Catalog) error {
+	data, err := readCapped(file)
+	if err != nil {
+		return usageErrorf("--profile: %v", err)
+	}
+	known := map[string][]string{}
+	for _, p := range cat.Products() {
+		for _, m := range p.Messages {
+			known[p.Name] = append(known[p.Name], m.Name)
+		}
+	}
+	prof, err := conformance.LoadProfile(file, data, known)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	st.products = map[string]bool{}
+	for p, u := range prof.Targets {
+		st.products[p], st.urls[p] = true, u
+	}
+	st.handles, st.fetches = prof.Handles, prof.FetchesSet()
+	st.only, st.skip = append(st.only, prof.Only...), append(st.skip, prof.Skip...)
+	st.enforced = prof.Enforced()
+	if !set["probe"] {
+		st.probe = prof.Probe
+	}
+	if !set["secret"] {
+		st.secret = prof.Secret
+	}
+	if !set["foreign-source"] {
+		st.foreign = prof.ForeignSource
+	}
+	if !set["source-mode"] {
+		st.sourceMode = prof.SourceMode
+	}
+	if !set["content-policy"] && !set["jumio-invalid"] {
+		st.contentPolicy = prof.ContentPolicy
+	}
+	if !set["time-scale"] && prof.TimeScale > 0 {
+		st.timeScale = prof.TimeScale
+	}
+	if !set["settle"] && prof.Settle > 0 {
+		st.settle = prof.Settle
+	}
+	if !set["quiet"] && prof.Quiet > 0 {
+		st.quiet = prof.Quiet
+	}
+	if !set["parallel"] && prof.Parallel > 0 {
+		st.parallel = prof.Parallel
+	}
+	st.allowSkips = st.allowSkips || prof.AllowSkips
+	return nil
+}
+
+// check refuses, before anything is sent, settings that cannot work.
+func (st *conformSettings) check() error {
+	for p, u := range st.urls {
+		if err := checkTarget("--to ("+p+")", u); err != nil {
+			return err
+		}
+	}
+	if st.probe != "" {
+		if !strings.Contains(st.probe, "{subject}") {
+			return usageErrorf("--probe %q: the template has no {subject}", st.probe)
+		}
+		if err := checkTarget("--probe", strings.ReplaceAll(st.probe, "{subject}", "s")); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(st.timeScale) || math.IsInf(st.timeScale, 0) || st.timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be a number > 0", st.timeScale)
+	}
+	if st.settle <= 0 {
+		return usageErrorf("--settle %s: must be > 0", st.settle)
+	}
+	if st.quiet < 0 {
+		return usageErrorf("--quiet %s: must be >= 0", st.quiet)
+	}
+	if st.wait < 0 {
+		return usageErrorf("--wait %s: must be >= 0", st.wait)
+	}
+	if st.parallel < 1 || st.parallel > conformance.MaxParallel {
+		return usageErrorf("--parallel %d: must be 1..%d", st.parallel, conformance.MaxParallel)
+	}
+	if st.secret == "" {
+		st.secret = os.Getenv(secretFromEnv)
+	}
+	if st.sourceMode == conformance.SourceDirect {
+		if _, err := simulator.ParseSource(st.foreign); err != nil {
+			return usageErrorf("--foreign-source: %v (in source mode direct it must be a loopback address)", err)
+		}
+	} else if _, err := netip.ParseAddr(st.foreign); err != nil {
+		return usageErrorf("--foreign-source: %v", err)
+	}
+	return nil
+}
+
+// describe lists the settings that shape verdicts, for the reports; the
+// secret is left out.
+func (st *conformSettings) describe() map[string]string {
+	out := map[string]string{
+		"content-policy": cmpOr(st.contentPolicy, scenarios.PolicyEither),
+		"settle":         st.settle.String(),
+		"quiet":          st.quiet.String(),
+		"time-scale":     strconv.FormatFloat(st.timeScale, 'g', -1, 64),
+		"parallel":       strconv.Itoa(st.parallel),
+		"source-mode":    st.sourceMode,
+		"foreign-source": st.foreign,
+		"probe":          cmpOr(st.probe, "(none)"),
+		"secret":         "(not set)",
+	}
+	if st.secret != "" {
+		out["secret"] = "(set)"
+	}
+	var levels []string
+	for l := range st.enforced {
+		levels = append(levels, l)
+	}
+	slices.Sort(levels)
+	out["enforce"] = strings.Join(levels, ",")
+	for p := range st.urls {
+		h := "(every message)"
+		if list, ok := st.handles[p]; ok {
+			h = strings.Join(list, ",")
+		}
+		out["handles."+p] = h
+		out["fetches."+p] = strconv.FormatBool(st.fetches[p])
+	}
+	return out
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// hints are the advice a run's results call for.
+func hints(rep *conformance.Report) []string {
+	var out []string
+	if rep.GaveUp != "" {
+		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
+	}
+	signed, refused := 0, 0
+	for _, c := range rep.Cases {
+		if c.Product != "sumsub" || !strings.HasPrefix(c.ID, "sumsub.accept.") {
+			continue
+		}
+		for _, s := range c.Steps {
+			for _, a := range s.Attempts {
+				if a.Err == "" {
+					signed++
+					if a.Status == 401 {
+						refused++
+					}
+				}
+			}
+		}
+	}
+	if signed > 0 && refused == signed {
+		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
+	}
+	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {
+		out = append(out, fmt.Sprintf("%d case(s) could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
+	}
+	return out
+}
+
+// checkTarget checks a URL the run will send to: http(s), a host, and a
+// port in range.
+func checkTarget(flagName, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return usageErrorf("%s %q: want an http:// or https:// URL with a host", flagName, s)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return usageErrorf("%s %q: port %s is out of range 1..65535", flagName, s, p)
+		}
+	}
+	return nil
+}
+
+// reportFile is a --report file, created before the run.
+type reportFile struct {
+	format, path string
+	file         *os.File
+}
+
+// createReports creates every --report file.
+func createReports(specs []string) ([]reportFile, error) {
+	var out []reportFile
+	fail := func(err error) ([]reportFile, error) {
+		for _, f := range out {
+			f.file.Close()
+			os.Remove(f.path)
+		}
+		return nil, err
+	}
+	for _, r := range specs {
+		format, path, ok := strings.Cut(r, ":")
+		if !ok || path == "" {
+			return fail(usageErrorf("--report %q: want FORMAT:PATH", r))
+		}
+		if err := oneOf("report", format, "json", "junit", "html", "text"); err != nil {
+			return fail(err)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return fail(usageErrorf("--report %s: %v", path, err))
+		}
+		out = append(out, reportFile{format: format, path: path, file: f})
+	}
+	return out, nil
+}
+
+// write writes the report into the file and closes it.
+func (f reportFile) write(rep *conformance.Report) error {
+	var err error
+	switch f.format {
+	case "json":
+		err = conformance.WriteJSON(f.file, rep)
+	case "junit":
+		err = conformance.WriteJUnit(f.file, rep)
+	case "html":
+		err = conformance.WriteHTML(f.file, rep)
+	default:
+		conformance.WriteText(f.file, rep, conformance.TextStyle{})
+	}
+	if cerr := f.file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--report %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// reachable checks that the target accepts connections, trying again
+// for up to wait.
+func reachable(ctx context.Context, target string, wait time.Duration) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return usageErrorf("--to: %v", err)
@@ -220,36 +503,62 @@ func reachable(target string) error {
 			host += ":80"
 		}
 	}
-	c, err := net.DialTimeout("tcp", host, 2*time.Second)
-	if err != nil {
-		return &unreachableError{msg: fmt.Sprintf("the target %s cannot be reached: %v", target, err)}
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := net.DialTimeout("tcp", host, 2*time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("the target %s cannot be reached: %v", target, err)
+			if wait > 0 {
+				msg += fmt.Sprintf(" (waited %s)", wait)
+			}
+			return &unreachableError{msg: msg}
+		}
+		t := time.NewTimer(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	return c.Close()
 }
 
-// writeReport writes one --report file.
-func writeReport(format, path string, rep *conformance.Report) error {
-	f, err := os.Create(path)
+// maxInputFile bounds a file kycsim reads (a profile, a scenario).
+const maxInputFile = 4 << 20
+
+// readCapped reads a file through a size cap on the reader, so that a
+// device or a FIFO cannot make it read without end.
+func readCapped(name string) ([]byte, error) {
+	f, err := os.Open(name)
 	if err != nil {
-		return fmt.Errorf("--report %s: %w", path, err)
+		return nil, err
 	}
-	switch format {
-	case "json":
-		err = conformance.WriteJSON(f, rep)
-	case "junit":
-		err = conformance.WriteJUnit(f, rep)
-	case "html":
-		err = conformance.WriteHTML(f, rep)
-	default:
-		conformance.WriteText(f, rep, conformance.TextStyle{})
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
 	if err != nil {
-		return fmt.Errorf("--report %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return nil
+	if len(b) > maxInputFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxInputFile)
+	}
+	return b, nil
+}
+
+// sortedValues returns a map's values ordered by key.
+func sortedValues(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
 }
 
 // isTerminal reports whether w is a terminal.

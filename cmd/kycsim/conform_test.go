@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
@@ -52,19 +54,56 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 	if code != 1 {
 		t.Errorf("an allowed address declared foreign: exit %d, want 1\n%s", code, out)
 	}
-	// Without the probe, cases that need it are skipped, never passed.
-	code, out, _ = run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+	// Without the probe, cases that need it are skipped, never passed,
+	// and the run is incomplete (exit 4) unless skips are allowed.
+	code, out, stderr := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
 		"--only", "sumsub.dedup.*", "--format", "json")
 	var rep struct {
 		Cases []struct{ ID, Outcome string }
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 {
-		t.Fatalf("no probe: exit %d\n%s", code, out)
+	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 || !strings.Contains(stderr, "incomplete: 3 enforced case(s) could not be observed; add --probe") {
+		t.Fatalf("no probe: exit %d\n%s%s", code, out, stderr)
 	}
 	for _, c := range rep.Cases {
 		if c.Outcome != "skip" {
 			t.Errorf("%s: %s without a probe, want skip", c.ID, c.Outcome)
 		}
+	}
+	if code, out, _ := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--only", "sumsub.dedup.*", "--allow-skips"); code != 0 {
+		t.Errorf("no probe, --allow-skips: exit %d\n%s", code, out)
+	}
+}
+
+// TestConformHandles certifies a receiver that acts on applicantReviewed
+// only: without --handles it fails the cases that expect effects of other
+// messages; with it, it passes.
+func TestConformHandles(t *testing.T) {
+	base := referenceServerWith(t, receiver.Config{Handles: map[string][]string{"sumsub": {"applicantReviewed"}}})
+	args := []string{"conform", "--to", base + "/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--probe", base + "/_probe/{subject}", "--time-scale", "0.00001", "--format", "json"}
+	if code, out, _ := run(t, "", args...); code != 1 {
+		t.Errorf("without --handles: exit %d, want 1\n%s", code, out)
+	}
+	code, out, errOut := run(t, "", append(args, "--handles", "applicantReviewed")...)
+	var rep struct {
+		Cases []struct {
+			ID, Outcome string
+			Notes       []string
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("with --handles: exit %d\n%s%s", code, out, errOut)
+	}
+	noted := 0
+	for _, c := range rep.Cases {
+		if c.ID == "sumsub.accept.message.applicant-pending" && (c.Outcome != "pass" || len(c.Notes) == 0) {
+			t.Errorf("%s: %s, notes %q; want a pass with a note that effects were not checked", c.ID, c.Outcome, c.Notes)
+		}
+		noted += len(c.Notes)
+	}
+	if noted == 0 {
+		t.Error("no case says it left an effect check out")
 	}
 }
 
@@ -86,7 +125,10 @@ func TestConformCatchesDefects(t *testing.T) {
 		{receiver.DefectBoolSandboxMode, []string{"sumsub.accept.sandbox-mode-string"}},
 		{receiver.DefectUnknownFields5xx, []string{"sumsub.accept.unknown-field"}},
 		{receiver.DefectRejectUnknownType, []string{"sumsub.accept.unknown-type"}},
-		{receiver.DefectAcceptInvalid, []string{"sumsub.reject.bad-enum", "sumsub.reject.content-type", "sumsub.reject.missing.review-status"}},
+		{receiver.DefectAcceptInvalid, []string{"sumsub.reject.bad-decision", "sumsub.reject.missing.type"}},
+		{receiver.DefectActsOnRefusedLater, []string{"sumsub.reject.signature.wrong-secret", "sumsub.reject.signature.tampered-body"}},
+		{receiver.DefectUnusable5xx, []string{"sumsub.reject.malformed-body", "sumsub.reject.empty-body"}},
+		{receiver.DefectUnknownStatusApproved, []string{"sumsub.accept.unknown-review-status"}},
 	} {
 		t.Run(string(tt.defect), func(t *testing.T) {
 			base := referenceServer(t, tt.defect)
@@ -135,6 +177,39 @@ func TestConformUsage(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
 		}
+	}
+	// Settings that cannot work are refused before anything is sent.
+	var got atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer target.Close()
+	ok := []string{"conform", "--to", target.URL + "/sumsub", "--product", "sumsub", "--secret", "s"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--probe", "ftp://127.0.0.1/{subject}"}, "--probe"},
+		{[]string{"--probe", "{subject}"}, "--probe"},
+		{[]string{"--time-scale", "NaN"}, "--time-scale NaN"},
+		{[]string{"--time-scale", "+Inf"}, "--time-scale +Inf"},
+		{[]string{"--time-scale", "-1"}, "--time-scale -1"},
+		{[]string{"--settle", "-1s"}, "--settle -1s"},
+		{[]string{"--quiet", "-1s"}, "--quiet -1s"},
+		{[]string{"--parallel", "0"}, "--parallel 0"},
+		{[]string{"--report", "junit:" + t.TempDir() + "/no/such/dir/r.xml"}, "--report"},
+		{[]string{"--report", "pdf:r.pdf"}, "--report"},
+		{[]string{"--handles", "applicantReviewd"}, "--handles"},
+		{[]string{"--content-policy", "drop"}, "--content-policy"},
+	} {
+		code, _, stderr := run(t, "", append(append([]string{}, ok...), tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if code, _, stderr := run(t, "", "conform", "--to", "http://127.0.0.1:70000/sumsub", "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "out of range") {
+		t.Errorf("port 70000: exit %d, %s", code, stderr)
+	}
+	if n := got.Load(); n != 0 {
+		t.Errorf("%d requests were sent by runs refused as usage errors", n)
 	}
 	if code, out, _ := run(t, "", "conform", "--list"); code != 0 || !strings.Contains(out, "sumsub.reject.signature.tampered-body") {
 		t.Errorf("--list: exit %d", code)

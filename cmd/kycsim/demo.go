@@ -38,7 +38,12 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := receiver.New(receiver.Config{Secret: demoSecret, Fetch: true})
+	vendor, vendorBase, stopVendor, err := startVendorAPI()
+	if err != nil {
+		return err
+	}
+	defer stopVendor()
+	rc, err := receiver.New(receiver.Config{Secret: demoSecret, Fetch: true, FetchHosts: []string{vendorBase}})
 	if err != nil {
 		return err
 	}
@@ -47,11 +52,6 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopReceiver()
-	vendor, vendorBase, stopVendor, err := startVendorAPI()
-	if err != nil {
-		return err
-	}
-	defer stopVendor()
 	urls := map[string]string{}
 	for p, path := range receiver.Paths {
 		urls[p] = base + path
@@ -61,12 +61,13 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: base + "/_probe/{subject}", Secret: demoSecret,
 		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase,
-		AckAndDrop: true,
 	}
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(conformance.SourceDirect, "127.0.0.2")
 	fmt.Fprintf(m.Stdout, "kycsim demo: the reference receiver on %s, certified with %d conformance cases\n\n", base, len(cases))
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
-	rep := conformance.Run(ctx, cases, opt, nil, func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) })
+	opt.Fetches = map[string]bool{"jumio-kyx": true}
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{OnCase: func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) }})
+	rep.Version, rep.Targets = Version(), urls
 	conformance.WriteSummary(m.Stdout, rep)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -15,6 +15,9 @@ const (
 	// ExitUnreachable is conform's code for a target that cannot be
 	// reached at all.
 	ExitUnreachable = 3
+	// ExitIncomplete is conform's code for a run in which enforced cases
+	// could not be observed (no probe): it proves nothing about them.
+	ExitIncomplete = 4
 )
 
 // usageError is a problem with how kycsim was invoked.
@@ -37,9 +40,12 @@ func ExitCode(err error) int {
 	var unk *spec.UnknownError
 	var fe *failedError
 	var unreach *unreachableError
+	var incomplete *incompleteError
 	switch {
 	case errors.As(err, &unreach):
 		return ExitUnreachable
+	case errors.As(err, &incomplete):
+		return ExitIncomplete
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue), errors.As(err, &unk):

@@ -40,6 +40,7 @@ func commands() []command {
 		{"conform", "certify a receiver against the conformance cases", (*Main).runConform},
 		{"demo", "certify the reference receiver in-process with the full suite", (*Main).runDemo},
 		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
+		{"version", "print the kycsim version and how it was built", (*Main).runVersion},
 	}
 }
 
@@ -53,6 +54,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "-h", "-help", "--help", "help":
 		m.usage(m.Stdout)
 		return ExitOK
+	case "-version", "--version":
+		return m.exit("version", m.runVersion(ctx, args[1:]))
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -44,7 +44,9 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	noFetch := fs.Bool("no-fetch", false, "do not fetch the KYX href after answering")
 	slow := fs.Duration("slow-delay", 11*time.Second, "how long the slow defect waits before answering")
 	quiet := fs.Bool("quiet", false, "do not log each callback")
-	var defects listFlag
+	var defects, fetchHosts, handles listFlag
+	fs.Var(&fetchHosts, "fetch-host", "a host (any port) or host:port whose hrefs the receiver may fetch besides Jumio's API hosts (repeatable), e.g. 127.0.0.1 for kycsim's vendor API mock")
+	fs.Var(&handles, "handles", "PRODUCT:MESSAGE the receiver acts on (repeatable; a product not named: every message), e.g. sumsub:applicantReviewed")
 	fs.Var(&defects, "defect", "switch on a known defect (repeatable; see the README): "+defectList())
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -58,7 +60,17 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	}
 	cfg := receiver.Config{
 		Secret: *secret, BehindProxy: *behindProxy, JumioInvalid: receiver.JumioInvalid(*jumioInvalid),
-		Fetch: !*noFetch, SlowDelay: *slow,
+		Fetch: !*noFetch, SlowDelay: *slow, FetchHosts: fetchHosts,
+	}
+	for _, h := range handles {
+		product, message, ok := strings.Cut(h, ":")
+		if !ok || message == "" {
+			return usageErrorf("--handles %q: want PRODUCT:MESSAGE", h)
+		}
+		if cfg.Handles == nil {
+			cfg.Handles = map[string][]string{}
+		}
+		cfg.Handles[product] = append(cfg.Handles[product], message)
 	}
 	if *allow != "none" {
 		if cfg.Sources, err = receiver.ParseAddrs(*allow); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/spec"
@@ -241,10 +242,10 @@ func defaultPaths() string {
 
 // printStep prints a step as it ends.
 func (m *Main) printStep(sr scenarios.StepResult) {
-	line := fmt.Sprintf("  %2d %s", sr.Index, sr.Label)
+	line := fmt.Sprintf("  %2d %s", sr.Index, safetext.TerminalLine(sr.Label))
 	if n := len(sr.Attempts); n > 0 {
 		a := sr.Attempts[n-1]
-		outcome := a.Err
+		outcome := safetext.TerminalLine(a.Err)
 		if outcome == "" {
 			outcome = fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status))
 		}
@@ -255,9 +256,12 @@ func (m *Main) printStep(sr scenarios.StepResult) {
 	}
 	fmt.Fprintln(m.Stdout, line)
 	for _, f := range sr.Failures {
-		fmt.Fprintf(m.Stdout, "     FAIL %s\n", f)
+		fmt.Fprintf(m.Stdout, "     FAIL %s\n", safetext.TerminalLine(f))
 	}
 	for _, s := range sr.Skipped {
-		fmt.Fprintf(m.Stdout, "     skip %s\n", s)
+		fmt.Fprintf(m.Stdout, "     skip %s\n", safetext.TerminalLine(s))
+	}
+	for _, n := range sr.Notes {
+		fmt.Fprintf(m.Stdout, "     note %s\n", safetext.TerminalLine(n))
 	}
 }

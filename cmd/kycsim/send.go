@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/event"
@@ -268,9 +269,11 @@ func (m *Main) printRequest(req delivery.Request) error {
 }
 
 // printAttempt prints one line per attempt: time, status or error,
-// latency, the first bytes of the answer.
+// latency, the first bytes of the answer. What the receiver sent is
+// escaped (safetext.TerminalLine): its bytes never reach the terminal as
+// controls.
 func (m *Main) printAttempt(a delivery.Attempt) {
-	outcome := a.Err
+	outcome := safetext.TerminalLine(a.Err)
 	if outcome == "" {
 		outcome = fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status))
 	}
@@ -281,17 +284,25 @@ func (m *Main) printAttempt(a delivery.Attempt) {
 	fmt.Fprintln(m.Stdout)
 }
 
-// firstBytes renders the start of a body on one line.
+// firstBytes renders the first n bytes of a body on one line: runs of
+// spaces, tabs and line breaks become one space, and everything else a
+// terminal could act on is escaped.
 func firstBytes(b []byte, n int) string {
-	s := string(b)
 	cut := false
-	if len(s) > n {
-		s, cut = s[:n], true
-		for !utf8.ValidString(s) && len(s) > 0 {
-			s = s[:len(s)-1]
+	if len(b) > n {
+		// Cut before a character the limit would split, not into bytes
+		// that are not valid UTF-8 anyway.
+		i := n
+		for j := 1; j < utf8.UTFMax && i > 0 && !utf8.RuneStart(b[i]); j++ {
+			i--
 		}
+		if !utf8.RuneStart(b[i]) {
+			i = n
+		}
+		b, cut = b[:i], true
 	}
-	s = strings.Join(strings.Fields(s), " ")
+	s := strings.Join(strings.FieldsFunc(string(b), func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }), " ")
+	s = safetext.TerminalLine(s)
 	if cut {
 		s += "…"
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/spec"
@@ -246,5 +248,64 @@ func TestSendUsage(t *testing.T) {
 	code, _, stderr := run(t, "", "send", "jumio-kyx", "PROCESSED", "--to", url, "--lax", "--set", "workflowExecution.status=DONE")
 	if code != 0 || !strings.Contains(stderr, `"DONE" is not one of`) || !strings.Contains(string(c.bodies[0]), `"status":"DONE"`) {
 		t.Errorf("--lax: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// hostileBody is a receiver's answer that tries to clear the screen, write
+// the clipboard (OSC 52), and slip in NUL, VT, C1 CSI, U+FFFE, a bidi
+// override and a byte that is not UTF-8.
+const hostileBody = "\x1b[2J\x1b]52;c;ZXZpbA==\x07 nul\x00 vt\x0b csi\u009b31m \ufffe \u202e bad\xff <script>alert(1)</script> ]]>\r\nline 2"
+
+// terminalControls returns the characters in s a terminal could act on.
+func terminalControls(s string) []string {
+	var bad []string
+	for i, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd")) {
+			bad = append(bad, fmt.Sprintf("%q at %d", r, i))
+		}
+	}
+	return bad
+}
+
+// TestSendHostileAnswer checks that what a hostile receiver answers is
+// shown escaped, never as raw control bytes.
+func TestSendHostileAnswer(t *testing.T) {
+	if len(terminalControls(hostileBody)) < 9 {
+		t.Fatal("terminalControls misses the hostile body's controls")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		io.WriteString(w, hostileBody)
+	}))
+	defer srv.Close()
+	code, out, errOut := run(t, "", "send", "sumsub", "applicantCreated", "--to", srv.URL, "--no-retry")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if bad := terminalControls(out); len(bad) > 0 {
+		t.Errorf("raw controls %v in\n%s", bad, out)
+	}
+	for _, want := range []string{`\x1b[2J\x1b]52;c;ZXZpbA==\x07 nul\x00 vt\x0b csi\u009b31m \ufffe \u202e bad\xff <script>`, "]]> line 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestFirstBytes(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"{\n  \"ok\": true\n}\n", 120, `{ "ok": true }`},
+		{"héllo", 2, "h…"},                           // not into é
+		{"\xff\xff\xff\xff\xff", 3, `\xff\xff\xff…`}, // invalid bytes are not backed over
+		{"a\x1b[2Jb", 120, `a\x1b[2Jb`},
+		{"\x0b\x0c\u0085", 120, `\x0b\x0c\u0085`},
+	} {
+		if got := firstBytes([]byte(tt.in), tt.n); got != tt.want {
+			t.Errorf("firstBytes(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"net/http"
@@ -37,6 +38,10 @@ func TestDefects(t *testing.T) {
 	}
 	spaced := []byte("{\"applicantId\": \"5cb744200a975a67ed1798a4\", \"inspectionId\": \"i\", \"correlationId\": \"c\", \"levelName\": \"l\", \"type\": \"applicantPending\", \"reviewStatus\": \"pending\", \"createdAtMs\": \"2020-02-21 13:23:19.000\"}")
 	green, red := reviewed(t, "GREEN", "2020-02-21 13:23:19.100"), reviewed(t, "RED", "2020-02-21 13:23:19.200")
+	maybe := reviewed(t, "MAYBE", "2020-02-21 13:23:19.300")
+	awaiting := sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.400", map[string]any{"reviewStatus": "awaitingService"})
+	noLevel := pending("005", map[string]any{"levelName": nil})
+	textPlain := func(h http.Header) http.Header { h.Set("Content-Type", "text/plain"); return h }
 	for _, tt := range []struct {
 		defect Defect
 		steps  []step
@@ -57,11 +62,18 @@ func TestDefects(t *testing.T) {
 		{DefectBoolSandboxMode, []step{sumsubStep(pending("003", map[string]any{"sandboxMode": "false"}), signed(pending("003", map[string]any{"sandboxMode": "false"}), "HMAC_SHA256_HEX"))}, 200, 400, -1, -1, "", "", ""},
 		{DefectUnknownFields5xx, []step{sumsubStep(pending("004", map[string]any{"extra": 1}), signed(pending("004", map[string]any{"extra": 1}), "HMAC_SHA256_HEX"))}, 200, 500, -1, -1, "", "", ""},
 		{DefectRejectUnknownType, []step{sumsubStep(sumsubBody(t, "applicantKytTxnApproved", "2020-02-21 13:23:19.005", nil), signed(sumsubBody(t, "applicantKytTxnApproved", "2020-02-21 13:23:19.005", nil), "HMAC_SHA256_HEX"))}, 200, 400, -1, -1, "", "", ""},
-		{DefectAcceptInvalid, []step{sumsubStep(pending("006", map[string]any{"reviewStatus": "done"}), signed(pending("006", map[string]any{"reviewStatus": "done"}), "HMAC_SHA256_HEX"))}, 400, 200, -1, -1, "", "", ""},
+		{DefectAcceptInvalid, []step{sumsubStep(maybe, signed(maybe, "HMAC_SHA256_HEX"))}, 400, 200, 0, 1, "", "completed/MAYBE", "5cb744200a975a67ed1798a4"},
+		{DefectAcceptInvalid, []step{kyxStep("DONE", "2026-05-30T12:00:00.000Z")}, 200, 200, 0, 1, "", "DONE", kyxID},
+		{DefectUnusable5xx, []step{sumsubStep([]byte{}, signed([]byte{}, "HMAC_SHA256_HEX"))}, 400, 500, -1, -1, "", "", ""},
+		{DefectUnusable5xx, []step{kyxStep("DONE", "2026-05-30T12:00:00.000Z")}, 200, 500, 0, 0, "", "", kyxID},
+		{DefectUnknownStatusApproved, []step{sumsubStep(awaiting, signed(awaiting, "HMAC_SHA256_HEX"))}, 200, 200, 1, 1, "awaitingService", "completed/GREEN", "5cb744200a975a67ed1798a4"},
+		{DefectRejectStrict, []step{sumsubStep(noLevel, signed(noLevel, "HMAC_SHA256_HEX"))}, 200, 400, 1, 0, "pending", "", "5cb744200a975a67ed1798a4"},
+		{DefectRejectStrict, []step{sumsubStep(pending("007", nil), textPlain(signed(pending("007", nil), "HMAC_SHA256_HEX")))}, 200, 400, 1, 0, "pending", "", "5cb744200a975a67ed1798a4"},
 		{DefectAnySource, []step{{"/jumio/kyx", "127.0.0.2", jsonCT, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00Z", "")}}, 403, 200, -1, -1, "", "", ""},
 		{DefectTrustForwardedFor, []step{{"/jumio/kyx", "127.0.0.2", http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {"34.202.241.227"}}, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00Z", "")}}, 403, 200, -1, -1, "", "", ""},
 	} {
 		t.Run(string(tt.defect), func(t *testing.T) {
+			t.Parallel()
 			for i, defects := range [][]Defect{nil, {tt.defect}} {
 				h := newHarness(t, Config{Defects: defects})
 				var got int
@@ -77,8 +89,8 @@ func TestDefects(t *testing.T) {
 					t.Errorf("defects %v: last answer %d %s, want %d", defects, got, msg, want)
 				}
 				if wantEvents >= 0 {
-					if n, st := h.probe(tt.subject); n != wantEvents || st != wantStatus {
-						t.Errorf("defects %v: probe %d %v, want %d %s", defects, n, st, wantEvents, wantStatus)
+					if n, st, _ := h.rc.Probe(tt.subject); n != wantEvents || st != wantStatus {
+						t.Errorf("defects %v: probe %d %q, want %d %q", defects, n, st, wantEvents, wantStatus)
 					}
 				}
 			}
@@ -93,5 +105,66 @@ func TestSlowDefect(t *testing.T) {
 	h.post("/jumio/kyx", "127.0.0.1", http.Header{"Content-Type": {"application/json"}}, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00Z", ""))
 	if el := time.Since(start); el < 200*time.Millisecond {
 		t.Errorf("answered after %s, want at least 200ms", el)
+	}
+}
+
+// TestActsOnRefusedLater checks that the defect answers a callback that
+// fails the authenticity check as the clean receiver does, and acts on it
+// LaterDelay afterwards.
+func TestActsOnRefusedLater(t *testing.T) {
+	tampered := reviewed(t, "GREEN", "2020-02-21 13:23:19.100")
+	sumsubHeader := http.Header{"Content-Type": {"application/json"}, "X-Payload-Digest-Alg": {"HMAC_SHA256_HEX"},
+		"X-Payload-Digest": {hexHMAC(sha256.New, "another secret", tampered)}}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	for _, tt := range []struct {
+		name, path, from string
+		header           http.Header
+		body             []byte
+		subject, status  string
+		refused          int
+	}{
+		{"sumsub wrong secret", "/sumsub", "", sumsubHeader, tampered, "5cb744200a975a67ed1798a4", "completed/GREEN", 401},
+		{"jumio foreign source", "/jumio/kyx", "127.0.0.2", jsonCT, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00.000Z", ""), kyxID, "ACQUIRED", 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, defects := range [][]Defect{nil, {DefectActsOnRefusedLater}} {
+				h := newHarness(t, Config{Defects: defects, LaterDelay: 300 * time.Millisecond})
+				if got, msg := h.post(tt.path, tt.from, tt.header, tt.body); got != tt.refused {
+					t.Errorf("defects %v: %d %s, want %d", defects, got, msg, tt.refused)
+				}
+				if n, _, _ := h.rc.Probe(tt.subject); n != 0 {
+					t.Errorf("defects %v: acted on at once (%d events)", defects, n)
+				}
+				if defects == nil {
+					// The clean receiver schedules nothing: Close returns
+					// at once, and the probe stays empty.
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					defer cancel()
+					if err := h.rc.Close(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if n, _, _ := h.rc.Probe(tt.subject); n != 0 {
+						t.Errorf("clean receiver acted on a refused callback: %d events", n)
+					}
+					continue
+				}
+				eventually(t, func() bool { n, _, _ := h.rc.Probe(tt.subject); return n == 1 })
+				if _, st, _ := h.rc.Probe(tt.subject); st != tt.status {
+					t.Errorf("status %q, want %q", st, tt.status)
+				}
+			}
+		})
+	}
+	// Content it cannot use is not acted on, later either.
+	h := newHarness(t, Config{Defects: []Defect{DefectActsOnRefusedLater}, LaterDelay: time.Millisecond})
+	bad := sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.000", map[string]any{"applicantId": nil})
+	h.post("/sumsub", "", http.Header{"X-Payload-Digest": {"00"}, "X-Payload-Digest-Alg": {"HMAC_SHA256_HEX"}}, bad)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.rc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if subjects, _ := h.rc.state.size(); subjects != 0 {
+		t.Errorf("acted on unusable content: %d subjects", subjects)
 	}
 }

@@ -6,40 +6,62 @@
 //
 // What it does right, in the order a request meets it:
 //
-//   - Jumio callbacks are accepted only from Jumio's published source
-//     addresses (plus configured test addresses); X-Forwarded-For is used
-//     only when told the receiver sits behind a proxy.
-//   - Sumsub webhooks are verified over the raw body bytes with the
+//   - Jumio callbacks carry no signature, so they are accepted only from
+//     Jumio's published source addresses (plus configured test
+//     addresses); X-Forwarded-For is used only when told the receiver sits
+//     behind a proxy. The check is made before the body is read.
+//   - A body whose Content-Length is too large is refused with 413 before
+//     it is read, and no more than MaxBodyBytes are ever read.
+//   - Sumsub webhooks are verified over the raw body bytes, with the
 //     algorithm X-Payload-Digest-Alg names and a constant-time compare.
-//   - Bodies are parsed tolerantly: sandboxMode as string or boolean,
-//     Jumio timestamps with 0 to 3 millisecond digits, unknown fields and
-//     unknown Sumsub types.
-//   - Redeliveries are acted on once (see Key for the key per product),
-//     also when they arrive at the same time.
+//     A webhook that fails the check is refused and has no effect.
+//   - Only the fields the receiver uses are read, with encoding/json and
+//     net/url: the subject, the field that tells the messages apart, the
+//     decision, the vendor's timestamp and the KYX href. Everything else
+//     is left alone: unknown fields, explicit nulls, missing fields it does
+//     not use, sandboxMode as string or boolean, a wrong Content-Type on a
+//     body that still parses, Jumio timestamps with 0 to 3 millisecond
+//     digits.
+//   - Content it cannot use (not JSON or not a form, empty, no subject, no
+//     message type, a decision outside its documented set) is never acted
+//     on and never answered with 5xx, which would make the vendor retry
+//     what can never succeed: Sumsub gets 400; Jumio gets 200 and the
+//     callback is dropped, or 400, as Config.JumioInvalid says.
+//   - Messages it does not handle (Config.Handles) and unknown Sumsub types
+//     are acknowledged with 200 and not acted on; an unknown Sumsub
+//     reviewStatus is recorded as what it is, never as an approval.
+//   - Redeliveries are acted on once, also when they arrive at the same
+//     time (see event.key for the key per product).
 //   - A subject's state never regresses: a KYX status must get further
 //     than the one held; other products' events must be newer.
+//   - Memory is bounded: at most Config.MaxSubjects subjects are kept, the
+//     least recently updated going first.
 //   - It answers at once and does follow-up work afterwards: fetching the
-//     KYX href of a PROCESSED workflow.
+//     KYX href of a PROCESSED workflow, from Jumio's API hosts only (plus
+//     configured test hosts).
 //
 // It serves the probe GET /_probe/{subject} → {"events": N, "status": S}.
+//
+// The lines that call rc.defects are the hooks of the known defects
+// (defects.go); a copy of this receiver drops them.
 package receiver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kycsim/kycsim/simulator/signing"
-	"github.com/kycsim/kycsim/spec"
 )
 
 // Paths are the receiver's callback paths by product.
@@ -58,8 +80,8 @@ const ProbePath = "/_probe/{subject}"
 const MaxBodyBytes = 1 << 20
 
 // JumioInvalid says what the receiver does with a Jumio callback whose
-// content is wrong (Jumio asks receivers to answer 200 first and validate
-// afterwards, so both are defensible).
+// content it cannot use (Jumio asks receivers to answer 200 first and
+// validate afterwards, so both are defensible).
 type JumioInvalid string
 
 // The two policies.
@@ -78,44 +100,55 @@ type Config struct {
 	// BehindProxy makes the receiver take the source address from the
 	// last X-Forwarded-For entry.
 	BehindProxy bool
-	// JumioInvalid is the policy for bad Jumio content (AckAndDrop when
-	// empty).
+	// JumioInvalid is the policy for Jumio content the receiver cannot
+	// use (AckAndDrop when empty).
 	JumioInvalid JumioInvalid
+	// Handles maps a product to the messages the receiver acts on (Sumsub
+	// types; for Jumio the status values that name the callbacks). A nil
+	// map, a missing product or an empty list means every message. Other
+	// messages are acknowledged with 200 and not acted on.
+	Handles map[string][]string
 	// Fetch turns on the follow-up fetch of the KYX href.
 	Fetch bool
 	// FetchTimeout bounds one follow-up fetch (5 s when zero).
 	FetchTimeout time.Duration
+	// FetchHosts are hosts ("host" or "host:port") the follow-up fetch
+	// may go to besides Jumio's API hosts, such as a vendor API mock.
+	FetchHosts []string
+	// MaxSubjects bounds how many subjects the receiver keeps
+	// (DefaultMaxSubjects when zero); the least recently updated go first.
+	MaxSubjects int
 	// Defects switches on known defects (see Defects).
 	Defects []Defect
 	// SlowDelay is how long the slow defect waits before answering
 	// (11 s, beyond Sumsub's 10 s deadline, when zero).
 	SlowDelay time.Duration
+	// LaterDelay is how long the acts-on-refused-later defect waits
+	// before acting on a callback it refused (300 ms when zero).
+	LaterDelay time.Duration
 	// Logger gets one line per callback; nil discards.
 	Logger *slog.Logger
 }
 
+// DefaultMaxSubjects is the number of subjects kept when
+// Config.MaxSubjects is zero.
+const DefaultMaxSubjects = 100000
+
 // Receiver is the reference receiver; it is an http.Handler.
 type Receiver struct {
-	cfg     Config
-	catalog *spec.Catalog
-	router  *mux.Router
-	state   *store
-	defects map[Defect]bool
-	allowed map[netip.Addr]bool
-	fetcher *fetcher
-	log     *slog.Logger
+	cfg            Config
+	mux            *http.ServeMux
+	allowed        map[netip.Addr]bool // Jumio callback sources
+	trustForwarded bool                // take the source from X-Forwarded-For
+	handles        map[string][]string
+	state          *store
+	fetcher        *fetcher
+	defects        *defectHooks
+	log            *slog.Logger
 }
 
-// New returns a receiver; it fails on an unknown defect or a catalog that
-// does not compile.
+// New returns a receiver; it fails on a bad configuration.
 func New(cfg Config) (*Receiver, error) {
-	cat, err := spec.Default()
-	if err != nil {
-		return nil, fmt.Errorf("load catalog: %w", err)
-	}
-	if err := cat.CompileAll(); err != nil {
-		return nil, err
-	}
 	switch cfg.JumioInvalid {
 	case "":
 		cfg.JumioInvalid = AckAndDrop
@@ -123,21 +156,34 @@ func New(cfg Config) (*Receiver, error) {
 	default:
 		return nil, fmt.Errorf("unknown policy for invalid Jumio callbacks %q (known: %s, %s)", cfg.JumioInvalid, AckAndDrop, Reject)
 	}
-	if cfg.SlowDelay <= 0 {
-		cfg.SlowDelay = 11 * time.Second
+	if err := checkHandles(cfg.Handles); err != nil {
+		return nil, err
+	}
+	if cfg.MaxSubjects < 0 {
+		return nil, fmt.Errorf("MaxSubjects %d: must be >= 0", cfg.MaxSubjects)
+	}
+	if cfg.MaxSubjects == 0 {
+		cfg.MaxSubjects = DefaultMaxSubjects
 	}
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 5 * time.Second
 	}
-	rc := &Receiver{cfg: cfg, catalog: cat, state: newStore(), defects: map[Defect]bool{}, allowed: map[netip.Addr]bool{}, log: cfg.Logger}
-	if rc.log == nil {
-		rc.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.SlowDelay <= 0 {
+		cfg.SlowDelay = 11 * time.Second
 	}
-	for _, d := range cfg.Defects {
-		if !slices.Contains(Defects, d) {
-			return nil, fmt.Errorf("unknown defect %q (known: %s)", d, defectNames())
-		}
-		rc.defects[d] = true
+	if cfg.LaterDelay <= 0 {
+		cfg.LaterDelay = 300 * time.Millisecond
+	}
+	hosts, err := fetchHosts(cfg.FetchHosts)
+	if err != nil {
+		return nil, err
+	}
+	rc := &Receiver{
+		cfg: cfg, allowed: map[netip.Addr]bool{}, trustForwarded: cfg.BehindProxy,
+		handles: cfg.Handles, state: newStore(cfg.MaxSubjects), log: cfg.Logger,
+	}
+	if rc.log == nil {
+		rc.log = slog.New(slog.DiscardHandler)
 	}
 	sources := cfg.Sources
 	if sources == nil {
@@ -146,28 +192,30 @@ func New(cfg Config) (*Receiver, error) {
 	for _, a := range append(slices.Clone(JumioCallbackSources), sources...) {
 		rc.allowed[a.Unmap()] = true
 	}
-	rc.fetcher = newFetcher(cfg.FetchTimeout, rc.log)
-	r := mux.NewRouter()
-	for product, path := range Paths {
-		r.HandleFunc(path, rc.callback(product)).Methods(http.MethodPost)
+	if rc.defects, err = newDefectHooks(rc, cfg.Defects); err != nil {
+		return nil, err
 	}
-	r.HandleFunc(ProbePath, rc.probe).Methods(http.MethodGet)
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		answer(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
-	})
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rc.fetcher = newFetcher(cfg.FetchTimeout, hosts, rc.log)
+	rc.mux = http.NewServeMux()
+	for product, path := range Paths {
+		rc.mux.HandleFunc(path, rc.callback(product))
+	}
+	rc.mux.HandleFunc(ProbePath, rc.probe)
+	rc.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusNotFound, "no callback is received at "+r.URL.Path)
 	})
-	rc.router = r
 	return rc, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) { rc.router.ServeHTTP(w, r) }
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) { rc.mux.ServeHTTP(w, r) }
 
-// Close stops the follow-up work, waiting for fetches under way until ctx
-// is done.
-func (rc *Receiver) Close(ctx context.Context) error { return rc.fetcher.close(ctx) }
+// Close stops the follow-up work, waiting for the work under way until
+// ctx is done.
+func (rc *Receiver) Close(ctx context.Context) error {
+	err := rc.defects.wait(ctx)
+	return errors.Join(err, rc.fetcher.close(ctx))
+}
 
 // FetchCount returns how many follow-up fetches were made.
 func (rc *Receiver) FetchCount() int { return rc.fetcher.count() }
@@ -177,14 +225,173 @@ func (rc *Receiver) Probe(subject string) (events int, status string, known bool
 	return rc.state.probe(subject)
 }
 
-func (rc *Receiver) probe(w http.ResponseWriter, r *http.Request) {
-	n, status, known := rc.state.probe(mux.Vars(r)["subject"])
-	body := map[string]any{"events": n, "status": nil}
-	if known {
-		body["status"] = status
+// outcome is the receiver's decision on one callback: the answer, and the
+// follow-up work to do after answering.
+type outcome struct {
+	code  int
+	msg   string
+	fetch string // an href to fetch after answering
+}
+
+// callback returns the handler of one product's callbacks.
+func (rc *Receiver) callback(product string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			answer(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+			return
+		}
+		o := rc.receive(product, r)
+		rc.defects.beforeAnswer(r)
+		answer(w, o.code, o.msg)
+		rc.log.Info("callback", "product", product, "status", o.code, "result", o.msg)
+		// Follow-up work runs after the answer is written.
+		rc.followUp(o)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(body)
+}
+
+// receive is the receiver's main path: it decides what to answer to one
+// callback and acts on it.
+func (rc *Receiver) receive(product string, r *http.Request) outcome {
+	sumsub := product == "sumsub"
+
+	// 1. Authenticity, Jumio: its callbacks carry no signature, so the
+	// source address is the check, made before the body is read.
+	if !sumsub {
+		if err := rc.defects.onSource(product, r, rc.checkSource(r)); err != nil {
+			return outcome{code: http.StatusForbidden, msg: err.Error()}
+		}
+	}
+
+	// 2. Read the body, refusing a large one before reading it.
+	if r.ContentLength > MaxBodyBytes {
+		return outcome{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body of %d bytes is larger than %d", r.ContentLength, MaxBodyBytes)}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return outcome{code: http.StatusBadRequest, msg: fmt.Sprintf("reading the body: %v", err)}
+	}
+	if len(body) > MaxBodyBytes {
+		return outcome{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}
+	}
+
+	// 3. Authenticity, Sumsub: the digest of the raw bytes, as received.
+	if sumsub {
+		if err := rc.defects.onSignature(r, body, rc.checkSignature(r, body)); err != nil {
+			return outcome{code: http.StatusUnauthorized, msg: err.Error()}
+		}
+	}
+
+	// 4. Read the fields the receiver uses; refuse content it cannot use.
+	e, err := parse(product, body)
+	if err != nil {
+		if o, ok := rc.defects.onUnusable(e, err); ok {
+			return o
+		}
+		return rc.refuseContent(product, err)
+	}
+	if o, ok := rc.defects.onParsed(r, body, &e); ok {
+		return o
+	}
+
+	// 5. Acknowledge, without acting, what the receiver does not act on.
+	if why := rc.ignored(e); why != "" {
+		return outcome{code: http.StatusOK, msg: "acknowledged, not acted on: " + why}
+	}
+
+	// 6. Dedupe, order, record.
+	return rc.act(e)
+}
+
+// checkSource verifies that a Jumio callback comes from one of Jumio's
+// callback addresses or a configured test address.
+func (rc *Receiver) checkSource(r *http.Request) error {
+	src, err := source(r, rc.trustForwarded)
+	if err != nil {
+		return err
+	}
+	if !rc.allowed[src] {
+		return fmt.Errorf("source %s is not a Jumio callback address", src)
+	}
+	return nil
+}
+
+// checkSignature verifies X-Payload-Digest over the raw body with the
+// algorithm X-Payload-Digest-Alg names; signing.Verify compares in
+// constant time.
+func (rc *Receiver) checkSignature(r *http.Request, body []byte) error {
+	if rc.cfg.Secret == "" {
+		return errors.New("no webhook secret is configured; every webhook is refused")
+	}
+	digest := r.Header.Get(signing.DigestHeader)
+	if digest == "" {
+		return fmt.Errorf("header %s is missing", signing.DigestHeader)
+	}
+	name := r.Header.Get(signing.AlgorithmHeader)
+	if name == "" {
+		return fmt.Errorf("header %s is missing", signing.AlgorithmHeader)
+	}
+	alg, err := signing.ParseAlgorithm(name)
+	if err != nil {
+		return fmt.Errorf("header %s: %w", signing.AlgorithmHeader, err)
+	}
+	if !signing.Verify(alg, rc.cfg.Secret, body, digest) {
+		return fmt.Errorf("header %s does not match the body", signing.DigestHeader)
+	}
+	return nil
+}
+
+// refuseContent answers content the receiver cannot use: 400, or for
+// Jumio under AckAndDrop 200 without acting on it. Never 5xx: the vendor
+// would retry what can never succeed.
+func (rc *Receiver) refuseContent(product string, err error) outcome {
+	if product != "sumsub" && rc.cfg.JumioInvalid == AckAndDrop {
+		return outcome{code: http.StatusOK, msg: "acknowledged and dropped: " + err.Error()}
+	}
+	return outcome{code: http.StatusBadRequest, msg: err.Error()}
+}
+
+// ignored says why an authentic, usable callback is not acted on, or ""
+// when it is.
+func (rc *Receiver) ignored(e event) string {
+	switch {
+	case !rc.handlesMessage(e.product, e.message):
+		return fmt.Sprintf("this receiver does not handle %s %s", e.product, e.message)
+	case e.product == "sumsub" && !slices.Contains(messages["sumsub"], e.message):
+		return fmt.Sprintf("unknown Sumsub type %q", e.message)
+	case e.product == "sumsub" && e.status == "":
+		return "no reviewStatus to record"
+	}
+	return ""
+}
+
+// handlesMessage reports whether the receiver acts on a product's message.
+func (rc *Receiver) handlesMessage(product, message string) bool {
+	list := rc.handles[product]
+	return len(list) == 0 || slices.Contains(list, message)
+}
+
+// act dedupes, orders and records an event; a new PROCESSED KYX event
+// schedules the fetch of its href.
+func (rc *Receiver) act(e event) outcome {
+	o := outcome{code: http.StatusOK, msg: "accepted"}
+	switch rc.state.record(e) {
+	case duplicate:
+		return outcome{code: http.StatusOK, msg: "duplicate: already acted on"}
+	case stale:
+		o.msg = "accepted; older than the state held, which stays"
+	}
+	// The result is ready to fetch once the workflow is PROCESSED.
+	if rc.cfg.Fetch && e.product == "jumio-kyx" && e.status == "PROCESSED" && e.href != "" {
+		o.fetch = e.href
+	}
+	return o
+}
+
+// followUp does the work that waits for the answer.
+func (rc *Receiver) followUp(o outcome) {
+	if o.fetch != "" {
+		rc.fetcher.enqueue(o.fetch)
+	}
 }
 
 // answer writes a short JSON answer.
@@ -195,228 +402,250 @@ func answer(w http.ResponseWriter, code int, msg string) {
 	w.Write(append(b, '\n'))
 }
 
-// outcome is the receiver's decision on one callback.
-type outcome struct {
-	code   int
-	msg    string
-	effect *event // acted on when not nil
+// probe serves GET /_probe/{subject}.
+func (rc *Receiver) probe(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		answer(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+		return
+	}
+	n, status, known := rc.state.probe(r.PathValue("subject"))
+	body := map[string]any{"events": n, "status": nil}
+	if known {
+		body["status"] = status
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(body)
 }
 
-func (rc *Receiver) callback(product string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		o := rc.decide(product, r)
-		acted := false
-		if o.effect != nil {
-			acted = rc.state.record(*o.effect, !rc.defects[DefectNoDedup], !rc.defects[DefectStateRegression])
-			if !acted {
-				o.msg = "duplicate: already acted on"
-			}
-		}
-		if rc.defects[DefectSlow] {
-			t := time.NewTimer(rc.cfg.SlowDelay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-			}
-			t.Stop()
-		}
-		answer(w, o.code, o.msg)
-		rc.log.Info("callback", "product", product, "status", o.code, "result", o.msg)
-		// Follow-up work runs after the answer is written.
-		if acted && o.effect.fetch && rc.cfg.Fetch {
-			rc.fetcher.enqueue(o.effect.href)
-		}
-	}
+// event is what the receiver reads from a callback and keeps of it.
+type event struct {
+	product string
+	subject string
+	// message names the callback: the Sumsub type, or the Jumio status
+	// that tells the callbacks apart.
+	message string
+	// status is what the probe reports: the Jumio status, or the Sumsub
+	// reviewStatus with "/" and the reviewAnswer when there is one.
+	status string
+	rank   int       // KYX: how far the workflow got
+	at     time.Time // the vendor's time of the event; zero when missing
+	href   string    // KYX: where the result is fetched from
+	// key identifies the event for deduplication:
+	//   - Jumio: the subject and the status (the timestamp is left out: a
+	//     redelivery carries a fresh one);
+	//   - Sumsub: applicantId, type, correlationId and createdAtMs (a
+	//     resent webhook repeats all four; GREEN then RED differ).
+	key string
 }
 
-func (rc *Receiver) decide(product string, r *http.Request) outcome {
-	p, err := rc.catalog.Product(product)
-	if err != nil {
-		return outcome{code: http.StatusInternalServerError, msg: err.Error()}
-	}
-	jumio := product != "sumsub"
-	if jumio && !rc.defects[DefectAnySource] {
-		src, err := source(r, rc.cfg.BehindProxy || rc.defects[DefectTrustForwardedFor])
-		if err != nil {
-			return outcome{code: http.StatusForbidden, msg: err.Error()}
-		}
-		if !rc.allowed[src] {
-			return outcome{code: http.StatusForbidden, msg: fmt.Sprintf("source %s is not a Jumio callback address", src)}
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return outcome{code: http.StatusBadRequest, msg: "reading the body: " + err.Error()}
-	}
-	if len(body) > MaxBodyBytes {
-		return outcome{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}
-	}
-	if !jumio {
-		if o, ok := rc.verifySumsub(r, body); !ok {
-			return o
-		}
-	}
-	bad := func(msg string) outcome {
-		if !jumio || rc.cfg.JumioInvalid == Reject {
-			return outcome{code: http.StatusBadRequest, msg: msg}
-		}
-		return outcome{code: http.StatusOK, msg: "acknowledged and dropped: " + msg}
-	}
-	if enc := spec.EncodingOf(r.Header.Get("Content-Type")); enc != p.Encoding && !rc.defects[DefectAcceptInvalid] {
-		if !jumio {
-			return outcome{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q; expected %s", r.Header.Get("Content-Type"), p.ContentType)}
-		}
-		return bad(fmt.Sprintf("Content-Type %q; expected %s", r.Header.Get("Content-Type"), p.ContentType))
-	}
-	res, err := p.Validate(body, spec.Options{Level: spec.LevelVendor, Encoding: p.Encoding})
-	if err != nil {
-		return outcome{code: http.StatusInternalServerError, msg: err.Error()}
-	}
-	if !res.Valid() && !rc.defects[DefectAcceptInvalid] {
-		return bad(res.Violations[0].String())
-	}
-	pl, _ := p.Decode(body, p.Encoding, spec.LevelVendor)
-	if pl == nil {
-		return bad("body does not parse")
-	}
-	if o, bad := rc.defective(p, body, res, pl); bad {
-		return o
-	}
-	e, err := eventOf(product, res.Message, pl.Value)
-	if err != nil {
-		return bad(err.Error())
-	}
-	if rc.defects[DefectMergeFinals] {
-		e.key = e.subject
-	}
-	return outcome{code: http.StatusOK, msg: "accepted", effect: &e}
+// messages are each product's message names: the Sumsub types, and for
+// Jumio the documented values of the status that tells the callbacks
+// apart, which is also the decision.
+var messages = map[string][]string{
+	"jumio-kyx":       {"ACQUISITION_STARTED", "ACQUIRED", "PROCESSED", "SESSION_EXPIRED", "TOKEN_EXPIRED"},
+	"jumio-netverify": {"APPROVED_VERIFIED", "DENIED_FRAUD", "DENIED_UNSUPPORTED_ID_TYPE", "DENIED_UNSUPPORTED_ID_COUNTRY", "ERROR_NOT_READABLE_ID", "NO_ID_UPLOADED"},
+	"jumio-auth":      {"PASSED", "FAILED", "INVALID", "EXPIRED"},
+	"jumio-docverify": {"UPLOADED", "EXTRACTED", "DISCARDED", "FAILED"},
+	"sumsub": {
+		"applicantCreated", "applicantPending", "applicantReviewed", "applicantOnHold",
+		"applicantActionPending", "applicantActionReviewed", "applicantActionOnHold",
+		"applicantPersonalInfoChanged", "applicantTagsChanged", "applicantActivated",
+		"applicantDeactivated", "applicantDeleted", "applicantReset", "applicantPrechecked",
+		"applicantLevelChanged", "applicantWorkflowCompleted", "videoIdentStatusChanged",
+	},
 }
 
-// verifySumsub checks the digest headers against the raw body.
-func (rc *Receiver) verifySumsub(r *http.Request, body []byte) (outcome, bool) {
-	if rc.defects[DefectNoSignatureCheck] {
-		return outcome{}, true
-	}
-	if rc.cfg.Secret == "" {
-		return outcome{code: http.StatusUnauthorized, msg: "no webhook secret is configured; every webhook is refused"}, false
-	}
-	digest := r.Header.Get(signing.DigestHeader)
-	if digest == "" {
-		return outcome{code: http.StatusUnauthorized, msg: "header " + signing.DigestHeader + " is missing"}, false
-	}
-	alg := signing.SHA256
-	if !rc.defects[DefectAssumeSHA256] {
-		var err error
-		name := r.Header.Get(signing.AlgorithmHeader)
-		if name == "" {
-			return outcome{code: http.StatusUnauthorized, msg: "header " + signing.AlgorithmHeader + " is missing"}, false
-		}
-		if alg, err = signing.ParseAlgorithm(name); err != nil {
-			return outcome{code: http.StatusUnauthorized, msg: "header " + signing.AlgorithmHeader + ": " + err.Error()}, false
-		}
-	}
-	signed := body
-	if rc.defects[DefectReserializedBody] {
-		var v any
-		if json.Unmarshal(body, &v) == nil {
-			signed, _ = json.Marshal(v)
-		}
-	}
-	if !signing.Verify(alg, rc.cfg.Secret, signed, digest) {
-		return outcome{code: http.StatusUnauthorized, msg: "header " + signing.DigestHeader + " does not match the body"}, false
-	}
-	return outcome{}, true
-}
-
-// eventOf reads the subject, status, time and deduplication key of a
-// callback from its decoded value.
-func eventOf(product, message string, v any) (event, error) {
-	e := event{product: product}
-	var when string
-	switch product {
-	case "jumio-kyx":
-		e.subject, e.status = str(v, "workflowExecution", "id"), str(v, "workflowExecution", "status")
-		e.rank = kyxRank[e.status]
-		e.href = str(v, "workflowExecution", "href")
-		// The result is ready to fetch once the workflow is PROCESSED.
-		e.fetch = e.status == "PROCESSED" && e.href != ""
-		when = str(v, "callbackSentAt")
-	case "jumio-netverify":
-		e.subject, e.status, when = str(v, "jumioIdScanReference"), str(v, "verificationStatus"), str(v, "callbackDate")
-	case "jumio-auth":
-		e.subject, e.status, when = str(v, "transactionReference"), str(v, "transactionResult"), str(v, "callbackDate")
-	case "jumio-docverify":
-		e.subject, e.status, when = str(v, "scanReference"), str(v, "document", "status"), str(v, "timestamp")
-	case "sumsub":
-		e.subject, e.status, when = str(v, "applicantId"), str(v, "reviewStatus"), str(v, "createdAtMs")
-		if a := str(v, "reviewResult", "reviewAnswer"); a != "" {
-			e.status += "/" + a
-		}
-	}
-	if e.subject == "" {
-		return e, fmt.Errorf("no subject in the %s callback", product)
-	}
-	at, err := parseVendorTime(when)
-	if err != nil {
-		return e, err
-	}
-	e.at = at
-	e.key = Key(product, v)
-	return e, nil
-}
+// reviewAnswers are the documented Sumsub decisions.
+var reviewAnswers = []string{"GREEN", "RED"}
 
 // kyxRank orders KYX statuses by how far the workflow got.
 var kyxRank = map[string]int{"ACQUISITION_STARTED": 1, "ACQUIRED": 2, "PROCESSED": 3, "SESSION_EXPIRED": 3, "TOKEN_EXPIRED": 3}
 
-// Key returns the deduplication key of a decoded callback:
-//
-//   - jumio-kyx: workflowExecution.id and status (callbackSentAt is left
-//     out: a redelivery carries a fresh one);
-//   - jumio-netverify: jumioIdScanReference and verificationStatus;
-//   - jumio-auth: transactionReference and transactionResult;
-//   - jumio-docverify: scanReference and document.status;
-//   - sumsub: applicantId, type, correlationId and createdAtMs (a resent
-//     webhook repeats all four; two results, GREEN then RED, differ).
-func Key(product string, v any) string {
-	parts := []string{product}
+// parse reads the fields the receiver uses from a callback body. The
+// error says why the content cannot be used; the event holds what could
+// be read all the same.
+func parse(product string, body []byte) (event, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return event{product: product}, errors.New("the body is empty")
+	}
+	var e event
+	var err error
 	switch product {
 	case "jumio-kyx":
-		parts = append(parts, str(v, "workflowExecution", "id"), str(v, "workflowExecution", "status"))
+		e, err = parseKYX(body)
 	case "jumio-netverify":
-		parts = append(parts, str(v, "jumioIdScanReference"), str(v, "verificationStatus"))
+		e, err = parseForm(body, product, "jumioIdScanReference", "verificationStatus", "callbackDate")
 	case "jumio-auth":
-		parts = append(parts, str(v, "transactionReference"), str(v, "transactionResult"))
+		e, err = parseForm(body, product, "transactionReference", "transactionResult", "callbackDate")
 	case "jumio-docverify":
-		parts = append(parts, str(v, "scanReference"), str(v, "document", "status"))
+		e, err = parseDocVerify(body)
 	case "sumsub":
-		parts = append(parts, str(v, "applicantId"), str(v, "type"), str(v, "correlationId"), str(v, "createdAtMs"))
+		e, err = parseSumsub(body)
+	default:
+		return e, fmt.Errorf("unknown product %q", product)
 	}
-	return strings.Join(parts, "\x00")
+	e.product = product
+	if e.key == "" {
+		e.key = strings.Join([]string{product, e.subject, e.message}, "\x00")
+	}
+	return e, err
 }
 
-// str returns the string at a path of a decoded value, "" when absent.
-func str(v any, path ...string) string {
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
+// kyxCallback is the part of a Jumio KYX callback the receiver uses.
+type kyxCallback struct {
+	CallbackSentAt    string `json:"callbackSentAt"`
+	WorkflowExecution struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Href   string `json:"href"`
+	} `json:"workflowExecution"`
+}
+
+func parseKYX(body []byte) (event, error) {
+	var c kyxCallback
+	err := decodeJSON(body, &c)
+	x := c.WorkflowExecution
+	e := event{subject: x.ID, message: x.Status, status: x.Status, rank: kyxRank[x.Status], href: x.Href, at: vendorTime(c.CallbackSentAt)}
+	if err != nil {
+		return e, err
+	}
+	return e, need(e, "jumio-kyx", "workflowExecution.id", "workflowExecution.status")
+}
+
+// parseForm reads a Jumio form callback whose subject, status and
+// timestamp are plain form fields (Netverify, Authentication).
+func parseForm(body []byte, product, subjectField, statusField, timeField string) (event, error) {
+	f, err := url.ParseQuery(string(body))
+	e := event{subject: f.Get(subjectField), message: f.Get(statusField), status: f.Get(statusField), at: vendorTime(f.Get(timeField))}
+	if err != nil {
+		return e, fmt.Errorf("the body is not form-encoded: %w", err)
+	}
+	return e, need(e, product, subjectField, statusField)
+}
+
+// parseDocVerify reads a Document Verification callback: a form whose
+// document and transaction fields are JSON texts.
+func parseDocVerify(body []byte) (event, error) {
+	f, err := url.ParseQuery(string(body))
+	e := event{subject: f.Get("scanReference"), at: vendorTime(f.Get("timestamp"))}
+	if err != nil {
+		return e, fmt.Errorf("the body is not form-encoded: %w", err)
+	}
+	var doc, tx struct {
+		Status string `json:"status"`
+	}
+	if s := f.Get("document"); s != "" {
+		if err := json.Unmarshal([]byte(s), &doc); err != nil {
+			return e, fmt.Errorf("form field document is not a JSON object with a status: %w", err)
 		}
-		v = m[k]
+		e.message = doc.Status
+	} else if json.Unmarshal([]byte(f.Get("transaction")), &tx) == nil && tx.Status == "FAILED" {
+		// A FAILED transaction carries no document.
+		e.message = "FAILED"
 	}
-	s, _ := v.(string)
-	return s
+	e.status = e.message
+	return e, need(e, "jumio-docverify", "scanReference", "document.status")
 }
 
-// parseVendorTime reads a Jumio timestamp (0 to 3 millisecond digits) or
-// a Sumsub createdAtMs.
-func parseVendorTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+// sumsubWebhook is the part of a Sumsub webhook the receiver uses.
+type sumsubWebhook struct {
+	ApplicantID   string `json:"applicantId"`
+	Type          string `json:"type"`
+	ReviewStatus  string `json:"reviewStatus"`
+	CreatedAtMs   string `json:"createdAtMs"`
+	CorrelationID string `json:"correlationId"`
+	ReviewResult  *struct {
+		ReviewAnswer string `json:"reviewAnswer"`
+	} `json:"reviewResult"`
+}
+
+func parseSumsub(body []byte) (event, error) {
+	var w sumsubWebhook
+	err := decodeJSON(body, &w)
+	e := event{
+		subject: w.ApplicantID, message: w.Type, at: vendorTime(w.CreatedAtMs),
+		key: strings.Join([]string{"sumsub", w.ApplicantID, w.Type, w.CorrelationID, w.CreatedAtMs}, "\x00"),
 	}
+	answer := ""
+	if w.ReviewResult != nil {
+		answer = w.ReviewResult.ReviewAnswer
+	}
+	if w.ReviewStatus != "" {
+		// An unknown reviewStatus is recorded as what it is.
+		e.status = w.ReviewStatus
+		if answer != "" {
+			e.status += "/" + answer
+		}
+	}
+	if err != nil {
+		return e, err
+	}
+	if err := need(e, "sumsub", "applicantId", "type"); err != nil {
+		return e, err
+	}
+	if answer != "" && !slices.Contains(reviewAnswers, answer) {
+		return e, fmt.Errorf("reviewResult.reviewAnswer %q is not one of %s", answer, strings.Join(reviewAnswers, ", "))
+	}
+	return e, nil
+}
+
+// decodeJSON decodes a JSON object into v. Fields not in v are ignored; a
+// field of v that holds the wrong JSON type makes the content unusable.
+func decodeJSON(body []byte, v any) error {
+	err := json.Unmarshal(body, v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("the body is a JSON %s, not an object", te.Value)
+	case errors.As(err, &te):
+		return fmt.Errorf("field %s is a JSON %s, which the receiver cannot use", te.Field, te.Value)
+	}
+	return fmt.Errorf("the body is not JSON: %w", err)
+}
+
+// need checks what every callback needs to be acted on: a subject, a
+// message, and for Jumio a status from its documented set (Sumsub types
+// may be new: they are checked later).
+func need(e event, product, subjectField, messageField string) error {
+	switch {
+	case e.subject == "":
+		return fmt.Errorf("%s is missing", subjectField)
+	case e.message == "":
+		return fmt.Errorf("%s is missing", messageField)
+	case product != "sumsub" && !slices.Contains(messages[product], e.message):
+		return fmt.Errorf("%s %q is not one of %s", messageField, e.message, strings.Join(messages[product], ", "))
+	}
+	return nil
+}
+
+// vendorTime reads a Jumio timestamp (RFC 3339 with 0 to 3 millisecond
+// digits) or a Sumsub createdAtMs ("2006-01-02 15:04:05.000", UTC). A
+// missing or unreadable time is zero: such an event never replaces a
+// state held.
+func vendorTime(s string) time.Time {
 	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
+			return t
 		}
 	}
-	return time.Time{}, fmt.Errorf("timestamp %q is neither a Jumio timestamp nor a Sumsub createdAtMs", s)
+	return time.Time{}
+}
+
+// checkHandles checks Config.Handles against the known products and
+// messages.
+func checkHandles(handles map[string][]string) error {
+	for product, list := range handles {
+		known, ok := messages[product]
+		if !ok {
+			return fmt.Errorf("handles: unknown product %q", product)
+		}
+		for _, m := range list {
+			if !slices.Contains(known, m) {
+				return fmt.Errorf("handles: %s has no message %q (known: %s)", product, m, strings.Join(known, ", "))
+			}
+		}
+	}
+	return nil
 }

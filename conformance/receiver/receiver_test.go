@@ -9,12 +9,17 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -193,29 +198,63 @@ func TestSumsubSignature(t *testing.T) {
 	}
 }
 
+// TestSumsubContent checks what the receiver answers to Sumsub content
+// and whether it acts on it: unusable content is refused with 400 and
+// has no effect; strict-shape problems and forward-compatible content are
+// acknowledged.
 func TestSumsubContent(t *testing.T) {
 	h := newHarness(t, Config{})
+	const acted, ignored = "acted", "ignored"
+	n := 0
+	// body returns a webhook for a subject of its own.
+	body := func(typ string, extra map[string]any) []byte {
+		n++
+		m := map[string]any{"applicantId": fmt.Sprintf("applicant-%d", n)}
+		maps.Copy(m, extra)
+		return sumsubBody(t, typ, "2020-02-21 13:23:19.002", m)
+	}
 	for _, tt := range []struct {
-		name string
-		body []byte
-		ct   string
-		want int
+		name   string
+		body   []byte
+		ct     string
+		want   int
+		effect string // acted, ignored (2xx without effect), or "" for refused
+		status string // the probe's status when acted
 	}{
-		{"valid", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.002", nil), "application/json", 200},
-		{"sandboxMode as string", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.003", map[string]any{"sandboxMode": "true"}), "application/json", 200},
-		{"sandboxMode as boolean", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.004", map[string]any{"sandboxMode": true}), "application/json", 200},
-		{"reviewResult null", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.005", map[string]any{"reviewResult": json.RawMessage("null")}), "application/json", 200},
-		{"unknown field", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.006", map[string]any{"newField": 1}), "application/json", 200},
-		{"unknown type", sumsubBody(t, "applicantKytTxnApproved", "2020-02-21 13:23:19.007", nil), "application/json", 200},
-		{"malformed", []byte(`{"applicantId":`), "application/json", 400},
-		{"empty", []byte{}, "application/json", 400},
-		{"missing required field", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.008", map[string]any{"applicantId": nil}), "application/json", 400},
-		{"bad enum", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.009", map[string]any{"reviewStatus": "done"}), "application/json", 400},
-		{"wrong content type", sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.010", nil), "text/plain", 415},
+		{"valid", body("applicantPending", nil), "application/json", 200, acted, "pending"},
+		{"reviewed", body("applicantReviewed", map[string]any{"reviewStatus": "completed", "reviewResult": map[string]any{"reviewAnswer": "GREEN"}}), "application/json", 200, acted, "completed/GREEN"},
+		{"sandboxMode as string", body("applicantPending", map[string]any{"sandboxMode": "true"}), "application/json", 200, acted, "pending"},
+		{"sandboxMode as boolean", body("applicantPending", map[string]any{"sandboxMode": true}), "application/json", 200, acted, "pending"},
+		{"reviewResult null", body("applicantPending", map[string]any{"reviewResult": json.RawMessage("null")}), "application/json", 200, acted, "pending"},
+		{"unknown field", body("applicantPending", map[string]any{"newField": 1}), "application/json", 200, acted, "pending"},
+		{"missing levelName", body("applicantPending", map[string]any{"levelName": nil}), "application/json", 200, acted, "pending"},
+		{"missing correlationId and createdAtMs", body("applicantPending", map[string]any{"correlationId": nil, "createdAtMs": nil}), "application/json", 200, acted, "pending"},
+		{"wrong content type", body("applicantPending", nil), "text/plain", 200, acted, "pending"},
+		{"unknown reviewStatus", body("applicantReviewed", map[string]any{"reviewStatus": "awaitingService", "reviewResult": map[string]any{"reviewAnswer": "GREEN"}}), "application/json", 200, acted, "awaitingService/GREEN"},
+		{"unknown type", body("applicantKytTxnApproved", nil), "application/json", 200, ignored, ""},
+		{"missing reviewStatus", body("applicantPending", map[string]any{"reviewStatus": nil}), "application/json", 200, ignored, ""},
+		{"malformed", []byte(`{"applicantId":`), "application/json", 400, "", ""},
+		{"not an object", []byte(`["applicant-x"]`), "application/json", 400, "", ""},
+		{"empty", []byte{}, "application/json", 400, "", ""},
+		{"missing applicantId", body("applicantPending", map[string]any{"applicantId": nil}), "application/json", 400, "", ""},
+		{"applicantId a number", body("applicantPending", map[string]any{"applicantId": 7}), "application/json", 400, "", ""},
+		{"missing type", body("applicantPending", map[string]any{"type": nil}), "application/json", 400, "", ""},
+		{"reviewAnswer out of set", body("applicantReviewed", map[string]any{"reviewStatus": "completed", "reviewResult": map[string]any{"reviewAnswer": "MAYBE"}}), "application/json", 400, "", ""},
 	} {
 		hd := http.Header{"Content-Type": {tt.ct}, "X-Payload-Digest": {hexHMAC(sha256.New, secret, tt.body)}, "X-Payload-Digest-Alg": {"HMAC_SHA256_HEX"}}
 		if got, msg := h.post("/sumsub", "", hd, tt.body); got != tt.want {
 			t.Errorf("%s: %d %s, want %d", tt.name, got, msg, tt.want)
+		}
+		var w struct {
+			ApplicantID string `json:"applicantId"`
+		}
+		json.Unmarshal(tt.body, &w)
+		events, status, _ := h.rc.Probe(w.ApplicantID)
+		switch {
+		case tt.effect == acted && (events != 1 || status != tt.status):
+			t.Errorf("%s: probe %d %q, want 1 %q", tt.name, events, status, tt.status)
+		case tt.effect != acted && events != 0:
+			t.Errorf("%s: acted on (%d events, status %q)", tt.name, events, status)
 		}
 	}
 }
@@ -308,7 +347,7 @@ func TestKYXOrderAndFetch(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer api.Close()
-	h := newHarness(t, Config{Fetch: true})
+	h := newHarness(t, Config{Fetch: true, FetchHosts: []string{strings.TrimPrefix(api.URL, "http://")}})
 	href := api.URL + "/api/v1/accounts/a/workflow-executions/" + kyxID
 	ct := http.Header{"Content-Type": {"application/json"}}
 	for i, sentAt := range []string{"2026-05-30T12:00:00Z", "2026-05-30T12:00:01.1Z", "2026-05-30T12:00:02.12Z", "2026-05-30T12:00:03.123Z"} {
@@ -321,10 +360,7 @@ func TestKYXOrderAndFetch(t *testing.T) {
 	if n, st := h.probe(kyxID); n != 3 || st != "PROCESSED" {
 		t.Errorf("events %d status %v, want 3 PROCESSED", n, st)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for h.rc.FetchCount() < 1 && time.Now().Before(deadline) {
-		runtimeGosched()
-	}
+	eventually(t, func() bool { return h.rc.FetchCount() >= 1 })
 	mu.Lock()
 	defer mu.Unlock()
 	if fetched != 1 {
@@ -352,5 +388,275 @@ func TestJumioInvalid(t *testing.T) {
 	}
 	if _, err := New(Config{Defects: []Defect{"typo"}}); err == nil {
 		t.Error("an unknown defect was accepted")
+	}
+}
+
+// TestJumioContent checks the Jumio products: usable callbacks are acted
+// on, strict-shape problems are acknowledged and acted on, unusable
+// content is acknowledged and dropped (the default policy).
+func TestJumioContent(t *testing.T) {
+	form := func(kv ...string) []byte {
+		v := url.Values{}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return []byte(v.Encode())
+	}
+	formCT := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	const dropped = ""
+	for _, tt := range []struct {
+		name, path string
+		header     http.Header
+		body       []byte
+		subject    string
+		status     string // the probe's status; dropped when not acted on
+	}{
+		{"kyx", "/jumio/kyx", jsonCT, kyxBody("k1", "ACQUIRED", "2026-05-30T12:00:00.1Z", ""), "k1", "ACQUIRED"},
+		{"kyx without account and callbackSentAt", "/jumio/kyx", jsonCT, []byte(`{"workflowExecution":{"id":"k2","status":"PROCESSED"}}`), "k2", "PROCESSED"},
+		{"kyx with nulls and unknown fields", "/jumio/kyx", jsonCT, []byte(`{"callbackSentAt":null,"workflowExecution":{"id":"k3","status":"ACQUIRED","href":null,"new":{"x":1}},"account":null}`), "k3", "ACQUIRED"},
+		{"kyx as text/plain", "/jumio/kyx", http.Header{"Content-Type": {"text/plain"}}, kyxBody("k4", "ACQUIRED", "2026-05-30T12:00:00Z", ""), "k4", "ACQUIRED"},
+		{"kyx status out of set", "/jumio/kyx", jsonCT, kyxBody("k5", "DONE", "2026-05-30T12:00:00Z", ""), "k5", dropped},
+		{"kyx status missing", "/jumio/kyx", jsonCT, []byte(`{"workflowExecution":{"id":"k6"}}`), "k6", dropped},
+		{"kyx id missing", "/jumio/kyx", jsonCT, []byte(`{"workflowExecution":{"status":"ACQUIRED"}}`), "", dropped},
+		{"kyx not JSON", "/jumio/kyx", jsonCT, []byte(`workflowExecution=1`), "", dropped},
+		{"netverify", "/jumio/netverify", formCT, form("jumioIdScanReference", "n1", "verificationStatus", "APPROVED_VERIFIED", "callbackDate", "2026-05-30T12:00:00.12Z"), "n1", "APPROVED_VERIFIED"},
+		{"netverify without callbackDate", "/jumio/netverify", formCT, form("jumioIdScanReference", "n2", "verificationStatus", "DENIED_FRAUD"), "n2", "DENIED_FRAUD"},
+		{"netverify status out of set", "/jumio/netverify", formCT, form("jumioIdScanReference", "n3", "verificationStatus", "MAYBE"), "n3", dropped},
+		{"netverify not a form", "/jumio/netverify", formCT, []byte("jumioIdScanReference=n4&verificationStatus=DENIED_FRAUD&a=%zz"), "n4", dropped},
+		{"auth", "/jumio/auth", formCT, form("transactionReference", "a1", "transactionResult", "PASSED", "callbackDate", "2026-05-30T12:00:00Z"), "a1", "PASSED"},
+		{"auth result missing", "/jumio/auth", formCT, form("transactionReference", "a2"), "a2", dropped},
+		{"docverify", "/jumio/docverify", formCT, form("scanReference", "d1", "timestamp", "2026-05-30T12:00:00.123Z", "transaction", `{"status":"DONE"}`, "document", `{"status":"EXTRACTED","type":"BS"}`), "d1", "EXTRACTED"},
+		{"docverify failed transaction", "/jumio/docverify", formCT, form("scanReference", "d2", "timestamp", "2026-05-30T12:00:00Z", "transaction", `{"status":"FAILED"}`), "d2", "FAILED"},
+		{"docverify without transaction", "/jumio/docverify", formCT, form("scanReference", "d3", "document", `{"status":"UPLOADED"}`), "d3", "UPLOADED"},
+		{"docverify document not JSON", "/jumio/docverify", formCT, form("scanReference", "d4", "document", `status=UPLOADED`), "d4", dropped},
+		{"docverify no document", "/jumio/docverify", formCT, form("scanReference", "d5", "transaction", `{"status":"DONE"}`), "d5", dropped},
+		{"docverify empty", "/jumio/docverify", formCT, nil, "", dropped},
+	} {
+		for _, policy := range []JumioInvalid{AckAndDrop, Reject} {
+			h := newHarness(t, Config{JumioInvalid: policy})
+			want := 200
+			if tt.status == dropped && policy == Reject {
+				want = 400
+			}
+			got, msg := h.post(tt.path, "127.0.0.1", tt.header, tt.body)
+			if got != want {
+				t.Errorf("%s, %s: %d %s, want %d", tt.name, policy, got, msg, want)
+			}
+			n, st, _ := h.rc.Probe(tt.subject)
+			switch {
+			case tt.status == dropped && n != 0:
+				t.Errorf("%s, %s: acted on (%d events, %q)", tt.name, policy, n, st)
+			case tt.status != dropped && (n != 1 || st != tt.status):
+				t.Errorf("%s, %s: probe %d %q, want 1 %q", tt.name, policy, n, st, tt.status)
+			}
+		}
+	}
+}
+
+// TestHandles checks that messages the receiver does not handle are
+// acknowledged without effect, after the authenticity check.
+func TestHandles(t *testing.T) {
+	h := newHarness(t, Config{Handles: map[string][]string{"sumsub": {"applicantReviewed"}, "jumio-kyx": {"PROCESSED"}}})
+	pendingBody := sumsubBody(t, "applicantPending", "2020-02-21 13:23:19.000", nil)
+	if got, msg := h.sumsub(pendingBody, "HMAC_SHA256_HEX", nil); got != 401 {
+		t.Errorf("unsigned, unhandled: %d %s, want 401", got, msg)
+	}
+	if got, msg := h.sumsub(pendingBody, "HMAC_SHA256_HEX", sha256New); got != 200 || !strings.Contains(msg, "not acted on") {
+		t.Errorf("unhandled: %d %s", got, msg)
+	}
+	if n, _, _ := h.rc.Probe("5cb744200a975a67ed1798a4"); n != 0 {
+		t.Errorf("an unhandled message was acted on: %d events", n)
+	}
+	if got, msg := h.sumsub(reviewed(t, "GREEN", "2020-02-21 13:23:19.100"), "HMAC_SHA256_HEX", sha256New); got != 200 {
+		t.Errorf("handled: %d %s", got, msg)
+	}
+	if n, st, _ := h.rc.Probe("5cb744200a975a67ed1798a4"); n != 1 || st != "completed/GREEN" {
+		t.Errorf("handled: probe %d %q", n, st)
+	}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	h.post("/jumio/kyx", "127.0.0.1", jsonCT, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00Z", ""))
+	if got, _ := h.post("/jumio/kyx", "127.0.0.2", jsonCT, kyxBody(kyxID, "ACQUIRED", "2026-05-30T12:00:00Z", "")); got != 403 {
+		t.Errorf("unhandled from a foreign source: %d, want 403", got)
+	}
+	h.post("/jumio/kyx", "127.0.0.1", jsonCT, kyxBody(kyxID, "PROCESSED", "2026-05-30T12:00:01Z", ""))
+	if n, st, _ := h.rc.Probe(kyxID); n != 1 || st != "PROCESSED" {
+		t.Errorf("kyx: probe %d %q, want 1 PROCESSED", n, st)
+	}
+	// Other products handle everything.
+	form := "transactionReference=a1&transactionResult=PASSED"
+	h.post("/jumio/auth", "127.0.0.1", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte(form))
+	if n, _, _ := h.rc.Probe("a1"); n != 1 {
+		t.Errorf("auth: %d events, want 1", n)
+	}
+}
+
+// TestBodyLimit checks that a large body is refused with 413, before it is
+// read when Content-Length announces it.
+func TestBodyLimit(t *testing.T) {
+	rc, err := New(Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close(t.Context())
+	for _, product := range []string{"sumsub", "jumio-kyx"} {
+		// Announced: the body is never read.
+		body := &countingReader{r: strings.NewReader("{}")}
+		req := httptest.NewRequest(http.MethodPost, Paths[product], body)
+		req.RemoteAddr = "127.0.0.1:1234"
+		req.ContentLength = MaxBodyBytes + 1
+		w := httptest.NewRecorder()
+		rc.ServeHTTP(w, req)
+		if w.Code != http.StatusRequestEntityTooLarge || body.n != 0 {
+			t.Errorf("%s, announced: %d after reading %d bytes", product, w.Code, body.n)
+		}
+		// Not announced (chunked): at most MaxBodyBytes+1 are read.
+		big := &countingReader{r: io.MultiReader(strings.NewReader(`{"x":"`), bytes.NewReader(bytes.Repeat([]byte("a"), 2*MaxBodyBytes)))}
+		req = httptest.NewRequest(http.MethodPost, Paths[product], big)
+		req.RemoteAddr = "127.0.0.1:1234"
+		req.ContentLength = -1
+		w = httptest.NewRecorder()
+		rc.ServeHTTP(w, req)
+		if w.Code != http.StatusRequestEntityTooLarge || big.n > MaxBodyBytes+1 {
+			t.Errorf("%s, chunked: %d after reading %d bytes", product, w.Code, big.n)
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestFetchHosts checks which hrefs the follow-up fetch follows.
+func TestFetchHosts(t *testing.T) {
+	hosts, err := fetchHosts([]string{"127.0.0.1:8089", "http://mock.test:9000", "Vendor.Example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		href string
+		ok   bool
+	}{
+		{"https://retrieval.amer-1.jumio.ai/api/v1/accounts/a/workflow-executions/w", true},
+		{"https://retrieval.emea-1.jumio.ai/api/v1/workflow-executions/w", true},
+		{"https://lon.netverify.com/api/netverify/v2/scans/s", true},
+		{"http://retrieval.amer-1.jumio.ai/api/v1/workflow-executions/w", false},
+		{"https://retrieval.amer-1.jumio.ai.evil.test/x", false},
+		{"https://jumio.ai@evil.test/x", false},
+		{"https://evil.test/retrieval.amer-1.jumio.ai", false},
+		{"http://127.0.0.1:8089/api/v1/workflow-executions/w", true},
+		{"http://127.0.0.1:8090/api/v1/workflow-executions/w", false},
+		{"http://mock.test:9000/x", true},
+		{"https://vendor.example:443/x", true},
+		{"file:///etc/passwd", false},
+		{"http://169.254.169.254/latest/meta-data", false},
+	} {
+		u, err := url.Parse(tt.href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkHost(u, hosts); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want allowed %v", tt.href, err, tt.ok)
+		}
+	}
+	if _, err := fetchHosts([]string{"host/path"}); err == nil {
+		t.Error("a path was taken for a host")
+	}
+}
+
+// TestFetchSkipsForeignHosts checks end to end that an href to a host not
+// configured is not fetched, and one to a configured host is.
+func TestFetchSkipsForeignHosts(t *testing.T) {
+	var fetched atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer api.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+	}))
+	defer other.Close()
+	h := newHarness(t, Config{Fetch: true, FetchHosts: []string{api.URL}})
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	h.post("/jumio/kyx", "127.0.0.1", jsonCT, kyxBody("w1", "PROCESSED", "2026-05-30T12:00:00Z", other.URL+"/w1"))
+	h.post("/jumio/kyx", "127.0.0.1", jsonCT, kyxBody("w2", "PROCESSED", "2026-05-30T12:00:00Z", api.URL+"/w2"))
+	eventually(t, func() bool { return h.rc.FetchCount() >= 1 })
+	if err := h.rc.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.rc.FetchCount(); n != 1 || fetched.Load() != 0 {
+		t.Errorf("%d fetches, %d to the host not configured; want 1 and none", n, fetched.Load())
+	}
+}
+
+// TestStoreBound checks that the store keeps at most MaxSubjects
+// subjects, forgetting the least recently updated, and a bounded number
+// of deduplication keys.
+func TestStoreBound(t *testing.T) {
+	s := newStore(3)
+	ev := func(subject, status string, sec int) event {
+		return event{product: "jumio-netverify", subject: subject, message: status, status: status,
+			key: subject + "\x00" + status, at: mustTime(t, fmt.Sprintf("2026-05-30T12:00:%02dZ", sec))}
+	}
+	for i, subject := range []string{"a", "b", "c"} {
+		s.record(ev(subject, "APPROVED_VERIFIED", i))
+	}
+	s.record(ev("a", "DENIED_FRAUD", 10)) // a is now the most recently updated
+	s.record(ev("d", "APPROVED_VERIFIED", 11))
+	if _, _, known := s.probe("b"); known {
+		t.Error("b, the least recently updated, was kept")
+	}
+	for _, subject := range []string{"a", "c", "d"} {
+		if _, _, known := s.probe(subject); !known {
+			t.Errorf("%s was forgotten", subject)
+		}
+	}
+	// A duplicate is not an update: c stays the oldest.
+	if got := s.record(ev("c", "APPROVED_VERIFIED", 2)); got != duplicate {
+		t.Errorf("redelivery: %v, want duplicate", got)
+	}
+	s.record(ev("e", "APPROVED_VERIFIED", 12))
+	if _, _, known := s.probe("c"); known {
+		t.Error("c was kept after a duplicate")
+	}
+	// Keys: one subject with many events keeps at most maxKeys of them.
+	for i := range 100 {
+		s.record(ev("a", fmt.Sprintf("S%d", i), 20+i%40))
+	}
+	subjects, keys := s.size()
+	if subjects != 3 || keys > keysPerSubject*3 {
+		t.Errorf("%d subjects and %d keys; want 3 and at most %d", subjects, keys, keysPerSubject*3)
+	}
+	if n, _, _ := s.probe("a"); n != 102 {
+		t.Errorf("a: %d events, want 102", n)
+	}
+	// Through the receiver: the configured bound holds.
+	h := newHarness(t, Config{MaxSubjects: 2})
+	for _, id := range []string{"x1", "x2", "x3"} {
+		h.post("/jumio/kyx", "127.0.0.1", http.Header{"Content-Type": {"application/json"}}, kyxBody(id, "ACQUIRED", "2026-05-30T12:00:00Z", ""))
+	}
+	if _, _, known := h.rc.Probe("x1"); known {
+		t.Error("MaxSubjects 2 kept 3 subjects")
+	}
+}
+
+// TestConfigErrors checks that New refuses a bad configuration.
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{JumioInvalid: "maybe"},
+		{Defects: []Defect{"typo"}},
+		{Handles: map[string][]string{"onfido": {"x"}}},
+		{Handles: map[string][]string{"sumsub": {"applicantApproved"}}},
+		{FetchHosts: []string{"a b"}},
+		{MaxSubjects: -1},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%+v was accepted", cfg)
+		}
 	}
 }

@@ -1,78 +1,131 @@
 package receiver
 
 import (
+	"container/list"
 	"sync"
 	"time"
 )
 
-// event is what the receiver keeps of one callback it acted on.
-type event struct {
-	product string
-	subject string
-	key     string // deduplication key
-	status  string
-	rank    int       // KYX: how far the workflow got
-	at      time.Time // the vendor's time of the event
-	href    string    // KYX: where the result is fetched from
-	fetch   bool      // whether acting on it fetches href
-}
+// keysPerSubject sets the bound on deduplication keys: the store keeps at
+// most keysPerSubject times as many keys as subjects.
+const keysPerSubject = 8
+
+// recorded is what the store did with an event.
+type recorded int
+
+const (
+	// applied: a new event; the subject's state is now the event's.
+	applied recorded = iota
+	// stale: a new event, counted, but older than the state held, which
+	// stays.
+	stale
+	// duplicate: the event was acted on before; nothing changed.
+	duplicate
+)
 
 // subjectState is what the receiver holds about one subject.
 type subjectState struct {
-	events int
-	status string
-	rank   int
-	at     time.Time
-	seen   map[string]bool
+	subject string
+	events  int
+	status  string
+	rank    int
+	at      time.Time
+	// seen holds the subject's deduplication keys, each with its place
+	// in store.keys.
+	seen map[string]*list.Element
 }
+
+// seenKey is an element of store.keys.
+type seenKey struct{ subject, key string }
 
 // store keeps per-subject state; it is safe for concurrent use, so that
-// concurrent identical deliveries are acted on once.
+// concurrent identical deliveries are acted on once. It is bounded: past
+// maxSubjects subjects the least recently updated one is forgotten with
+// its keys, and past maxKeys keys the least recently seen key is.
+// A forgotten subject starts afresh if it comes back.
 type store struct {
-	mu       sync.Mutex
-	subjects map[string]*subjectState
+	mu          sync.Mutex
+	maxSubjects int
+	maxKeys     int
+	dedup       bool                     // drop events seen before
+	ordered     bool                     // never let an older event replace the state
+	subjects    map[string]*list.Element // of *subjectState, in byUpdate
+	byUpdate    *list.List               // *subjectState, most recently updated first
+	keys        *list.List               // seenKey, most recently seen first
 }
 
-func newStore() *store { return &store{subjects: map[string]*subjectState{}} }
+func newStore(maxSubjects int) *store {
+	return &store{
+		maxSubjects: maxSubjects, maxKeys: keysPerSubject * maxSubjects, dedup: true, ordered: true,
+		subjects: map[string]*list.Element{}, byUpdate: list.New(), keys: list.New(),
+	}
+}
 
-// record acts on an event unless it was seen before; it reports whether it
-// did. The subject's status moves only forward: a KYX event must rank
-// higher than the current one, any other must be newer (by vendor time).
-func (s *store) record(e event, dedup, ordered bool) bool {
+// record acts on an event unless it was seen before. The subject's status
+// moves only forward: a KYX event must rank higher than the current one,
+// any other must be newer (by vendor time).
+func (s *store) record(e event) recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.subjects[e.subject]
-	if st == nil {
-		st = &subjectState{seen: map[string]bool{}}
-		s.subjects[e.subject] = st
+	el := s.subjects[e.subject]
+	if el == nil {
+		el = s.byUpdate.PushFront(&subjectState{subject: e.subject, seen: map[string]*list.Element{}})
+		s.subjects[e.subject] = el
 	}
-	if dedup && st.seen[e.key] {
-		return false
+	st := el.Value.(*subjectState)
+	if k := st.seen[e.key]; k != nil && s.dedup {
+		s.keys.MoveToFront(k)
+		return duplicate
 	}
-	st.seen[e.key] = true
+	if s.dedup {
+		st.seen[e.key] = s.keys.PushFront(seenKey{e.subject, e.key})
+	}
 	st.events++
+	s.byUpdate.MoveToFront(el)
+	s.evict()
 	switch {
-	case st.events == 1 || !ordered:
-	case e.product == "jumio-kyx":
-		if e.rank <= st.rank {
-			return true
-		}
-	default:
-		if !e.at.After(st.at) {
-			return true
-		}
+	case st.events == 1 || !s.ordered:
+	case e.product == "jumio-kyx" && e.rank <= st.rank:
+		return stale
+	case e.product != "jumio-kyx" && !e.at.After(st.at):
+		return stale
 	}
 	st.status, st.rank, st.at = e.status, e.rank, e.at
-	return true
+	return applied
+}
+
+// evict forgets subjects and keys beyond the bounds, oldest first.
+func (s *store) evict() {
+	for s.byUpdate.Len() > s.maxSubjects {
+		st := s.byUpdate.Remove(s.byUpdate.Back()).(*subjectState)
+		delete(s.subjects, st.subject)
+		for _, k := range st.seen {
+			s.keys.Remove(k)
+		}
+	}
+	for s.keys.Len() > s.maxKeys {
+		k := s.keys.Remove(s.keys.Back()).(seenKey)
+		if el := s.subjects[k.subject]; el != nil {
+			delete(el.Value.(*subjectState).seen, k.key)
+		}
+	}
 }
 
 // probe returns the events acted on and the status of a subject.
 func (s *store) probe(subject string) (int, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.subjects[subject]
-	if st == nil {
+	el := s.subjects[subject]
+	if el == nil {
 		return 0, "", false
 	}
+	st := el.Value.(*subjectState)
 	return st.events, st.status, true
+}
+
+// size returns how many subjects and keys the store holds.
+func (s *store) size() (subjects, keys int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byUpdate.Len(), s.keys.Len()
 }

@@ -1,5 +1,0 @@
-package receiver
-
-import "runtime"
-
-func runtimeGosched() { runtime.Gosched() }
