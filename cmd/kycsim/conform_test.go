@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -296,5 +298,43 @@ func TestConformProxyMode(t *testing.T) {
 	}
 	if code, _, stderr := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--foreign-source", "203.0.113.9"); code != 2 || !strings.Contains(stderr, "loopback") {
 		t.Errorf("a non-loopback foreign source in direct mode: exit %d %s", code, stderr)
+	}
+}
+
+// TestConformHostileReceiver certifies a receiver whose answers carry
+// terminal escapes, NUL and characters XML forbids: none reach the
+// terminal raw, and the JUnit file stays valid XML.
+func TestConformHostileReceiver(t *testing.T) {
+	evil := "\x1b[2J\x1b]52;c;ZXZpbA==\x07\x00\x0b\ufffe<script>alert(1)</script>]]>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// net/http refuses C0 controls in header values; C1 ones pass.
+		w.Header().Set("X-Evil", "\u009b2J")
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte(evil + "\xff"))
+	}))
+	defer srv.Close()
+	junit := t.TempDir() + "/r.xml"
+	code, out, errOut := run(t, "", "conform", "--to", srv.URL+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
+		"--probe", srv.URL+"/_probe/{subject}", "--only", "sumsub.accept.message.applicant-reviewed", "--settle", "100ms",
+		"--report", "junit:"+junit)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, bad := range []string{"\x1b", "\x00", "\x07", "\x0b", "\ufffe", "\xff", "\u009b"} {
+		if strings.Contains(out+errOut, bad) {
+			t.Errorf("the output carries %q raw:\n%s", bad, out)
+		}
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(string(b)))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the JUnit file is not valid XML: %v\n%s", err, b)
+		}
 	}
 }

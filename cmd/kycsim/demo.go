@@ -17,6 +17,10 @@ import (
 // receiver; it is not a real secret.
 const demoSecret = "kycsim-demo-secret"
 
+// demoParallel is how many cases the demo runs at once: its cases mostly
+// wait out quiet windows, and its receiver is in-process.
+const demoParallel = 32
+
 func (m *Main) runDemo(ctx context.Context, args []string) error {
 	fs := m.newFlagSet("demo", "demo [--time-scale F]")
 	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
@@ -66,7 +70,7 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "kycsim demo: the reference receiver on %s, certified with %d conformance cases\n\n", base, len(cases))
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	opt.Fetches = map[string]bool{"jumio-kyx": true}
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{OnCase: func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) }})
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: demoParallel, OnCase: func(c conformance.CaseResult) { conformance.WriteCase(m.Stdout, c, style) }})
 	rep.Version, rep.Targets = Version(), urls
 	conformance.WriteSummary(m.Stdout, rep)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
