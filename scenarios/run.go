@@ -629,7 +629,7 @@ func (r *runner) redeliver(ctx context.Context, sr StepResult, rd *Redeliver) St
 				return sr
 			}
 			ev := prev.ev.Clone()
-			if err := restamp(ev, r.opt.Dispatcher.Clock.Now(), prev.send.Precision); err != nil {
+			if err := restamp(ev, r.opt.Dispatcher.Clock.Now, prev.send.Precision); err != nil {
 				sr.Failures = append(sr.Failures, "re-stamp: "+err.Error())
 				return sr
 			}
@@ -648,32 +648,46 @@ func (r *runner) redeliver(ctx context.Context, sr StepResult, rd *Redeliver) St
 	return r.deliver(ctx, sr, req, rd.Expect)
 }
 
-// restamp gives an event a fresh vendor timestamp.
-func restamp(ev *event.Event, now time.Time, precision *int) error {
+// restamp gives an event a fresh vendor timestamp from the clock, one
+// that differs from the one it carries: when the clock has not yet moved
+// on by the timestamp's precision, it waits for it to (at most one step
+// of that precision), rather than date the event in the future.
+func restamp(ev *event.Event, clock func() time.Time, precision *int) error {
 	digits := event.DefaultPrecision
 	if precision != nil {
 		digits = *precision
 	}
-	var fields []string
+	var field string
+	var stamp func(time.Time) string
+	step := time.Millisecond
 	switch ev.Product {
 	case "jumio-kyx":
-		fields = []string{"callbackSentAt"}
+		field = "callbackSentAt"
 	case "jumio-netverify", "jumio-auth":
-		fields = []string{"callbackDate"}
+		field = "callbackDate"
 	case "jumio-docverify":
-		fields = []string{"timestamp"}
+		field = "timestamp"
 	case "sumsub":
-		if err := ev.SetValue("createdAtMs", format.FormatSumsubCreatedAtMs(now)); err != nil {
-			return err
+		field, stamp = "createdAtMs", format.FormatSumsubCreatedAtMs
+	}
+	if stamp == nil {
+		stamp = func(t time.Time) string { return format.FormatJumioTimestamp(t, digits) }
+		for range 3 - digits {
+			step *= 10
 		}
+	}
+	now := clock()
+	if old, err := ev.Get(field); err == nil {
+		for deadline := time.Now().Add(step); stamp(now) == fmt.Sprint(old) && time.Now().Before(deadline); now = clock() {
+			time.Sleep(step / 10)
+		}
+	}
+	if err := ev.SetValue(field, stamp(now)); err != nil {
+		return err
+	}
+	if ev.Product == "sumsub" {
 		if _, err := ev.Get("createdAt"); err == nil {
 			return ev.SetValue("createdAt", format.FormatSumsubCreatedAt(now))
-		}
-		return nil
-	}
-	for _, f := range fields {
-		if err := ev.SetValue(f, format.FormatJumioTimestamp(now, digits)); err != nil {
-			return err
 		}
 	}
 	return nil
