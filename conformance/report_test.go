@@ -34,18 +34,18 @@ func fixedReport() *Report {
 		Targets:  map[string]string{"sumsub": "http://127.0.0.1:9000/sumsub", "jumio-kyx": "http://127.0.0.1:9000/jumio/kyx"},
 		Settings: map[string]string{"settle": "2s", "time-scale": "0.001", "jumio-invalid": "ack-and-drop"}, Cases: []CaseResult{
 			{ID: "sumsub.accept.message.applicant-reviewed", Level: "MUST", Product: "sumsub", Description: "A signed applicantReviewed webhook is acknowledged.",
-				Rule: "Acknowledge every documented type.", Source: "seeds/002", Outcome: Pass, Duration: 3 * time.Millisecond,
+				Rule: "Acknowledge every documented type.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Pass, Duration: 3 * time.Millisecond,
 				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Attempts: []delivery.Attempt{attempt(200, 2*time.Millisecond, `{"ok":true}`)}}}},
 			{ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
-				Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: 5 * time.Millisecond,
+				Rule: "Verify X-Payload-Digest over the raw body.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Fail, Duration: 5 * time.Millisecond,
 				Reasons: []string{"f.yaml:11:13: expected status 4xx, got 200 {\"ok\":true}"},
 				Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
 			{ID: "sumsub.dedup.identical", Level: "MUST", Product: "sumsub", Description: "The same webhook twice is acted on once.",
-				Rule: "Act on an event once.", Source: "VENDOR-FACTS.md", Outcome: Skip, Duration: time.Millisecond,
+				Rule: "Act on an event once.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Skip, Duration: time.Millisecond,
 				Reasons: []string{"events/status: the target offers no probe (--probe)"},
 				Notes:   []string{"sent as applicantPending: the receiver handles no applicantReviewed"}},
 			{ID: "jumio-kyx.timing.fast-answer", Level: "SHOULD", Product: "jumio-kyx", Description: "The receiver answers in under 1 s.",
-				Rule: "Answer at once.", Source: "seeds/000", Outcome: Pass, Duration: 2 * time.Millisecond,
+				Rule: "Answer at once.", Source: "Jumio KYX, \"Callback\" (https://documentation.jumio.ai/docs/developer-resources/callback)", Outcome: Pass, Duration: 2 * time.Millisecond,
 				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send PROCESSED", Attempts: []delivery.Attempt{attempt(200, 8*time.Millisecond, "")}}}},
 		}}
 }
@@ -196,7 +196,7 @@ func hostileReport() *Report {
 	return &Report{Started: at, Duration: time.Second, Version: "v1\x1b[2J", Targets: map[string]string{"sumsub": "http://127.0.0.1:9000/sumsub\x07"},
 		Settings: map[string]string{"settle": "2s\x1b]52;c;ZXZpbA==\x07"}, Cases: []CaseResult{{
 			ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
-			Rule: "Verify X-Payload-Digest over the raw body.", Source: "seeds/002", Outcome: Fail, Duration: time.Millisecond,
+			Rule: "Verify X-Payload-Digest over the raw body.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Fail, Duration: time.Millisecond,
 			Reasons: []string{"f.yaml:1:1: expected status 4xx, got 299 " + hostile + "\xff"},
 			Notes:   []string{"note " + hostile},
 			Steps: []scenarios.StepResult{
