@@ -11,7 +11,6 @@ import (
 
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/scenarios"
-	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/vendorapi"
 	"github.com/kycsim/kycsim/spec"
 )
@@ -31,28 +30,12 @@ type target struct {
 // cases that did not pass, and those skipped for want of an observer.
 func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) (failed, unobserved []string) {
 	t.Helper()
-	cat, err := spec.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := scenarios.Cases(cat)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(tg.handler)
 	defer srv.Close()
-	urls := map[string]string{}
-	for p, path := range receiver.Paths {
-		urls[p] = srv.URL + path
-	}
-	d := delivery.NewDispatcher(delivery.NewScaledClock(0.00001), delivery.NewLog(nil))
-	defer d.Close()
-	opt := scenarios.Options{
-		Catalog: cat, URLs: urls, Probe: tg.probe(srv.URL), Secret: "s3cr3t",
-		Vendor: vendor, VendorBase: vendorBase, Settle: 2 * time.Second, Quiet: tg.quiet,
-		ContentPolicy: tg.policy, Handles: tg.handles, Fetches: tg.fetches, Dispatcher: d,
-	}
-	opt.Vars, opt.ForwardedFor = SourceVars(SourceDirect, "127.0.0.2")
+	opt, cases := runOptions(t, srv.URL)
+	opt.Probe, opt.Vendor, opt.VendorBase = tg.probe(srv.URL), vendor, vendorBase
+	opt.Settle, opt.Quiet = 2*time.Second, tg.quiet
+	opt.ContentPolicy, opt.Handles, opt.Fetches = tg.policy, tg.handles, tg.fetches
 	rep := Run(context.Background(), cases, opt, Config{Parallel: 16})
 	for _, c := range rep.Cases {
 		switch {
