@@ -209,7 +209,7 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				cr := play(ctx, cases[i], opt)
+				cr := Play(ctx, cases[i], opt)
 				mu.Lock()
 				gaveUp := rep.GaveUp
 				mu.Unlock()
@@ -255,10 +255,10 @@ func caseResult(sc *scenarios.Scenario) CaseResult {
 	}
 }
 
-// play plays one case and turns its result into a verdict: fail when an
+// Play plays one case and turns its result into a verdict: fail when an
 // expectation failed; skip when one could not be observed (Unobserved) or
 // the case does not apply to the receiver's scope; pass otherwise.
-func play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) CaseResult {
+func Play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) CaseResult {
 	res := scenarios.Run(ctx, sc, opt)
 	cr := caseResult(sc)
 	cr.Steps, cr.Duration = res.Steps, res.Duration
