@@ -1,6 +1,6 @@
 module github.com/kycsim/kycsim
 
-go 1.26
+go 1.26.0
 
 // Direct dependencies, each for the job it does best:
 require (
@@ -14,14 +14,25 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
 	// YAML with node positions: field tables, AsyncAPI documents, scenarios (file:line:col errors).
 	gopkg.in/yaml.v3 v3.0.1
+	// Embedded SQLite in pure Go (no C toolchain for `go run`): the sandbox's store and outbox.
+	modernc.org/sqlite v1.62.0
 )
 
 require (
+	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
+	github.com/google/uuid v1.6.0 // indirect
 	github.com/kr/pretty v0.3.1 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/oasdiff/yaml v0.1.1 // indirect
 	github.com/oasdiff/yaml3 v0.0.14 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.14.0 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
 )

@@ -1,0 +1,499 @@
+// Package sqlite is the sandbox's Store on embedded SQLite, with the pure
+// Go driver modernc.org/sqlite (so `go run` needs no C toolchain).
+//
+// Durability. The database runs in WAL mode. Every write of the Store is
+// atomic and committed when its method returns: writes go to one
+// committer goroutine that runs those queued at the same moment in one
+// transaction begun IMMEDIATE (group commit; each write inside a
+// SAVEPOINT of its own, so that one that fails is undone alone; see
+// commit.go). synchronous is NORMAL by default: a commit is in the WAL
+// file when it returns, so it survives the death of the process (SIGKILL
+// at any moment, the crash the sandbox is built for, tested by
+// TestSIGKILL), and the database is never corrupted; only an operating
+// system crash or a power cut can take back the last commits before the
+// next checkpoint. Synchronous FULL also syncs the WAL at every commit
+// and survives those too, at the cost of an fsync per group; set
+// DB.Synchronous for it.
+//
+// Connections. A file database has one writing connection (SQLite allows
+// one writer at a time; queuing in Go is cheaper than spinning on
+// SQLITE_BUSY) and a pool of read-only ones, which WAL lets read while
+// the writer writes. ":memory:" is one connection for everything: with
+// database/sql each connection to :memory: would be a database of its
+// own.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/kycsim/kycsim/simulator/sandbox"
+)
+
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+// Memory is the path of a database kept in memory only.
+const Memory = ":memory:"
+
+// The synchronous settings DB.Synchronous takes.
+const (
+	SynchronousNormal = "NORMAL"
+	SynchronousFull   = "FULL"
+)
+
+// DefaultBusyTimeout is how long a connection waits for another process's
+// lock before a write fails with SQLITE_BUSY.
+const DefaultBusyTimeout = 10 * time.Second
+
+// DB is the sandbox Store on one SQLite database.
+type DB struct {
+	// Path is the database file, or Memory.
+	Path string
+	// Synchronous is SynchronousNormal (the default) or SynchronousFull.
+	Synchronous string
+	// BusyTimeout is DefaultBusyTimeout when 0.
+	BusyTimeout time.Duration
+	// Now is the time the store sets on what it writes when the caller
+	// left a time zero; time.Now when nil.
+	Now func() time.Time
+
+	write *sql.DB // one connection
+	read  *sql.DB // read-only connections; == write for Memory
+
+	// The statements of fixed text, prepared once (SQLite's parser is a
+	// third of a write's cost otherwise): the write transactions' at
+	// Open, the reads' on first use.
+	mu         sync.Mutex
+	committer  *committer
+	writeStmts map[string]*sql.Stmt
+	readStmts  map[string]*sql.Stmt
+}
+
+var _ sandbox.Store = (*DB)(nil)
+
+// NewDB returns a DB on the file at path (or Memory); call Open.
+func NewDB(path string) *DB { return &DB{Path: path} }
+
+// Open opens the database, creating it if needed, and brings its schema
+// up to date.
+func (db *DB) Open(ctx context.Context) error {
+	if db.Path == "" {
+		return errors.New("open sandbox database: no path")
+	}
+	if db.Synchronous == "" {
+		db.Synchronous = SynchronousNormal
+	}
+	if db.Synchronous != SynchronousNormal && db.Synchronous != SynchronousFull {
+		return fmt.Errorf("open sandbox database: synchronous %q: want %s or %s", db.Synchronous, SynchronousNormal, SynchronousFull)
+	}
+	if db.BusyTimeout <= 0 {
+		db.BusyTimeout = DefaultBusyTimeout
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", db.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	if db.Path == Memory {
+		w, err := sql.Open("sqlite", Memory+"?"+q.Encode())
+		if err != nil {
+			return fmt.Errorf("open sandbox database: %w", err)
+		}
+		// One connection that never closes: it is the database.
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		db.write, db.read = w, w
+	} else {
+		name := "file:" + escapePath(db.Path)
+		wq := cloneValues(q)
+		wq.Add("_pragma", "journal_mode(WAL)")
+		wq.Add("_pragma", "synchronous("+db.Synchronous+")")
+		w, err := sql.Open("sqlite", name+"?"+wq.Encode())
+		if err != nil {
+			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		db.write = w
+		// Make the file (and WAL mode) before the readers open it.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+		}
+		rq := cloneValues(q)
+		rq.Set("_query_only", "1")
+		rq.Del("_txlock")
+		r, err := sql.Open("sqlite", name+"?"+rq.Encode())
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		db.read = r
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+	}
+	if err := db.prepareWrites(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+	}
+	db.startCommitter()
+	return nil
+}
+
+// Close closes the database. A file database is checkpointed by SQLite
+// when its last connection closes.
+func (db *DB) Close() error {
+	db.stopCommitter()
+	var err error
+	db.mu.Lock()
+	for _, m := range []map[string]*sql.Stmt{db.writeStmts, db.readStmts} {
+		for _, st := range m {
+			err = errors.Join(err, st.Close())
+		}
+	}
+	db.writeStmts, db.readStmts = nil, nil
+	db.mu.Unlock()
+	if db.read != nil && db.read != db.write {
+		err = db.read.Close()
+	}
+	if db.write != nil {
+		err = errors.Join(err, db.write.Close())
+	}
+	db.read, db.write = nil, nil
+	if err != nil {
+		return fmt.Errorf("close sandbox database: %w", err)
+	}
+	return nil
+}
+
+// escapePath makes a file path safe in a SQLite URI (file:PATH?query).
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// migration is one schema change, numbered by its file name
+// (NNNN_name.sql).
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migration/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: the name must start with a version number and _", base)
+		}
+		b, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		}
+	}
+	return out, nil
+}
+
+// SchemaVersion is the schema version this package writes.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// migrate applies the migrations the database has not seen, each in its
+// own transaction with its row in schema_version.
+func (db *DB) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at TEXT    NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("migrate: schema_version table: %w", err)
+	}
+	for _, m := range ms {
+		err := db.directTx(ctx, func(tx *sql.Tx) error {
+			var newest int
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&newest); err != nil {
+				return err
+			}
+			if newest > len(ms) {
+				return fmt.Errorf("the database has schema version %d; this kycsim knows %d: use a newer kycsim", newest, len(ms))
+			}
+			if m.version <= newest {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// Version returns the database's schema version.
+func (db *DB) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := db.reader().QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}
+
+// Pragma returns the value of a PRAGMA on the writing connection (for
+// checks: journal_mode, synchronous, foreign_keys, busy_timeout).
+func (db *DB) Pragma(ctx context.Context, name string) (string, error) {
+	switch name {
+	case "journal_mode", "synchronous", "foreign_keys", "busy_timeout":
+	default:
+		return "", fmt.Errorf("pragma %q: not one this store reports", name)
+	}
+	var v string
+	if err := db.writer().QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+		return "", fmt.Errorf("pragma %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// directTx runs fn in a write transaction of its own and commits it
+// (for migrations, which run before the committer starts).
+func (db *DB) directTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	if db.write == nil {
+		return errors.New("the database is not open")
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// closedDB answers every query of a DB that is not open with an error.
+var closedDB = func() *sql.DB {
+	db := sql.OpenDB(closedConnector{})
+	return db
+}()
+
+type closedConnector struct{}
+
+func (closedConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("the database is not open")
+}
+func (closedConnector) Driver() driver.Driver { return nil }
+
+// writer returns the write pool, or one that fails when the DB is closed.
+func (db *DB) writer() *sql.DB {
+	if db.write == nil {
+		return closedDB
+	}
+	return db.write
+}
+
+// reader returns the read pool, or one that fails when the DB is closed.
+func (db *DB) reader() *sql.DB {
+	if db.read == nil {
+		return closedDB
+	}
+	return db.read
+}
+
+// prepareWrites prepares the statements of write transactions on the
+// writing connection. It runs at Open, before any transaction: a
+// statement prepared while one is open would wait for the one
+// connection the transaction holds.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	m := make(map[string]*sql.Stmt, len(writeQueries))
+	for _, q := range writeQueries {
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			for _, st := range m {
+				st.Close()
+			}
+			return fmt.Errorf("prepare %q: %w", strings.Fields(q)[:3], err)
+		}
+		m[q] = st
+	}
+	db.mu.Lock()
+	db.writeStmts = m
+	db.mu.Unlock()
+	return nil
+}
+
+// readStmt returns the query q prepared on the read pool, preparing it
+// the first time (with the lock not held: on a Memory database the read
+// pool is the one writing connection, which a transaction may hold).
+func (db *DB) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	db.mu.Lock()
+	st, ok := db.readStmts[q]
+	db.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := db.reader().PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if prev, ok := db.readStmts[q]; ok {
+		st.Close()
+		return prev, nil
+	}
+	if db.readStmts == nil {
+		db.readStmts = map[string]*sql.Stmt{}
+	}
+	db.readStmts[q] = st
+	return st, nil
+}
+
+// txStmt returns the statement q for use in the write transaction tx:
+// the one prepared at Open, or one prepared in tx for a statement that
+// was not registered with writeQuery.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	db.mu.Lock()
+	st, ok := db.writeStmts[q]
+	db.mu.Unlock()
+	if !ok {
+		return tx.PrepareContext(ctx, q)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// exec runs the statement q in the write transaction tx.
+func (db *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	st, err := db.txStmt(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// query runs the query q in the transaction tx, or on the read pool when
+// tx is nil.
+func (db *DB) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	st, err := db.stmtFor(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row.
+func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
+	st, err := db.stmtFor(ctx, tx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (db *DB) stmtFor(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	if tx == nil {
+		return db.readStmt(ctx, q)
+	}
+	return db.txStmt(ctx, tx, q)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// errRow is a row that could not be queried.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (db *DB) now() time.Time {
+	if db.Now != nil {
+		return db.Now()
+	}
+	return time.Now()
+}
+
+// nanos stores a time: 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// nullNanos stores a time that may be absent: NULL for the zero time.
+func nullNanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+// fromNanos reads a time stored by nanos or nullNanos.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid || n.Int64 == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
