@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,6 +37,8 @@ func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase strin
 	opt.Probe, opt.Vendor, opt.VendorBase = tg.probe(srv.URL), vendor, vendorBase
 	opt.Settle, opt.Quiet = 2*time.Second, tg.quiet
 	opt.ContentPolicy, opt.Handles, opt.Fetches = tg.policy, tg.handles, tg.fetches
+	seed := uint64(20261201)
+	opt.Seed = &seed
 	rep := Run(context.Background(), cases, opt, Config{Parallel: 16})
 	for _, c := range rep.Cases {
 		switch {
@@ -105,7 +108,22 @@ var defectCatches = map[receiver.Defect][]string{
 		"sumsub.reject.bad-decision"},
 	receiver.DefectUnknownStatusApproved: {"sumsub.accept.unknown-review-status"},
 	receiver.DefectRejectStrict: {"*.shape.*", "*.accept.unknown-field", "sumsub.accept.review-result-null",
-		"sumsub.accept.sandbox-mode-string", "sumsub.accept.unknown-type"},
+		"sumsub.accept.sandbox-mode-string", "sumsub.accept.unknown-type",
+		// Real traffic the tables type otherwise: a boolean validity, a
+		// plain idScanImageFace URL.
+		"jumio-netverify.accept.message.approved-verified", "jumio-auth.accept.message.passed"},
+}
+
+// defectMayAlsoFail lists, per defect, cases beyond the aimed ones that
+// may fail, depending on the variant the generator picks: a receiver that
+// holds legacy Jumio callbacks to the documented tables refuses the real
+// traffic they describe (a boolean signatureAvailable, an empty
+// rejectReasonDetails), which is a defect, but only the variants that
+// carry such a value show it.
+var defectMayAlsoFail = map[receiver.Defect][]string{
+	receiver.DefectRejectStrict: {"jumio-netverify.accept.*", "jumio-netverify.dedup.*", "jumio-netverify.order.*",
+		"jumio-auth.accept.*", "jumio-auth.dedup.*", "jumio-auth.order.*",
+		"jumio-docverify.accept.*", "jumio-docverify.dedup.*", "jumio-docverify.order.*"},
 }
 
 // TestSelfTest is the proof that the suite is worth trusting, in both
@@ -175,6 +193,17 @@ func TestSelfTest(t *testing.T) {
 			sort.Strings(wantIDs)
 			vendor, base, host := vendorMock(t)
 			got, _ := certify(t, reference(t, receiver.Config{Defects: []receiver.Defect{d}}, host), vendor, base)
+			if extra := defectMayAlsoFail[d]; extra != nil {
+				may, err := Select(cases, nil, extra, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				allowed := map[string]bool{}
+				for _, sc := range may {
+					allowed[sc.Case.ID] = true
+				}
+				got = slices.DeleteFunc(got, func(id string) bool { return allowed[id] && !slices.Contains(wantIDs, id) })
+			}
 			if strings.Join(got, "\n") != strings.Join(wantIDs, "\n") {
 				t.Errorf("defect %s:\n  failed: %s\n  aimed:  %s", d, strings.Join(got, " "), strings.Join(wantIDs, " "))
 			}

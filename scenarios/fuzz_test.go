@@ -116,6 +116,7 @@ func TestFuzzSeeds(t *testing.T) {
 		"empty expect":     func(s *Scenario) { s.Steps[12].Expect.Events, s.Steps[12].Expect.Status = nil, nil },
 		"wait in parallel": func(s *Scenario) { s.Steps[8].Parallel[0] = s.Steps[2] },
 		"no position":      func(s *Scenario) { s.Steps[3].Send.Set[0].Pos = Pos{} },
+		"unknown unset":    func(s *Scenario) { s.Steps[3].Send.Unset = []string{"externalUserld"} },
 	} {
 		sc, err := Load("f.yaml", data, cat)
 		if err != nil {
@@ -166,7 +167,7 @@ func checkScenario(cat *spec.Catalog, sc *Scenario) error {
 	if err != nil {
 		return err
 	}
-	c := &checker{p: p, vars: map[string]string{"subject": ""}, ids: map[string]bool{}}
+	c := &checker{p: p, vars: map[string]string{"subject": ""}, ids: map[string]bool{}, handled: map[string][]string{}}
 	if sc.Description == "" || len(sc.Steps) == 0 || sc.Pos.File != "f.yaml" || sc.Pos.Line < 1 {
 		return fmt.Errorf("description %q, %d steps, at %v", sc.Description, len(sc.Steps), sc.Pos)
 	}
@@ -191,6 +192,7 @@ func checkScenario(cat *spec.Catalog, sc *Scenario) error {
 				}
 			}
 			c.vars[v.Name] = "handled"
+			c.handled[v.Name] = v.Handled
 		}
 	}
 	for i := range sc.Steps {
@@ -206,6 +208,8 @@ type checker struct {
 	// vars maps a name to its generator, or "=" and its literal value.
 	vars map[string]string
 	ids  map[string]bool
+	// handled maps a message variable to the messages it lists.
+	handled map[string][]string
 }
 
 var (
@@ -308,12 +312,40 @@ func (c *checker) step(st *Step, inParallel bool) error {
 }
 
 func (c *checker) send(s *Send) error {
+	alternatives := []string{s.Message}
 	if strings.HasPrefix(s.Message, "${") {
-		if c.vars[strings.TrimSuffix(strings.TrimPrefix(s.Message, "${"), "}")] != "handled" {
+		name := strings.TrimSuffix(strings.TrimPrefix(s.Message, "${"), "}")
+		if c.vars[name] != "handled" {
 			return fmt.Errorf("message %q names no {handled: ...} variable", s.Message)
 		}
+		alternatives = c.handled[name]
 	} else if m, err := c.p.Message(s.Message); err != nil || m.Name != s.Message {
 		return fmt.Errorf("message %q is not a canonical %s message", s.Message, c.p.Name)
+	}
+	// A reject code fits every message the step may send.
+	if s.RejectCode != "" {
+		for _, m := range alternatives {
+			if !slices.Contains(event.RejectCodes(m), s.RejectCode) {
+				return fmt.Errorf("reject code %q with %s", s.RejectCode, m)
+			}
+		}
+	}
+	// An unset path names a field of one of them.
+	for _, u := range s.Unset {
+		if strings.Contains(u, "${") {
+			continue
+		}
+		known := false
+		for _, m := range alternatives {
+			fields, err := event.MessageFields(c.p, m)
+			if err != nil {
+				return err
+			}
+			known = known || fields.Check(u) == nil
+		}
+		if !known {
+			return fmt.Errorf("unset %q names no field of %v", u, alternatives)
+		}
 	}
 	jumio := strings.HasPrefix(c.p.Name, "jumio-")
 	if s.Precision != nil && (!jumio || *s.Precision < 0 || *s.Precision > 3) {

@@ -192,6 +192,8 @@ type loader struct {
 	vars map[string]*Var
 	// ids are the send step ids: defined marks those seen so far.
 	ids map[string]*sendID
+	// fields caches the fields of each message, for override paths.
+	fields map[string]*event.Fields
 }
 
 // sendID is what a redeliver needs to know of a send step.
@@ -783,12 +785,12 @@ func (l *loader) collectIDs(steps *yaml.Node) error {
 var (
 	kinds      = []string{"send", "wait", "redeliver", "parallel", "vendor-state", "expect"}
 	deliveryKs = []string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"}
-	sendKeys   = append([]string{"send", "id", "name", "subject", "set", "unset", "raw-body", "age",
+	sendKeys   = append([]string{"send", "id", "name", "subject", "set", "set-unknown", "unset", "raw-body", "age",
 		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign"},
 		append(deliveryKs, "expect")...)
 	redeliverKeys = append([]string{"redeliver", "name", "restamp"}, append(deliveryKs, "expect")...)
 	// payloadKeys shape a built payload: a raw body takes none of them.
-	payloadKeys = []string{"set", "unset", "age", "precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels"}
+	payloadKeys = []string{"set", "set-unknown", "unset", "age", "precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels"}
 )
 
 func (l *loader) step(n *yaml.Node, inParallel bool) (Step, error) {
@@ -882,17 +884,22 @@ func (l *loader) send(m *mapping) (*Send, error) {
 	if s.Message, err = l.str(f.val, "send"); err != nil {
 		return nil, err
 	}
+	// alternatives are the messages the step may send: one, or those a
+	// message variable lists.
+	var alternatives []string
 	if m := refPattern.FindStringSubmatch(s.Message); m != nil && m[0] == s.Message {
 		v := l.vars[m[1]]
 		if v == nil || v.Handled == nil {
 			return nil, l.errf(resolve(f.val), "send %s: a message variable is declared as {handled: [MESSAGE, ...]} or {prefer-handled: [...]}", s.Message)
 		}
+		alternatives = v.Handled
 	} else {
 		msg, err := l.p.Message(s.Message)
 		if err != nil {
 			return nil, l.errf(resolve(f.val), "%v", err)
 		}
 		s.Message = msg.Name
+		alternatives = []string{msg.Name}
 	}
 	jumio := strings.HasPrefix(l.p.Name, "jumio-")
 	sumsub := l.p.Name == "sumsub"
@@ -933,27 +940,29 @@ func (l *loader) send(m *mapping) (*Send, error) {
 		}
 	}
 	if f, ok := m.get("set"); ok {
-		sm, err := l.mapping(f.val, "set")
+		if s.Set, err = l.overrides(f.val, "set", alternatives, true); err != nil {
+			return nil, err
+		}
+	}
+	// set-unknown sets fields the vendor's document does not name (an
+	// unknown field a receiver must tolerate), after set.
+	if f, ok := m.get("set-unknown"); ok {
+		more, err := l.overrides(f.val, "set-unknown", alternatives, false)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range sm.fields {
-			if err := l.path(o.key, o.name, "set"); err != nil {
-				return nil, err
-			}
-			v, err := l.jsonValue(o.val, "set "+o.name)
-			if err != nil {
-				return nil, err
-			}
-			s.Set = append(s.Set, Override{Path: o.name, Value: v, Pos: l.pos(o.key)})
-		}
+		s.Set = append(s.Set, more...)
 	}
 	if f, ok := m.get("unset"); ok {
 		if s.Unset, err = l.strs(f.val, "unset"); err != nil {
 			return nil, err
 		}
 		for i, p := range s.Unset {
-			if err := l.path(resolve(resolve(f.val).Content[i]), p, "unset"); err != nil {
+			at := resolve(resolve(f.val).Content[i])
+			if err := l.path(at, p, "unset"); err != nil {
+				return nil, err
+			}
+			if err := l.fieldPath(at, p, "unset", alternatives, true); err != nil {
 				return nil, err
 			}
 		}
@@ -975,6 +984,9 @@ func (l *loader) send(m *mapping) (*Send, error) {
 			return nil, err
 		}
 		if err := l.literal(f.val, s.RejectCode, "reject-code"); err != nil {
+			return nil, err
+		}
+		if err := l.rejectCode(resolve(f.val), s.RejectCode, s.Message, alternatives); err != nil {
 			return nil, err
 		}
 	}
@@ -1012,6 +1024,125 @@ func (l *loader) send(m *mapping) (*Send, error) {
 		}
 	}
 	return s, nil
+}
+
+// overrides reads the mapping of a set or set-unknown key: paths whose
+// fields the message has (known) or does not have (!known), and values.
+func (l *loader) overrides(n *yaml.Node, what string, alternatives []string, known bool) ([]Override, error) {
+	sm, err := l.mapping(n, what)
+	if err != nil {
+		return nil, err
+	}
+	var out []Override
+	for _, o := range sm.fields {
+		if err := l.path(o.key, o.name, what); err != nil {
+			return nil, err
+		}
+		if err := l.fieldPath(o.key, o.name, what, alternatives, known); err != nil {
+			return nil, err
+		}
+		v, err := l.jsonValue(o.val, what+" "+o.name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Override{Path: o.name, Value: v, Pos: l.pos(o.key)})
+	}
+	return out, nil
+}
+
+// fieldPath checks the field an override path names against the
+// catalog's fields of the messages the step may send. With known (set,
+// unset), the path must name a field of at least one of them (the runner
+// skips an unset of a field the chosen one lacks); without (set-unknown),
+// of none: set-unknown is for fields the document does not name. A path
+// with ${references} names a field only once it runs, and is not checked.
+func (l *loader) fieldPath(n *yaml.Node, path, what string, alternatives []string, known bool) error {
+	if strings.Contains(path, "${") {
+		return nil
+	}
+	var first *event.UnknownFieldError
+	for _, msg := range alternatives {
+		fields, err := l.messageFields(msg)
+		if err != nil {
+			return l.errf(n, "%s %s: %v", what, path, err)
+		}
+		err = fields.Check(path)
+		var ue *event.UnknownFieldError
+		switch {
+		case errors.As(err, &ue):
+			if first == nil {
+				first = ue
+			}
+		case err != nil:
+			return l.errf(n, "%s: %v", what, err)
+		case !known:
+			return l.errf(n, "%s %s: %s is a field of %s %s; set it with set (set-unknown is for fields the document does not name)", what, path, strconv.Quote(path), l.p.Name, msg)
+		default:
+			return nil
+		}
+	}
+	if !known {
+		return nil
+	}
+	msg := fmt.Sprintf("%s %s: %s names no field of %s %s", what, path, strconv.Quote(first.At), l.p.Name, orList(alternatives))
+	if first.Suggestion != "" {
+		msg += fmt.Sprintf("; did you mean %q?", first.Suggestion)
+	}
+	if what == "set" {
+		msg += " (set-unknown sets a field the document does not name)"
+	}
+	return l.errf(n, "%s", msg)
+}
+
+// messageFields returns the fields of a message of the scenario's
+// product.
+func (l *loader) messageFields(message string) (*event.Fields, error) {
+	if f, ok := l.fields[message]; ok {
+		return f, nil
+	}
+	f, err := event.MessageFields(l.p, message)
+	if err != nil {
+		return nil, err
+	}
+	if l.fields == nil {
+		l.fields = map[string]*event.Fields{}
+	}
+	l.fields[message] = f
+	return f, nil
+}
+
+// orList joins names as "a", "a or b", "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// rejectCode checks a Netverify reject code: one the guide lists for each
+// message the step may send.
+func (l *loader) rejectCode(n *yaml.Node, code, send string, alternatives []string) error {
+	for _, msg := range alternatives {
+		codes := event.RejectCodes(msg)
+		if slices.Contains(codes, code) {
+			continue
+		}
+		codesOf := fmt.Sprintf("%s codes are %s", msg, strings.Join(codes, ", "))
+		if send != msg {
+			codesOf = fmt.Sprintf("%s may be %s, whose codes are %s", send, msg, strings.Join(codes, ", "))
+		}
+		switch st := event.RejectCodeStatus(code); {
+		case codes == nil && send != msg:
+			return l.errf(n, "reject-code %q: %s may be %s, which carries no rejectReason (only DENIED_FRAUD and ERROR_NOT_READABLE_ID do)", code, send, msg)
+		case codes == nil:
+			return l.errf(n, "reject-code %q: %s carries no rejectReason (only DENIED_FRAUD and ERROR_NOT_READABLE_ID do)", code, msg)
+		case st == "":
+			return l.errf(n, "reject-code %q is not a Netverify reject code; %s", code, codesOf)
+		default:
+			return l.errf(n, "reject-code %q belongs to %s; %s", code, st, codesOf)
+		}
+	}
+	return nil
 }
 
 // messages reads a non-empty list of the product's message names.

@@ -5,15 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kycsim/kycsim/conformance/receiver"
+	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -179,7 +185,8 @@ steps:
   - vendor-state: {decision: REJECTED, risk-score: -1, label: TAMPERED, capabilities: {liveness: [{decision: {type: PASSED}}]}}
   - send: processed
     <<: &fast {precision: 0, expect: {status: 2xx, within: 1s}}
-    set: {workflowExecution.id: "${subject}", a.n: 0x1F, a.f: 1.50, a.u: 1_000, a.d: 2024-01-31, a.z: ~, a.b: true}
+    set: {workflowExecution.id: "${subject}"}
+    set-unknown: {a.n: 0x1F, a.f: 1.50, a.u: 1_000, a.d: 2024-01-31, a.z: ~, a.b: true}
   - {send: PROCESSED, <<: *fast, precision: 1}
 `
 		sc, err := Load("kyx.yaml", []byte(src), cat)
@@ -233,6 +240,59 @@ steps:
 	})
 }
 
+// TestLoadOverridePaths covers override paths that load: into JSON-in-form
+// fields, a field only one alternative of a message variable has, a path
+// with a reference (checked when it runs), and set-unknown after set.
+func TestLoadOverridePaths(t *testing.T) {
+	cat := catalog(t)
+	for name, src := range map[string]string{
+		"netverify": `product: jumio-netverify
+description: Paths into JSON-in-form fields and a field of one alternative.
+vars:
+  message: {handled: [APPROVED_VERIFIED, DENIED_FRAUD]}
+  field: {generate: digits}
+steps:
+  - send: APPROVED_VERIFIED
+    set: {identityVerification.validity: "FALSE", identityVerification.reason: LIVENESS_FAILED, /idAddress/country: DEU}
+    unset: [livenessImages, dlCategories.0]
+  - send: "${message}"
+    set: {rejectReason.rejectReasonCode: "105", "${field}": x}
+    unset: [identityVerification]
+  - {send: DENIED_FRAUD, reject-code: "111"}
+`,
+		"docverify": `product: jumio-docverify
+description: A path into the document.
+steps:
+  - send: EXTRACTED
+    set: {document.status: DISCARDED, document.extractedData.signatureAvailable: false}
+`,
+		"sumsub": `product: sumsub
+description: set-unknown goes after set.
+steps:
+  - send: applicantReviewed
+    set-unknown: {someNewField: 2, reviewResult.newThing: 3}
+    set: {reviewResult.reviewAnswer: GREEN, sourceKey: eu}
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := Load(name+".yaml", []byte(src), cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name != "sumsub" {
+				return
+			}
+			var got []string
+			for _, o := range sc.Steps[0].Send.Set {
+				got = append(got, o.Path)
+			}
+			if want := []string{"reviewResult.reviewAnswer", "sourceKey", "someNewField", "reviewResult.newThing"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("set paths %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 // TestLoadErrors checks each kind of invalid file against its golden
 // error (go test ./scenarios -run TestLoadErrors -update rewrites them).
 func TestLoadErrors(t *testing.T) {
@@ -282,5 +342,82 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("(-want +got)\n-%s+%s", want, got)
 			}
 		})
+	}
+}
+
+// fixedClock is a scenario clock that never moves: waits end at once.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+func (c fixedClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// recorder is a receiver that keeps the bodies it got and answers 200.
+type recorder struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.bodies = append(rc.bodies, string(b))
+	rc.mu.Unlock()
+}
+
+// TestRunSeed checks that a seed and a fixed clock play the same bytes
+// (generated subjects, values and variants included, concurrent sends
+// too), and that another seed, or none, does not.
+func TestRunSeed(t *testing.T) {
+	cat := catalog(t)
+	const src = `product: jumio-netverify
+name: seed/netverify
+description: Generated values follow the seed.
+vars:
+  other: {generate: scan-reference}
+steps:
+  - send: APPROVED_VERIFIED
+  - send: DENIED_FRAUD
+    subject: ${other}
+  - parallel: {count: 3, send: ERROR_NOT_READABLE_ID}
+  - wait: 1h
+  - send: NO_ID_UPLOADED
+`
+	sc, err := Load("seed.yaml", []byte(src), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	play := func(seed *uint64) []string {
+		rec := &recorder{}
+		srv := httptest.NewServer(rec)
+		defer srv.Close()
+		d := delivery.NewDispatcher(fixedClock{time.Date(2026, 5, 30, 12, 0, 0, 123456789, time.UTC)}, delivery.NewLog(nil))
+		defer d.Close()
+		res := Run(context.Background(), sc, Options{Catalog: cat, URLs: map[string]string{sc.Product: srv.URL}, Dispatcher: d, VendorBase: "http://127.0.0.1:8089", Seed: seed})
+		if !res.Passed {
+			t.Fatalf("run failed: %s", pretty(res))
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if len(rec.bodies) != 6 {
+			t.Fatalf("%d bodies, want 6", len(rec.bodies))
+		}
+		// The parallel sends arrive in any order.
+		slices.Sort(rec.bodies[2:5])
+		return slices.Clone(rec.bodies)
+	}
+	a, b := play(ptr(uint64(7))), play(ptr(uint64(7)))
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("seed 7 played different bodies:\n%s\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	if len(slices.Compact(slices.Clone(a[2:5]))) != 3 {
+		t.Errorf("the concurrent sends of one step are alike: %q", a[2:5])
+	}
+	for name, other := range map[string][]string{"seed 8": play(ptr(uint64(8))), "no seed": play(nil)} {
+		for i := range a {
+			if a[i] == other[i] {
+				t.Errorf("%s played body %d as seed 7 did: %s", name, i, a[i])
+			}
+		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -78,6 +80,12 @@ type Options struct {
 	Quiet time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
+	// Seed, when set, makes the run repeatable: the generated variables
+	// (the subject too) and every payload's generated values and variants
+	// derive from it, the scenario's name and the step, so that the same
+	// seed plays the same bytes apart from what the clock decides. Nil
+	// draws them at random.
+	Seed *uint64
 }
 
 // The content policies (Options.ContentPolicy).
@@ -194,7 +202,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 			fail("cancelled: " + ctx.Err().Error())
 			break
 		}
-		for _, sr := range r.step(ctx, i+1, &sc.Steps[i]) {
+		for _, sr := range r.step(ctx, i+1, 0, &sc.Steps[i]) {
 			if len(sr.Failures) > 0 {
 				res.Passed = false
 			}
@@ -250,6 +258,14 @@ func (r *runner) span(steps []Step) time.Duration {
 // resolveVars generates the scenario's variables and its subject.
 func (r *runner) resolveVars() (map[string]string, error) {
 	vars := map[string]string{}
+	read := randRead
+	if rnd := r.rand("vars", 0, 0); rnd != nil {
+		read = func(b []byte) {
+			for i := range b {
+				b[i] = byte(rnd.Uint64())
+			}
+		}
+	}
 	for _, v := range r.sc.Vars {
 		if v.Handled != nil {
 			i := slices.IndexFunc(v.Handled, func(m string) bool { return r.opt.handles(r.sc.Product, m) })
@@ -267,7 +283,7 @@ func (r *runner) resolveVars() (map[string]string, error) {
 			vars[v.Name] = v.Value
 			continue
 		}
-		val, err := generate(v.Generate)
+		val, err := generate(v.Generate, read)
 		if err != nil {
 			return nil, fmt.Errorf("%s: var %s: %w", v.Pos, v.Name, err)
 		}
@@ -287,7 +303,7 @@ func (r *runner) resolveVars() (map[string]string, error) {
 		if r.sc.Product == "sumsub" {
 			gen = "sumsub-id"
 		}
-		vars["subject"], _ = generate(gen)
+		vars["subject"], _ = generate(gen, read)
 	}
 	return vars, nil
 }
@@ -335,11 +351,13 @@ func (r *runner) subject(s string) string {
 	return r.expand(s)
 }
 
-func (r *runner) step(ctx context.Context, index int, st *Step) []StepResult {
+// step plays one step; part is its place inside a parallel step (0
+// outside one).
+func (r *runner) step(ctx context.Context, index, part int, st *Step) []StepResult {
 	sr := StepResult{Index: index, Kind: st.Kind, Pos: st.Pos.String(), Label: st.Name}
 	switch st.Kind {
 	case KindSend:
-		return []StepResult{r.send(ctx, sr, st)}
+		return []StepResult{r.send(ctx, sr, st, r.rand("step", index, part))}
 	case KindRedeliver:
 		return []StepResult{r.redeliver(ctx, sr, st.Redeliver)}
 	case KindWait:
@@ -357,7 +375,7 @@ func (r *runner) step(ctx context.Context, index int, st *Step) []StepResult {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out[i] = r.step(ctx, index, &st.Parallel[i])[0]
+				out[i] = r.step(ctx, index, i+1, &st.Parallel[i])[0]
 				out[i].Label = "parallel: " + out[i].Label
 			}()
 		}
@@ -372,14 +390,27 @@ func (r *runner) step(ctx context.Context, index int, st *Step) []StepResult {
 	return []StepResult{sr}
 }
 
-// build makes the event of a send step.
-func (r *runner) build(s *Send, subject string) (*event.Event, []byte, error) {
+// rand returns the source of generated values for a part of the run:
+// derived from the run's seed, the scenario and the part's key, or nil
+// (random) without a seed.
+func (r *runner) rand(key string, index, part int) *rand.Rand {
+	if r.opt.Seed == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\x00%d\x00%d", *r.opt.Seed, r.sc.Name, r.sc.Pos.File, key, index, part)
+	return event.NewRand(h.Sum64())
+}
+
+// build makes the event of a send step; rnd is the source of its
+// generated values (nil: random).
+func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, []byte, error) {
 	if s.RawBody != nil {
 		return nil, []byte(r.expand(*s.RawBody)), nil
 	}
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
-		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels}
+		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd}
 	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err
@@ -417,7 +448,7 @@ func setValue(ev *event.Event, path string, v any) error {
 	return ev.Set(path, string(b))
 }
 
-func (r *runner) send(ctx context.Context, sr StepResult, st *Step) StepResult {
+func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Rand) StepResult {
 	s := st.Send
 	subject := r.subject(s.Subject)
 	message := r.expand(s.Message)
@@ -427,7 +458,7 @@ func (r *runner) send(ctx context.Context, sr StepResult, st *Step) StepResult {
 	r.mu.Lock()
 	r.to[subject] = append(r.to[subject], message)
 	r.mu.Unlock()
-	ev, body, err := r.build(s, subject)
+	ev, body, err := r.build(s, subject, rnd)
 	if err != nil {
 		sr.Failures = append(sr.Failures, "build: "+err.Error())
 		return sr
@@ -889,22 +920,22 @@ func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, f
 	return out
 }
 
-// generate makes a value for a Var.
-func generate(name string) (string, error) {
+// generate makes a value for a Var from the bytes read gives.
+func generate(name string, read func([]byte)) (string, error) {
 	switch name {
 	case "uuid", "scan-reference":
 		var b [16]byte
-		randRead(b[:])
+		read(b[:])
 		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 		h := fmt.Sprintf("%x", b)
 		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
 	case "sumsub-id":
 		var b [12]byte
-		randRead(b[:])
+		read(b[:])
 		return fmt.Sprintf("%x", b), nil
 	case "digits":
 		var b [12]byte
-		randRead(b[:])
+		read(b[:])
 		out := make([]byte, 12)
 		for i, c := range b {
 			out[i] = '0' + c%10

@@ -24,9 +24,6 @@ import (
 // decoded schema and an encoding of application/json, which is how OpenAPI
 // says "a JSON text inside a form field".
 func (p *Product) OpenAPI(lv Level) (*openapi3.T, error) {
-	if err := p.compile(); err != nil {
-		return nil, err
-	}
 	doc := &openapi3.T{
 		OpenAPI: "3.1.0",
 		Info: &openapi3.Info{
@@ -43,7 +40,10 @@ func (p *Product) OpenAPI(lv Level) (*openapi3.T, error) {
 		jsonFields[f] = true
 	}
 	for _, m := range p.Messages {
-		raw := p.compiled[lv].schemas[m.Name]
+		raw, err := p.Schema(m.Name, lv)
+		if err != nil {
+			return nil, err
+		}
 		s, defs, err := toOpenAPISchema(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", p.Name, m.Name, err)
@@ -165,12 +165,17 @@ func (p *Product) requestDoc() (*requestDoc, error) {
 	if rd, ok := requestDocs.Load(p); ok {
 		return rd.(*requestDoc), nil
 	}
-	if err := p.compile(); err != nil {
-		return nil, err
-	}
-	env := p.compiled[LevelVendor].schemas[""]
-	if env == nil && len(p.Messages) > 0 {
-		env = p.compiled[LevelVendor].schemas[p.Messages[0].Name]
+	var env map[string]any
+	if p.table != nil {
+		c, err := p.at(LevelVendor)
+		if err != nil {
+			return nil, err
+		}
+		u, err := c.units[""].get()
+		if err != nil {
+			return nil, fmt.Errorf("compile %s (level vendor): the envelope: %w", p.Name, err)
+		}
+		env = u.doc.raw
 	}
 	props := openapi3.Schemas{}
 	var required []string

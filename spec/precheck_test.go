@@ -6,12 +6,15 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/kycsim/kycsim/spec/format"
 )
 
 // precheckDisagreement validates a body's decoded value against every
 // schema of the product (each message, the envelope, the decided variant)
 // with both the precheck and the full validator, and describes the first
-// schema where they disagree ("" when none).
+// schema where they disagree ("" when none). For an invalid value, each
+// place the precheck locates must fail the full validator too.
 func precheckDisagreement(t testing.TB, p *Product, body []byte) string {
 	t.Helper()
 	for _, lv := range Levels {
@@ -19,25 +22,56 @@ func precheckDisagreement(t testing.TB, p *Product, body []byte) string {
 		if pl == nil || len(vs) > 0 {
 			continue
 		}
-		c := p.compiled[lv]
-		schemas := map[string]*jsonschema.Schema{"(envelope)": c.envelope}
-		for name, s := range c.messages {
-			schemas[name] = s
-			if p.table != nil {
-				schemas[name+" (decided)"] = c.variant(name, pl.Value)
+		c, err := p.at(lv)
+		if err != nil {
+			return err.Error()
+		}
+		units := map[string]*unit{}
+		if c.doc != nil {
+			for name, u := range c.messages {
+				units[name] = u
+			}
+		} else {
+			for name, lu := range c.units {
+				u, err := lu.get()
+				if err != nil {
+					return err.Error()
+				}
+				if name == "" {
+					units["(envelope)"] = u
+					continue
+				}
+				units[name] = u
+				if units[name+" (decided)"], err = c.unitFor(name, pl.Value); err != nil {
+					return err.Error()
+				}
 			}
 		}
-		for name, s := range schemas {
-			if s == nil {
+		for name, u := range units {
+			where := p.Name + " " + name + " at " + string(lv)
+			if u.pre == nil {
+				return where + ": no precheck"
+			}
+			s, err := u.doc.schema(u.ptr)
+			if err != nil {
+				return where + ": " + err.Error()
+			}
+			quick, full := u.pre.Valid(pl.Value), s.Validate(pl.Value) == nil
+			if quick != full {
+				return where + ": precheck says valid=" + boolString(quick) + ", the full validator " + boolString(full)
+			}
+			if quick {
 				continue
 			}
-			pc := c.precheck(s)
-			if pc == nil {
-				return p.Name + " " + name + " at " + string(lv) + ": no precheck"
-			}
-			quick, full := pc.Valid(pl.Value), s.Validate(pl.Value) == nil
-			if quick != full {
-				return p.Name + " " + name + " at " + string(lv) + ": precheck says valid=" + boolString(quick) + ", the full validator " + boolString(full)
+			for _, place := range u.pre.Locate(pl.Value) {
+				fs, err := u.doc.schema(place.Schema)
+				if err != nil {
+					return where + ": place " + place.Schema + ": " + err.Error()
+				}
+				part, ok := lookupPointer(pl.Value, place.Instance)
+				if !ok || fs.Validate(part) == nil {
+					return where + ": the precheck locates a failure at " + place.Schema + " for " + place.Instance + ", the full validator finds none there"
+				}
 			}
 		}
 	}
@@ -80,4 +114,23 @@ func TestPrecheckAgrees(t *testing.T) {
 	if valid < 30 {
 		t.Errorf("only %d (input, product) pairs valid: the agreement check saw too few valid payloads", valid)
 	}
+}
+
+// FuzzPlainURIShortcut checks the precheck's shortcut for the "uri"
+// format: every plain URL it takes without parsing, the full validator's
+// "uri" format takes.
+func FuzzPlainURIShortcut(f *testing.F) {
+	for _, s := range []string{"https://retrieval.amer-1.jumio.ai/api/v1/accounts/x", "http://h:1/", "http://h/%zz", "HTTP://a.b#c", "https://h?q=1&r=%20"} {
+		f.Add(s)
+	}
+	uri := precheckFormats("uri")
+	full := jsonschema.Formats["uri"]
+	f.Fuzz(func(t *testing.T, s string) {
+		if format.IsPlainURL(s) && !full(s) {
+			t.Fatalf("IsPlainURL(%q) is true, the full validator's uri format refuses it", s)
+		}
+		if uri(s) != full(s) {
+			t.Fatalf("precheck uri(%q) = %v, full validator %v", s, uri(s), full(s))
+		}
+	})
 }

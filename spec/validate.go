@@ -2,10 +2,8 @@ package spec
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/kycsim/kycsim/spec/asyncapi"
 	"github.com/kycsim/kycsim/spec/form"
+	"github.com/kycsim/kycsim/spec/strictjson"
 )
 
 // Options says how to validate a payload.
@@ -49,10 +48,11 @@ type Payload struct {
 	Form []form.Field
 }
 
-// DetectEncoding guesses the encoding of a body: JSON when it starts (after
-// white space) with '{' or '[', form otherwise.
+// DetectEncoding guesses the encoding of a body: JSON when it starts
+// (after a UTF-8 byte order mark and white space) with '{' or '[', form
+// otherwise.
 func DetectEncoding(body []byte) string {
-	t := bytes.TrimLeft(body, " \t\r\n")
+	t := bytes.TrimLeft(bytes.TrimPrefix(body, []byte{0xEF, 0xBB, 0xBF}), " \t\r\n")
 	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return EncodingJSON
 	}
@@ -72,16 +72,51 @@ func EncodingOf(contentType string) string {
 	return ""
 }
 
+// bodyShape checks what no parser should have to guess about: a body
+// that is empty or only white space (nothing to validate), and a byte
+// order mark, which JSON and form bodies do not carry. It returns the body
+// to go on with (without a UTF-8 mark), the violations, and whether the
+// body can be read at all.
+func bodyShape(body []byte) ([]byte, []Violation, bool) {
+	switch {
+	case len(body) == 0:
+		return nil, []Violation{{Rule: "empty", Expected: "a callback body", Message: "the body is empty"}}, false
+	case bytes.HasPrefix(body, []byte{0xEF, 0xBB, 0xBF}):
+		rest, vs, ok := bodyShape(body[3:])
+		bom := Violation{Rule: "bom", Found: "EF BB BF", Expected: "no byte order mark",
+			Message: "the body starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON and form bodies do not carry; read without it"}
+		return rest, append([]Violation{bom}, vs...), ok
+	case bytes.HasPrefix(body, []byte{0xFE, 0xFF}), bytes.HasPrefix(body, []byte{0xFF, 0xFE}):
+		return nil, []Violation{{Rule: "bom", Found: fmt.Sprintf("%02X %02X", body[0], body[1]), Expected: "UTF-8 without a byte order mark",
+			Message: fmt.Sprintf("the body starts with a UTF-16 byte order mark (bytes %02X %02X): it is UTF-16 text, not UTF-8", body[0], body[1])}}, false
+	}
+	if len(bytes.TrimLeft(body, " \t\r\n")) == 0 {
+		return nil, []Violation{{Rule: "empty", Expected: "a callback body",
+			Message: fmt.Sprintf("the body is only white space (%d bytes)", len(body))}}, false
+	}
+	return body, nil, true
+}
+
 // Decode parses a body the way the product's validator does. A body that
 // does not parse gives violations, not an error.
 func (p *Product) Decode(body []byte, enc string, lv Level) (*Payload, []Violation) {
+	body, shape, ok := bodyShape(body)
+	if !ok {
+		return nil, shape
+	}
 	if enc == "" {
 		enc = DetectEncoding(body)
 	}
+	pl, vs := p.decode(body, enc, lv)
+	return pl, append(shape, vs...)
+}
+
+// decode parses a body whose shape bodyShape has passed.
+func (p *Product) decode(body []byte, enc string, lv Level) (*Payload, []Violation) {
 	if enc == EncodingJSON {
-		v, err := decodeJSON(body)
+		v, err := strictjson.Decode(body)
 		if err != nil {
-			return nil, []Violation{jsonSyntaxViolation(body, err, "")}
+			return nil, []Violation{jsonViolation(body, err, "")}
 		}
 		return &Payload{Value: v, Encoding: EncodingJSON}, nil
 	}
@@ -95,12 +130,7 @@ func (p *Product) Decode(body []byte, enc string, lv Level) (*Payload, []Violati
 		}
 		return nil, []Violation{v}
 	}
-	var jsonFields map[string]bool // field -> plain string accepted
-	if p.table != nil {
-		if err := p.compile(); err == nil {
-			jsonFields = p.compiled[lv].jsonFields
-		}
-	}
+	jsonFields := p.jsonFields[lv] // field -> plain string accepted
 	obj := make(map[string]any, len(fb.Fields))
 	var vs []Violation
 	for _, f := range fb.Fields {
@@ -109,14 +139,15 @@ func (p *Product) Decode(body []byte, enc string, lv Level) (*Payload, []Violati
 			obj[f.Name] = f.Value
 			continue
 		}
-		v, err := decodeJSON([]byte(f.Value))
+		v, err := strictjson.Decode([]byte(f.Value))
 		if err != nil {
+			var se *strictjson.Error
 			t := strings.TrimSpace(f.Value)
-			if plainOK && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+			if plainOK && errors.As(err, &se) && !se.Ambiguous() && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
 				obj[f.Name] = f.Value
 				continue
 			}
-			vs = append(vs, jsonSyntaxViolation([]byte(f.Value), err, f.Name))
+			vs = append(vs, jsonViolation([]byte(f.Value), err, f.Name))
 			continue
 		}
 		obj[f.Name] = v
@@ -124,52 +155,36 @@ func (p *Product) Decode(body []byte, enc string, lv Level) (*Payload, []Violati
 	return &Payload{Value: obj, Encoding: EncodingForm, Form: fb.Fields}, vs
 }
 
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		if err == io.EOF {
-			return nil, errors.New("empty body")
-		}
-		return nil, err
+// jsonViolation places a JSON decoding error: at its line and column, and
+// for a body two parsers may read differently at the key or byte concerned.
+func jsonViolation(b []byte, err error, field string) Violation {
+	var se *strictjson.Error
+	if !errors.As(err, &se) {
+		return Violation{Field: field, Rule: "json", Message: "not valid JSON: " + err.Error()}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &trailingError{offset: dec.InputOffset()}
+	line, col := lineCol(b, se.Offset)
+	v := Violation{Field: field, Rule: "json"}
+	switch se.Kind {
+	case strictjson.Duplicate:
+		key := se.Pointer[strings.LastIndexByte(se.Pointer, '/')+1:]
+		v.Pointer, v.Rule, v.Found = se.Pointer, "duplicate-key", unescapeToken(key)
+		v.Expected = "each key once in an object"
+		v.Message = fmt.Sprintf("ambiguous JSON: key %q is sent twice in one object, at line %d, column %d (byte %d), first at byte %d; parsers disagree on which value counts",
+			v.Found, line, col, se.Offset, se.First)
+	case strictjson.UTF8:
+		v.Pointer, v.Rule = se.Pointer, "utf8"
+		v.Found = fmt.Sprintf("byte 0x%02X", b[se.Offset])
+		v.Expected = "UTF-8 text"
+		v.Message = fmt.Sprintf("ambiguous JSON: byte %d (0x%02X, line %d, column %d) is not valid UTF-8; parsers disagree on what it stands for", se.Offset, b[se.Offset], line, col)
+	case strictjson.Surrogate:
+		v.Pointer, v.Rule = se.Pointer, "utf8"
+		v.Found = string(b[se.Offset:min(len(b), se.Offset+6)])
+		v.Expected = "UTF-8 text (a surrogate escape only in a pair)"
+		v.Message = fmt.Sprintf("ambiguous JSON: %s at byte %d (line %d, column %d) is half a UTF-16 surrogate pair, alone; parsers disagree on what it stands for", v.Found, se.Offset, line, col)
+	default:
+		v.Message = fmt.Sprintf("not valid JSON at line %d, column %d: %s", line, col, se.Msg)
 	}
-	return v, nil
-}
-
-type trailingError struct{ offset int64 }
-
-func (e *trailingError) Error() string { return "data after the JSON value" }
-
-// jsonSyntaxViolation places a JSON syntax error at its line and column.
-func jsonSyntaxViolation(b []byte, err error, field string) Violation {
-	var off int64 = -1
-	var se *json.SyntaxError
-	var te *trailingError
-	var ut *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.offset
-	case errors.As(err, &ut):
-		off = ut.Offset
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		off = int64(len(b))
-	}
-	msg := err.Error()
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		msg = "unexpected end of JSON input"
-	}
-	v := Violation{Field: field, Rule: "json", Message: "not valid JSON: " + msg}
-	if off >= 0 {
-		line, col := lineCol(b, int(off))
-		v.Message = fmt.Sprintf("not valid JSON at line %d, column %d: %s", line, col, msg)
-	}
-	if field != "" {
+	if field != "" && v.Expected == "" {
 		v.Expected = "a JSON text (the vendor sends this field as JSON inside the form)"
 	}
 	return v
@@ -192,8 +207,8 @@ func lineCol(b []byte, off int) (int, int) {
 }
 
 // Validate checks one callback body. The error is for bad options (an
-// unknown message, a bad level); what is wrong with the body is in the
-// result.
+// unknown message, a bad level) and for a contract that does not compile;
+// what is wrong with the body is in the result.
 func (p *Product) Validate(body []byte, opt Options) (*Result, error) {
 	lv := opt.Level
 	if lv == "" {
@@ -202,7 +217,8 @@ func (p *Product) Validate(body []byte, opt Options) (*Result, error) {
 	if _, err := ParseLevel(string(lv)); err != nil {
 		return nil, err
 	}
-	if err := p.compile(); err != nil {
+	c, err := p.at(lv)
+	if err != nil {
 		return nil, err
 	}
 	if opt.Message != "" {
@@ -213,11 +229,19 @@ func (p *Product) Validate(body []byte, opt Options) (*Result, error) {
 		opt.Message = m.Name
 	}
 	res := &Result{Product: p.Name, Level: lv, Violations: []Violation{}, Warnings: []string{}}
+	body, shape, ok := bodyShape(body)
+	res.Violations = append(res.Violations, shape...)
 	enc := opt.Encoding
-	if enc == "" {
+	if enc == "" && ok {
 		enc = DetectEncoding(body)
 	}
+	if enc == "" {
+		enc = p.Encoding
+	}
 	res.Encoding = enc
+	if !ok {
+		return res, nil
+	}
 	if enc != p.Encoding {
 		res.Violations = append(res.Violations, Violation{
 			Rule:     "encoding",
@@ -227,27 +251,31 @@ func (p *Product) Validate(body []byte, opt Options) (*Result, error) {
 		})
 		return res, nil
 	}
-	pl, vs := p.Decode(body, enc, lv)
+	pl, vs := p.decode(body, enc, lv)
+	res.Violations = append(res.Violations, vs...)
 	if pl == nil {
-		res.Violations = append(res.Violations, vs...)
 		return res, nil
 	}
-	badFields := map[string]bool{}
-	for _, v := range vs {
-		badFields[v.Field] = true
+	before := len(res.Violations)
+	if err := p.validateValue(c, pl.Value, opt.Message, res); err != nil {
+		return nil, err
 	}
-	res.Violations = append(res.Violations, vs...)
-	p.validateValue(pl.Value, opt.Message, lv, res)
-	if len(badFields) > 0 {
-		kept := res.Violations[:0]
-		for i, v := range res.Violations {
-			if i < len(vs) || !badFields[v.Field] {
+	if len(vs) > 0 {
+		// A JSON-in-form field that does not parse is reported once, not
+		// again as missing.
+		badFields := map[string]bool{}
+		for _, v := range vs {
+			badFields[v.Field] = true
+		}
+		kept := res.Violations[:before]
+		for _, v := range res.Violations[before:] {
+			if !badFields[v.Field] {
 				kept = append(kept, v)
 			}
 		}
 		res.Violations = kept
 	}
-	sortViolations(res.Violations[len(vs):])
+	sortViolations(res.Violations[before:])
 	return res, nil
 }
 
@@ -258,75 +286,126 @@ func encodingName(enc string) string {
 	return "JSON"
 }
 
-func (p *Product) validateValue(v any, message string, lv Level, res *Result) {
-	c := p.compiled[lv]
+func (p *Product) validateValue(c *compiled, v any, message string, res *Result) error {
 	form := p.Encoding == EncodingForm
 	if message == "" {
 		message = p.Detect(v)
 	}
 	res.Message = message
 	if message != "" {
-		schema := c.messages[message]
-		if p.table != nil {
-			schema = c.variant(message, v)
+		u, err := c.unitFor(message, v)
+		if err != nil {
+			return fmt.Errorf("compile %s (level %s): message %q: %w", p.Name, c.level, message, err)
 		}
-		res.Violations = append(res.Violations, c.violations(schema, v, form)...)
-		p.unknownFieldWarnings(c, v, lv, res)
-		return
+		vs, declared := c.check(u, v, form)
+		res.Violations = append(res.Violations, vs...)
+		if c.level == LevelVendor {
+			p.vendorWarnings(c, v, message, declared, res)
+		}
+		return nil
 	}
 	// The message cannot be told from the payload.
 	if p.table != nil {
-		vs := c.violations(c.envelope, v, form)
-		if p.table.UnknownMessages == "warn" && lv == LevelVendor {
+		u, err := c.units[""].get()
+		if err != nil {
+			return fmt.Errorf("compile %s (level %s): the envelope: %w", p.Name, c.level, err)
+		}
+		vs := c.violations(u, v, form)
+		if p.table.UnknownMessages == "warn" && c.level == LevelVendor {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: no documented message matches (%s); validated against the common envelope", p.Name, p.describeMatch(v)))
 		} else if len(vs) == 0 {
 			vs = append(vs, Violation{Rule: "message", Message: fmt.Sprintf("no %s message matches this payload (%s); expected one of %s", p.Name, p.describeMatch(v), strings.Join(p.MessageNames(), ", "))})
 		}
 		res.Violations = append(res.Violations, vs...)
-		p.unknownFieldWarnings(c, v, lv, res)
-		return
+		if c.level == LevelVendor {
+			p.vendorWarnings(c, v, "", false, res)
+		}
+		return nil
 	}
-	// AsyncAPI: validate against every message, keep the closest, and say
-	// what is wrong with the discriminator.
 	disc := p.doc.Discriminator
-	var best []Violation
-	bestName := ""
-	for _, m := range p.Messages {
-		vs := c.violations(c.messages[m.Name], v, form)
-		if disc != "" {
-			kept := vs[:0]
-			for _, x := range vs {
-				if !(x.Pointer == disc && x.Rule == "const") {
-					kept = append(kept, x)
-				}
+	if disc == "" {
+		// No value tells the messages apart: the payload is valid if one
+		// message takes it; otherwise report the closest.
+		var best []Violation
+		bestName := ""
+		for _, m := range p.Messages {
+			u := c.messages[m.Name]
+			if u.pre != nil && u.pre.Valid(v) {
+				res.Message = m.Name
+				return nil
 			}
-			vs = kept
+			vs := c.violations(u, v, form)
+			if len(vs) == 0 {
+				res.Message = m.Name
+				return nil
+			}
+			if bestName == "" || len(vs) < len(best) {
+				best, bestName = vs, m.Name
+			}
 		}
-		if disc == "" && len(vs) == 0 {
-			res.Message = m.Name
-			return
-		}
-		if bestName == "" || len(vs) < len(best) {
-			best, bestName = vs, m.Name
-		}
-	}
-	if disc != "" {
-		if got, ok := asyncapi.Lookup(v, disc); ok {
-			best = dropAt(best, disc)
-			best = append(best, Violation{
-				Pointer:  disc,
-				Rule:     "enum",
-				Found:    renderValue(got),
-				Expected: "one of " + strings.Join(p.MessageNames(), ", "),
-				Message:  fmt.Sprintf("%s is not one of %s", renderValue(got), strings.Join(p.MessageNames(), ", ")),
-			})
-		} else if !hasAt(best, disc, "required") {
-			best = append(best, Violation{Pointer: disc, Rule: "required", Expected: "one of " + strings.Join(p.MessageNames(), ", "), Message: "required field is missing"})
-		}
-	} else {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("no message of %s matches; violations are those of the closest, %s", p.Name, bestName))
+		res.Violations = append(res.Violations, best...)
+		return nil
 	}
-	res.Violations = append(res.Violations, best...)
+	// The discriminator is missing or holds no message's value: say so,
+	// and check the rest of the payload as the first message whose
+	// schema takes it once the discriminator is set to its value (or,
+	// when none does, as the first message), without running the full
+	// validator against every message.
+	names := strings.Join(p.MessageNames(), ", ")
+	got, present := lookupPointer(v, disc)
+	restore, settable := setPointer(v, disc)
+	chosen := p.Messages[0]
+	if settable {
+		for _, m := range p.Messages {
+			restore(m.Match[disc], true)
+			if u := c.messages[m.Name]; u.pre != nil && u.pre.Valid(v) {
+				chosen = m
+				break
+			}
+		}
+		restore(chosen.Match[disc], true)
+	}
+	vs := c.violations(c.messages[chosen.Name], v, form)
+	if settable {
+		restore(got, present)
+	}
+	vs = dropAt(vs, disc)
+	if present {
+		vs = append(vs, Violation{
+			Pointer:  disc,
+			Rule:     "enum",
+			Found:    renderValue(got),
+			Expected: "one of " + names,
+			Message:  fmt.Sprintf("%s is not one of %s", renderValue(got), names),
+		})
+	} else if !hasRequiredAbove(vs, disc) {
+		vs = append(vs, Violation{Pointer: disc, Rule: "required", Expected: "one of " + names, Message: "required field is missing"})
+	}
+	res.Violations = append(res.Violations, vs...)
+	return nil
+}
+
+// setPointer returns a function that sets (present) or removes the value
+// at ptr in v, and whether the object holding it is there.
+func setPointer(v any, ptr string) (func(x any, present bool), bool) {
+	i := strings.LastIndexByte(ptr, '/')
+	if i < 0 {
+		return nil, false
+	}
+	parent, ok := lookupPointer(v, ptr[:i])
+	obj, isObj := parent.(map[string]any)
+	if !ok || !isObj {
+		return nil, false
+	}
+	key := unescapeToken(ptr[i+1:])
+	return func(x any, present bool) {
+		if present {
+			obj[key] = x
+		} else {
+			delete(obj, key)
+		}
+	}, true
 }
 
 func dropAt(vs []Violation, ptr string) []Violation {
@@ -339,9 +418,11 @@ func dropAt(vs []Violation, ptr string) []Violation {
 	return kept
 }
 
-func hasAt(vs []Violation, ptr, rule string) bool {
+// hasRequiredAbove reports a "required" violation at ptr or at an object
+// on the way to it.
+func hasRequiredAbove(vs []Violation, ptr string) bool {
 	for _, x := range vs {
-		if x.Pointer == ptr && x.Rule == rule {
+		if x.Rule == "required" && (x.Pointer == ptr || strings.HasPrefix(ptr, x.Pointer+"/")) {
 			return true
 		}
 	}
@@ -351,13 +432,20 @@ func hasAt(vs []Violation, ptr, rule string) bool {
 // Detect tells the message of a decoded payload from the values its
 // messages are matched by; "" when none matches.
 func (p *Product) Detect(v any) string {
+	if p.detectBy != nil {
+		got, ok := lookupPointer(v, p.detectPtr)
+		if s, isStr := got.(string); ok && isStr {
+			return p.detectBy[s]
+		}
+		return ""
+	}
 	for _, m := range p.Messages {
 		if len(m.Match) == 0 {
 			continue
 		}
 		ok := true
 		for ptr, want := range m.Match {
-			got, found := asyncapi.Lookup(v, ptr)
+			got, found := lookupPointer(v, ptr)
 			if s, isStr := got.(string); !found || !isStr || s != want {
 				ok = false
 				break
@@ -370,6 +458,41 @@ func (p *Product) Detect(v any) string {
 	return ""
 }
 
+// lookupPointer finds the value at a JSON pointer (RFC 6901) in a decoded
+// payload, without allocating for pointers without escapes.
+func lookupPointer(v any, ptr string) (any, bool) {
+	if ptr == "" {
+		return v, true
+	}
+	if ptr[0] != '/' || strings.IndexByte(ptr, '~') >= 0 {
+		return asyncapi.Lookup(v, ptr)
+	}
+	rest := ptr[1:]
+	for {
+		tok := rest
+		i := strings.IndexByte(rest, '/')
+		if i >= 0 {
+			tok = rest[:i]
+		}
+		switch c := v.(type) {
+		case map[string]any:
+			next, ok := c[tok]
+			if !ok {
+				return nil, false
+			}
+			v = next
+		case []any:
+			return asyncapi.Lookup(v, "/"+rest)
+		default:
+			return nil, false
+		}
+		if i < 0 {
+			return v, true
+		}
+		rest = rest[i+1:]
+	}
+}
+
 func (p *Product) describeMatch(v any) string {
 	seen := map[string]bool{}
 	var parts []string
@@ -379,7 +502,7 @@ func (p *Product) describeMatch(v any) string {
 				continue
 			}
 			seen[ptr] = true
-			got, ok := asyncapi.Lookup(v, ptr)
+			got, ok := lookupPointer(v, ptr)
 			if ok {
 				parts = append(parts, fmt.Sprintf("%s is %s", ptr, renderValue(got)))
 			} else {
@@ -391,44 +514,69 @@ func (p *Product) describeMatch(v any) string {
 	return strings.Join(parts, ", ")
 }
 
-// unknownFieldWarnings names top-level fields the table does not know, at
-// level vendor (level strict makes them violations).
-func (p *Product) unknownFieldWarnings(c *compiled, v any, lv Level, res *Result) {
-	if lv != LevelVendor || len(c.known) == 0 {
-		return
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return
-	}
-	var unknown []string
-	for k := range obj {
-		if !c.known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return
-	}
-	sort.Strings(unknown)
-	res.Warnings = append(res.Warnings, fmt.Sprintf("undocumented field(s) %s: accepted at level vendor, rejected at level strict", strings.Join(unknown, ", ")))
+// violations checks v against a unit and renders every failure. The
+// precheck settles a valid payload alone; for an invalid one it finds the
+// failing parts, and the full validator, the authority on the verdict,
+// runs on those parts only (on the whole when they do not explain the
+// failure).
+func (c *compiled) violations(u *unit, v any, form bool) []Violation {
+	vs, _ := c.check(u, v, form)
+	return vs
 }
 
-// violations validates v and renders every failure.
-func (c *compiled) violations(s *jsonschema.Schema, v any, form bool) []Violation {
-	if pc := c.precheck(s); pc != nil && pc.Valid(v) {
-		return nil
+// check is violations, and also reports for a valid object whether the
+// unit's schema declares all its members.
+func (c *compiled) check(u *unit, v any, form bool) ([]Violation, bool) {
+	if u.pre != nil {
+		if ok, declared := u.pre.ValidDeclared(v); ok {
+			return nil, declared
+		}
 	}
-	err := s.Validate(v)
-	if err == nil {
-		return nil
+	return c.explain(u, v, form), false
+}
+
+// explain renders why v fails a unit.
+func (c *compiled) explain(u *unit, v any, form bool) []Violation {
+	seen := map[string]bool{}
+	var out []Violation
+	if u.pre != nil {
+		explained := true
+		for _, pl := range u.pre.Locate(v) {
+			s, err := u.doc.schema(pl.Schema)
+			part, ok := lookupPointer(v, pl.Instance)
+			if err != nil || !ok {
+				explained = false
+				break
+			}
+			err = s.Validate(part)
+			if err == nil {
+				explained = false
+				break
+			}
+			out = c.renderFailure(out, seen, err, u.doc, v, pl.Instance, form)
+		}
+		if explained && len(out) > 0 {
+			return out
+		}
+		out, seen = nil, map[string]bool{}
 	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
+	s, err := u.doc.schema(u.ptr)
+	if err != nil {
 		return []Violation{{Rule: "schema", Message: err.Error()}}
 	}
-	var out []Violation
-	seen := map[string]bool{}
+	if err := s.Validate(v); err != nil {
+		out = c.renderFailure(out, seen, err, u.doc, v, "", form)
+	}
+	return out
+}
+
+// renderFailure renders the leaves of a validation error of the part of
+// v at prefix.
+func (c *compiled) renderFailure(out []Violation, seen map[string]bool, err error, doc *schemaDoc, v any, prefix string, form bool) []Violation {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return append(out, Violation{Rule: "schema", Message: err.Error()})
+	}
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) > 0 {
@@ -437,7 +585,7 @@ func (c *compiled) violations(s *jsonschema.Schema, v any, form bool) []Violatio
 			}
 			return
 		}
-		for _, viol := range c.render(e, v) {
+		for _, viol := range render(e, prefix+e.InstanceLocation, v, doc.raw) {
 			if form {
 				viol = splitFormPlace(viol)
 			}
@@ -472,6 +620,9 @@ func unescapeToken(s string) string {
 }
 
 func sortViolations(vs []Violation) {
+	if len(vs) < 2 {
+		return
+	}
 	sort.SliceStable(vs, func(i, j int) bool {
 		if vs[i].Field != vs[j].Field {
 			return vs[i].Field < vs[j].Field

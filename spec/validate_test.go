@@ -11,64 +11,6 @@ import (
 	"testing"
 )
 
-// benchBodies are valid bodies, one a product: the document examples (the
-// Netverify one completed with the dates its sample leaves out).
-var benchBodies = map[string]string{
-	"jumio-kyx":       "testdata/samples/jumio-kyx/processed.json",
-	"jumio-netverify": "testdata/mutations/001-netverify-approved-valid.in",
-	"jumio-auth":      "testdata/samples/jumio-auth/passed.form",
-	"jumio-docverify": "testdata/samples/jumio-docverify/extracted.form",
-	"sumsub":          "testdata/samples/sumsub/applicantWorkflowCompleted.json",
-}
-
-func benchBody(b testing.TB, product string) []byte {
-	data, err := os.ReadFile(benchBodies[product])
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Strip a mutation file's header lines.
-	for strings.HasPrefix(string(data), "#") {
-		_, rest, _ := strings.Cut(string(data), "\n")
-		data = []byte(rest)
-	}
-	return data
-}
-
-// BenchmarkValidate compares, per product and in the same run, decoding a
-// body alone with decoding and validating it.
-func BenchmarkValidate(b *testing.B) {
-	c := mustCatalog(b)
-	for _, name := range productOrder {
-		p, err := c.Product(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body := benchBody(b, name)
-		res, err := p.Validate(body, Options{})
-		if err != nil || !res.Valid() {
-			b.Fatalf("%s benchmark body is not valid: %v %v", name, err, res.Violations)
-		}
-		b.Run(name+"/decode", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for i := 0; i < b.N; i++ {
-				if pl, vs := p.Decode(body, "", LevelVendor); pl == nil || len(vs) > 0 {
-					b.Fatal("decode failed")
-				}
-			}
-		})
-		b.Run(name+"/decode+validate", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for i := 0; i < b.N; i++ {
-				if r, err := p.Validate(body, Options{}); err != nil || !r.Valid() {
-					b.Fatal("validate failed")
-				}
-			}
-		})
-	}
-}
-
 // FuzzValidate feeds arbitrary bodies to every product at both levels: no
 // panics, and every violation says where, what rule and what is wrong.
 func FuzzValidate(f *testing.F) {
@@ -109,11 +51,28 @@ func FuzzValidate(f *testing.F) {
 			// must agree with the if/then schema.
 			if res.Message != "" && p.table != nil {
 				if pl, vs := p.Decode(body, "", lv); pl != nil && len(vs) == 0 {
-					c := p.compiled[lv]
-					fast := c.variant(res.Message, pl.Value).Validate(pl.Value) == nil
-					slow := c.messages[res.Message].Validate(pl.Value) == nil
-					if fast != slow {
-						t.Fatalf("%s %s at %s: decided schema says valid=%v, if/then schema says %v", p.Name, res.Message, lv, fast, slow)
+					c, err := p.at(lv)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fast, err := c.unitFor(res.Message, pl.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					slow, err := c.units[res.Message].get()
+					if err != nil {
+						t.Fatal(err)
+					}
+					fs, err := fast.doc.schema(fast.ptr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ss, err := slow.doc.schema(slow.ptr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a, b := fs.Validate(pl.Value) == nil, ss.Validate(pl.Value) == nil; a != b {
+						t.Fatalf("%s %s at %s: decided schema says valid=%v, if/then schema says %v", p.Name, res.Message, lv, a, b)
 					}
 				}
 			}

@@ -59,17 +59,16 @@ func (v Violation) String() string {
 	return s
 }
 
-// render turns one leaf validation error into violations.
-func (c *compiled) render(e *jsonschema.ValidationError, inst any) []Violation {
-	url, kwPtr, _ := strings.Cut(e.AbsoluteKeywordLocation, "#")
-	doc := c.rawDoc(url)
+// render turns one leaf validation error, at the instance pointer at of
+// inst, into violations; doc is the schema document the error is in.
+func render(e *jsonschema.ValidationError, at string, inst any, doc map[string]any) []Violation {
+	_, kwPtr, _ := strings.Cut(e.AbsoluteKeywordLocation, "#")
 	kw := kwPtr[strings.LastIndexByte(kwPtr, '/')+1:]
 	kwVal, _ := asyncapi.Lookup(doc, kwPtr)
 	parentPtr := kwPtr[:max(0, strings.LastIndexByte(kwPtr, '/'))]
 	parent, _ := asyncapi.Lookup(doc, parentPtr)
 	note := commentOf(doc, parentPtr)
-	at := e.InstanceLocation
-	got, present := asyncapi.Lookup(inst, at)
+	got, present := lookupPointer(inst, at)
 	v := Violation{Pointer: at, Rule: kw, Note: note}
 	if present {
 		v.Found = renderValue(got)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -16,7 +14,7 @@ func loadCatalog(asyncapiFile string) (*spec.Catalog, string, error) {
 	if asyncapiFile == "" {
 		return cat, "", nil
 	}
-	data, err := os.ReadFile(asyncapiFile)
+	data, err := readCapped(asyncapiFile)
 	if err != nil {
 		return nil, "", usageErrorf("--asyncapi: %v", err)
 	}

@@ -526,27 +526,6 @@ func reachable(ctx context.Context, target string, wait time.Duration) error {
 	}
 }
 
-// maxInputFile bounds a file kycsim reads (a profile, a scenario).
-const maxInputFile = 4 << 20
-
-// readCapped reads a file through a size cap on the reader, so that a
-// device or a FIFO cannot make it read without end.
-func readCapped(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(b) > maxInputFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxInputFile)
-	}
-	return b, nil
-}
-
 // sortedValues returns a map's values ordered by key.
 func sortedValues(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -141,7 +141,7 @@ func TestSpecExport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, "wrote 41 files") {
+	if !strings.Contains(out, "wrote 53 files") {
 		t.Errorf("stdout: %s", out)
 	}
 	for _, f := range []string{"sumsub/applicantReviewed.schema.json", "jumio-kyx/PROCESSED.schema.json", "jumio-netverify.openapi.json", "jumio-docverify/FAILED.schema.json"} {
@@ -156,5 +156,44 @@ func TestSpecExport(t *testing.T) {
 	}
 	if code, _, errs := run(t, "", "spec", "schema", "sumsub"); code != 2 || !strings.Contains(errs, "PRODUCT and MESSAGE") {
 		t.Errorf("spec schema with one argument: exit %d, %s", code, errs)
+	}
+}
+
+// TestValidateBodyGolden pins the messages for bodies no parser should
+// have to guess about: empty, white space only, with a byte order mark,
+// with a key twice, with bytes that are not UTF-8.
+func TestValidateBodyGolden(t *testing.T) {
+	kyx := readFile(t, samples+"jumio-kyx/processed.json")
+	created := readFile(t, samples+"sumsub/applicantCreated.json")
+	fraud := readFile(t, samples+"jumio-netverify/denied-fraud.form")
+	tests := []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"empty-body", "", []string{"--product", "sumsub"}},
+		{"white-space-body", " \r\n\t\n", []string{"--product", "jumio-netverify"}},
+		{"bom-body", "\xef\xbb\xbf" + created, []string{"--product", "sumsub"}},
+		{"duplicate-key", strings.Replace(kyx, `"status": "PROCESSED"`, `"status": "PROCESSED", "status": "TOKEN_EXPIRED"`, 1), []string{"--product", "jumio-kyx"}},
+		{"duplicate-key-json", strings.Replace(kyx, `"status": "PROCESSED"`, `"status": "PROCESSED", "status": "TOKEN_EXPIRED"`, 1), []string{"--product", "jumio-kyx", "--level", "strict", "--format", "json"}},
+		{"duplicate-key-in-form-field", strings.Replace(fraud, "%22rejectReasonCode%22%3A%22100%22%2C", "%22rejectReasonCode%22%3A%22100%22%2C%22rejectReasonCode%22%3A%22105%22%2C", 1), []string{"--product", "jumio-netverify"}},
+		{"invalid-utf8", strings.Replace(created, `"12672"`, "\"12672\xc3\"", 1), []string{"--product", "sumsub"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := run(t, tt.stdin, append(append([]string{"validate"}, tt.args...), "-")...)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errs)
+			}
+			golden := filepath.Join("testdata", "validate-"+tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if want := readFile(t, golden); out != want {
+				t.Errorf("%s (-want +got):\n-%s\n+%s", golden, strings.ReplaceAll(want, "\n", "\n-"), strings.ReplaceAll(out, "\n", "\n+"))
+			}
+		})
 	}
 }

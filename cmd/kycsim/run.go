@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/event"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -23,8 +26,12 @@ import (
 // in 0.36 s.
 const defaultTimeScale = 0.0001
 
+// runClock makes the clock `kycsim run` plays scenarios on; tests replace
+// it with a fixed one.
+var runClock = func(scale float64) delivery.Clock { return delivery.NewScaledClock(scale) }
+
 func (m *Main) runRun(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("run", "run NAME|FILE... [--all] (--to URL | --target PRODUCT=URL... | --base URL) [--secret S] [--time-scale F] [--check]")
+	fs := m.newFlagSet("run", "run NAME|FILE... [--all] (--to URL | --target PRODUCT=URL... | --base URL) [--secret S] [--time-scale F] [--seed N] [--check]")
 	all := fs.Bool("all", false, "play every built-in scenario")
 	to := fs.String("to", "", "receiver URL, used as it is (scenarios of one product)")
 	var targets listFlag
@@ -35,6 +42,7 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
 	check := fs.Bool("check", false, "load and lint only; send nothing")
 	formatName := fs.String("format", "text", "text or json")
+	seedFlag := fs.String("seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,6 +55,12 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 	}
 	if *secret == "" {
 		*secret = os.Getenv(secretFromEnv)
+	}
+	seed := event.RandomSeed()
+	if *seedFlag != "" {
+		if seed, err = strconv.ParseUint(*seedFlag, 10, 64); err != nil {
+			return usageErrorf("--seed %q: want a decimal number from 0 to %d", *seedFlag, uint64(math.MaxUint64))
+		}
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -79,14 +93,15 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 	}
 	defer stopVendor()
 
-	d := delivery.NewDispatcher(delivery.NewScaledClock(*timeScale), delivery.NewLog(nil))
+	d := delivery.NewDispatcher(runClock(*timeScale), delivery.NewLog(nil))
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
-		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase,
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Seed: &seed,
 	}
 	text := *formatName == "text"
 	if text {
+		fmt.Fprintf(m.Stdout, "seed %d (--seed %d plays the same payloads again)\n\n", seed, seed)
 		opt.OnStep = func(sr scenarios.StepResult) { m.printStep(sr) }
 	}
 	var results []*scenarios.Result
@@ -116,7 +131,7 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 	} else {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"scenarios": results, "passed": len(results) - failed, "failed": failed}); err != nil {
+		if err := enc.Encode(map[string]any{"seed": strconv.FormatUint(seed, 10), "scenarios": results, "passed": len(results) - failed, "failed": failed}); err != nil {
 			return err
 		}
 	}
@@ -151,7 +166,7 @@ func (m *Main) selectScenarios(cat *spec.Catalog, args []string, all bool) ([]*s
 			out = append(out, sc)
 			continue
 		}
-		data, err := os.ReadFile(a)
+		data, err := readCapped(a)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && !strings.HasSuffix(a, ".yaml") && !strings.HasSuffix(a, ".yml") {
 				return nil, usageErrorf("%q is neither a built-in scenario (see 'kycsim scenarios') nor a file", a)

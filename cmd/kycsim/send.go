@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,19 +25,23 @@ import (
 	"github.com/kycsim/kycsim/spec"
 )
 
+// sendClock is the clock `kycsim send` dates events by; tests replace it
+// with a fixed one.
+var sendClock = time.Now
+
 // sendFlags are the flags of `kycsim send`.
 type sendFlags struct {
 	to, secret, alg, rawBody, from, forwardedFor, vendorBase, subject, sandboxMode, logFile string
-	retryDelays                                                                             string
+	retryDelays, form, seed                                                                 string
 	precision                                                                               int
 	sets, unsets, headers                                                                   listFlag
-	noRetry, dryRun, lax, precisionSet                                                      bool
+	noRetry, dryRun, lax, precisionSet, nulls                                               bool
 	timeScale                                                                               float64
 	connectTimeout, answerTimeout                                                           time.Duration
 }
 
 func (m *Main) runSend(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("send", "send PRODUCT MESSAGE --to URL [--set path=value]... [--secret S] [--alg A] [--precision 0..3] [--dry-run]")
+	fs := m.newFlagSet("send", "send PRODUCT MESSAGE --to URL [--set path=value]... [--secret S] [--alg A] [--precision 0..3] [--form real|table] [--seed N] [--dry-run]")
 	var f sendFlags
 	fs.StringVar(&f.to, "to", "", "the receiver's URL (required unless --dry-run)")
 	fs.Var(&f.sets, "set", "override a field: path=value, the path dotted or a JSON pointer, the value JSON or a string (repeatable)")
@@ -43,7 +50,10 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	fs.StringVar(&f.secret, "secret", "", "Sumsub webhook secret to sign with (default: $"+secretFromEnv+"; none sends unsigned)")
 	fs.StringVar(&f.alg, "alg", string(signing.SHA256), "Sumsub digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
 	fs.IntVar(&f.precision, "precision", 3, "Jumio timestamps: millisecond digits, 0 to 3")
-	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" or \"string\" (default: as the vendor's examples)")
+	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" (default: as the attribute table and real deliveries) or \"string\" (as most of the vendor's examples)")
+	fs.StringVar(&f.form, "form", event.FormReal, "fields whose documented type the vendor's samples contradict: \"real\" (as the vendor sends them; passes level vendor) or \"table\" (as the field tables type them; passes level strict)")
+	fs.BoolVar(&f.nulls, "nulls", false, "Sumsub: send absent optional attributes as explicit nulls, as real deliveries do")
+	fs.StringVar(&f.seed, "seed", "", "seed of the generated values and variants: the same seed builds the same payload apart from its timestamps (default: a random one, printed)")
 	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable)")
 	fs.StringVar(&f.from, "from", "", "bind the source address (a loopback address, e.g. 127.0.0.2)")
 	fs.StringVar(&f.forwardedFor, "forwarded-for", "", "add X-Forwarded-For with this address")
@@ -55,7 +65,7 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.answerTimeout, "answer-timeout", 0, "answer deadline per attempt (default: the vendor's)")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply the waits between attempts by this factor (0.001 plays an 18-hour schedule in about a minute)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the exact HTTP request and send nothing")
-	fs.BoolVar(&f.lax, "lax", false, "send even when the overrides make the payload break the contract (it is reported)")
+	fs.BoolVar(&f.lax, "lax", false, "send even when an override names no field of the message or makes the payload break the contract (it is reported)")
 	fs.StringVar(&f.logFile, "log", "", "append every attempt to this file as JSON lines")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -72,6 +82,9 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	}
 	if f.precision < 0 || f.precision > 3 {
 		return usageErrorf("--precision %d: must be 0, 1, 2 or 3", f.precision)
+	}
+	if err := oneOf("form", f.form, event.Forms...); err != nil {
+		return err
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		if fl.Name == "precision" {
@@ -93,10 +106,11 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cb, err := m.buildCallback(cat, p, msg.Name, &f)
+	built, err := m.buildCallback(cat, p, msg.Name, &f)
 	if err != nil {
 		return err
 	}
+	cb := built.Callback
 	policy, err := f.policy(p.Name, msg.Name)
 	if err != nil {
 		return err
@@ -110,7 +124,13 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 		return usageErrorf("%v", err)
 	}
 	if f.dryRun {
-		return m.printRequest(req)
+		if err := m.printRequest(req); err != nil {
+			return err
+		}
+		if built.seed != "" {
+			fmt.Fprintf(m.Stdout, "# seed %s\n", built.seed)
+		}
+		return nil
 	}
 	var logW io.Writer
 	if f.logFile != "" {
@@ -124,7 +144,11 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	log := delivery.NewLog(logW)
 	d := delivery.NewDispatcher(delivery.NewScaledClock(f.timeScale), log)
 	defer d.Close()
-	fmt.Fprintf(m.Stdout, "sending %s %s (subject %s) to %s\n  policy %s\n", p.Name, msg.Name, cb.Subject, to, policy)
+	fmt.Fprintf(m.Stdout, "sending %s %s (subject %s) to %s\n", p.Name, msg.Name, cb.Subject, to)
+	if built.seed != "" {
+		fmt.Fprintf(m.Stdout, "  seed %s (--seed %s builds the same payload again)\n", built.seed, built.seed)
+	}
+	fmt.Fprintf(m.Stdout, "  policy %s\n", policy)
 	d.OnAttempt = func(a delivery.Attempt) { m.printAttempt(a) }
 	res, err := d.Deliver(ctx, req)
 	if err != nil {
@@ -141,82 +165,141 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	return &failedError{what: "not acknowledged"}
 }
 
+// builtCallback is a callback to send and the seed its payload was built
+// with ("" for a raw body).
+type builtCallback struct {
+	simulator.Callback
+	seed string
+}
+
 // buildCallback builds the payload (or reads --raw-body), applies the
 // overrides and checks the result against the contract.
-func (m *Main) buildCallback(cat *spec.Catalog, p *spec.Product, message string, f *sendFlags) (simulator.Callback, error) {
-	cb := simulator.Callback{Product: p.Name, Message: message, ContentType: p.ContentType, Header: http.Header{}}
+func (m *Main) buildCallback(cat *spec.Catalog, p *spec.Product, message string, f *sendFlags) (built builtCallback, err error) {
+	built.Callback = simulator.Callback{Product: p.Name, Message: message, ContentType: p.ContentType, Header: http.Header{}}
+	cb := &built.Callback
 	alg, err := signing.ParseAlgorithm(f.alg)
 	if err != nil {
-		return cb, usageErrorf("--alg: %v", err)
+		return built, usageErrorf("--alg: %v", err)
 	}
 	cb.Sign = simulator.Signing{Secret: f.secret, Algorithm: alg}
 	for _, h := range f.headers {
 		k, v, err := simulator.ParseHeader(h)
 		if err != nil {
-			return cb, usageErrorf("--header: %v", err)
+			return built, usageErrorf("--header: %v", err)
 		}
 		cb.Header.Add(k, v)
 	}
 	if f.from != "" {
 		if cb.From, err = simulator.ParseSource(f.from); err != nil {
-			return cb, usageErrorf("--from: %v", err)
+			return built, usageErrorf("--from: %v", err)
 		}
 	}
 	if f.forwardedFor != "" {
 		if _, err := simulator.ParseSource(f.forwardedFor); err != nil && !strings.Contains(err.Error(), "loopback") {
-			return cb, usageErrorf("--forwarded-for: %v", err)
+			return built, usageErrorf("--forwarded-for: %v", err)
 		}
 		cb.ForwardedFor = f.forwardedFor
 	}
 	if f.rawBody != "" {
 		if len(f.sets) > 0 || len(f.unsets) > 0 {
-			return cb, usageErrorf("--raw-body sends the file as it is; it cannot be combined with --set or --unset")
+			return built, usageErrorf("--raw-body sends the file as it is; it cannot be combined with --set or --unset")
 		}
-		b, err := os.ReadFile(f.rawBody)
+		b, err := readCapped(f.rawBody)
 		if err != nil {
-			return cb, usageErrorf("--raw-body: %v", err)
+			return built, usageErrorf("--raw-body: %v", err)
 		}
 		cb.Body = b
-		return cb, nil
+		return built, nil
 	}
-	opt := event.Options{SandboxMode: f.sandboxMode, VendorBase: f.vendorBase, Subject: f.subject}
+	if err := m.checkOverrides(p, message, f); err != nil {
+		return built, err
+	}
+	seed := event.RandomSeed()
+	if f.seed != "" {
+		if seed, err = strconv.ParseUint(f.seed, 10, 64); err != nil {
+			return built, usageErrorf("--seed %q: want a decimal number from 0 to %d", f.seed, uint64(math.MaxUint64))
+		}
+	}
+	built.seed = strconv.FormatUint(seed, 10)
+	opt := event.Options{SandboxMode: f.sandboxMode, VendorBase: f.vendorBase, Subject: f.subject,
+		Form: f.form, Nulls: f.nulls, Rand: event.NewRand(seed), Now: sendClock()}
 	if f.precisionSet {
 		opt.Precision = event.Digits(f.precision)
 	}
 	ev, err := event.Build(cat, p.Name, message, opt)
 	if err != nil {
-		return cb, usageErrorf("%v", err)
+		return built, usageErrorf("%v", err)
 	}
 	for _, u := range f.unsets {
 		if err := ev.Unset(u); err != nil {
-			return cb, usageErrorf("--unset %s: %v", u, err)
+			return built, usageErrorf("--unset %s: %v", u, err)
 		}
 	}
 	for _, s := range f.sets {
 		path, value, ok := strings.Cut(s, "=")
 		if !ok {
-			return cb, usageErrorf("--set %q: want path=value", s)
+			return built, usageErrorf("--set %q: want path=value", s)
 		}
 		if err := ev.Set(path, value); err != nil {
-			return cb, usageErrorf("--set %s: %v", s, err)
+			return built, usageErrorf("--set %s: %v", s, err)
 		}
 	}
 	cb.Subject, cb.Body = ev.Subject, ev.Body()
 	if len(f.sets) > 0 || len(f.unsets) > 0 {
 		res, err := p.Validate(cb.Body, spec.Options{Level: spec.LevelVendor, Message: message})
 		if err != nil {
-			return cb, err
+			return built, err
 		}
 		if !res.Valid() {
 			for _, v := range res.Violations {
 				fmt.Fprintf(m.Stderr, "contract: %s\n", v)
 			}
 			if !f.lax {
-				return cb, usageErrorf("the overrides make the %s %s payload break the contract (above); --lax sends it anyway", p.Name, message)
+				return built, usageErrorf("the overrides make the %s %s payload break the contract (above); --lax sends it anyway", p.Name, message)
 			}
 		}
 	}
-	return cb, nil
+	return built, nil
+}
+
+// checkOverrides refuses --set and --unset paths that name no field of
+// the message; with --lax it reports them and goes on.
+func (m *Main) checkOverrides(p *spec.Product, message string, f *sendFlags) error {
+	if len(f.sets)+len(f.unsets) == 0 {
+		return nil
+	}
+	fields, err := event.MessageFields(p, message)
+	if err != nil {
+		return err
+	}
+	check := func(flagName, arg, path string) error {
+		err := fields.Check(path)
+		var ue *event.UnknownFieldError
+		switch {
+		case errors.As(err, &ue) && f.lax:
+			fmt.Fprintf(m.Stderr, "lax: %s %s: %v\n", flagName, arg, err)
+		case errors.As(err, &ue):
+			return usageErrorf("%s %s: %v; --lax sends it anyway", flagName, arg, err)
+		case err != nil:
+			return usageErrorf("%s %s: %v", flagName, arg, err)
+		}
+		return nil
+	}
+	for _, u := range f.unsets {
+		if err := check("--unset", u, u); err != nil {
+			return err
+		}
+	}
+	for _, s := range f.sets {
+		path, _, ok := strings.Cut(s, "=")
+		if !ok {
+			return usageErrorf("--set %q: want path=value", s)
+		}
+		if err := check("--set", s, path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *sendFlags) policy(product, message string) (delivery.RetryPolicy, error) {

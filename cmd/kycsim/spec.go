@@ -80,9 +80,11 @@ func (m *Main) runSpec(ctx context.Context, args []string) error {
 func (m *Main) specList(cat *spec.Catalog, outFormat string) error {
 	if outFormat == "json" {
 		type msg struct {
-			Name    string            `json:"name"`
-			Summary string            `json:"summary"`
-			Match   map[string]string `json:"match,omitempty"`
+			Name         string            `json:"name"`
+			Summary      string            `json:"summary"`
+			Match        map[string]string `json:"match,omitempty"`
+			BeyondSource bool              `json:"beyondSource,omitempty"`
+			Note         string            `json:"note,omitempty"`
 		}
 		type prod struct {
 			Name        string   `json:"name"`
@@ -97,7 +99,7 @@ func (m *Main) specList(cat *spec.Catalog, outFormat string) error {
 		for _, p := range cat.Products() {
 			pr := prod{Name: p.Name, Title: p.Title, ContentType: p.ContentType, Kind: p.Kind, Origin: p.Origin, JSONFields: p.JSONFields()}
 			for _, mm := range p.Messages {
-				pr.Messages = append(pr.Messages, msg{mm.Name, mm.Summary, mm.Match})
+				pr.Messages = append(pr.Messages, msg{mm.Name, mm.Summary, mm.Match, mm.BeyondSource, mm.Note})
 			}
 			out = append(out, pr)
 		}
@@ -117,8 +119,16 @@ func (m *Main) specList(cat *spec.Catalog, outFormat string) error {
 		for _, mm := range p.Messages {
 			width = max(width, len(mm.Name))
 		}
+		beyond := false
 		for _, mm := range p.Messages {
-			fmt.Fprintf(w, "    %-*s  %s\n", width, mm.Name, mm.Summary)
+			mark := " "
+			if mm.BeyondSource {
+				mark, beyond = "+", true
+			}
+			fmt.Fprintf(w, "  %s %-*s  %s\n", mark, width, mm.Name, mm.Summary)
+		}
+		if beyond {
+			fmt.Fprintf(w, "  + not in the source document; the vendor documents it elsewhere\n")
 		}
 	}
 	return nil

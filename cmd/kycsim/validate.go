@@ -6,9 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 
 	"github.com/kycsim/kycsim/spec"
 )
@@ -107,28 +105,6 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		return &failedError{what: fmt.Sprintf("%d of %d payloads invalid", invalid, len(files))}
 	}
 	return nil
-}
-
-// readInput reads a file, or standard input for "-".
-func (m *Main) readInput(name string) ([]byte, error) {
-	if name == "-" {
-		b, err := io.ReadAll(io.LimitReader(m.Stdin, spec.MaxBodyBytes+1))
-		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
-		}
-		if len(b) > spec.MaxBodyBytes {
-			return nil, fmt.Errorf("standard input: larger than %d bytes", spec.MaxBodyBytes)
-		}
-		return b, nil
-	}
-	st, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > spec.MaxBodyBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, spec.MaxBodyBytes)
-	}
-	return os.ReadFile(name)
 }
 
 func displayName(name string) string {

@@ -27,7 +27,8 @@
 //     on and never answered with 5xx, which would make the vendor retry
 //     what can never succeed: Sumsub gets 400; Jumio gets 200 and the
 //     callback is dropped, or 400, as Config.JumioInvalid says.
-//   - Messages it does not handle (Config.Handles) and unknown Sumsub types
+//   - Messages it does not handle (Config.Handles) and Sumsub types
+//     outside the applicant lifecycle (KYT transactions, unknown types)
 //     are acknowledged with 200 and not acted on; an unknown Sumsub
 //     reviewStatus is recorded as what it is, never as an approval.
 //   - Redeliveries are acted on once, also when they arrive at the same
@@ -357,7 +358,7 @@ func (rc *Receiver) ignored(e event) string {
 	case !rc.handlesMessage(e.product, e.message):
 		return fmt.Sprintf("this receiver does not handle %s %s", e.product, e.message)
 	case e.product == "sumsub" && !slices.Contains(messages["sumsub"], e.message):
-		return fmt.Sprintf("unknown Sumsub type %q", e.message)
+		return fmt.Sprintf("Sumsub type %q is not one of the applicant lifecycle types this receiver records", e.message)
 	case e.product == "sumsub" && e.status == "":
 		return "no reviewStatus to record"
 	}

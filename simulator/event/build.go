@@ -23,9 +23,29 @@ const DefaultPrecision = 3
 
 // The forms of the Sumsub sandboxMode field (Options.SandboxMode).
 const (
-	SandboxModeBool   = "bool"   // a JSON boolean, as the attribute table says
+	SandboxModeBool   = "bool"   // a JSON boolean, as the attribute table says and real deliveries send it
 	SandboxModeString = "string" // the string "true" or "false", as most examples send it
 )
+
+// The forms of the fields whose type a vendor's field table and its own
+// samples (and captured deliveries) disagree on (Options.Form).
+const (
+	// FormReal sends them as the vendors really do: Netverify
+	// identityVerification.validity and Document Verification
+	// signatureAvailable as JSON booleans, the Authentication
+	// idScanImageFace as a plain URL, Netverify rejectReasonDetails as []
+	// for a code without details (a seed-chosen variant), and Sumsub
+	// transaction monitoring (KYT) webhooks without inspectionId and
+	// levelName. Such events pass level vendor.
+	FormReal = "real"
+	// FormTable sends them as the field tables type them ("TRUE",
+	// "true", a JSON array of URLs, the documented envelope), so that
+	// every event passes level strict.
+	FormTable = "table"
+)
+
+// Forms lists the values of Options.Form.
+var Forms = []string{FormReal, FormTable}
 
 // Options says how to build an event. The zero value builds the vendor's
 // usual event with generated ids at the current time.
@@ -36,16 +56,24 @@ type Options struct {
 	// makes one. Sumsub timestamps have a fixed shape; a Precision other
 	// than nil or -1 is an error for Sumsub.
 	Precision *int
-	// SandboxMode is the form of Sumsub's sandboxMode: SandboxModeBool or
-	// SandboxModeString. "" sends it where the vendor's example of the
-	// message has it (not in applicantReviewed and the applicantAction*
-	// types), as the Boolean the attribute table documents, so that the
-	// event passes level strict. SandboxModeString is the quirk most
-	// examples show (valid at level vendor only). With an explicit form
-	// every message carries it.
+	// SandboxMode is the form of Sumsub's sandboxMode, which every
+	// webhook carries, as real deliveries do: SandboxModeBool (the
+	// default when empty: the Boolean the attribute table documents and
+	// real deliveries send) or SandboxModeString (the string most of the
+	// vendor's examples show; valid at level vendor only).
 	SandboxMode string
 	// Sandbox is the value of Sumsub's sandboxMode (false by default).
 	Sandbox bool
+	// Form is FormReal (the default when empty) or FormTable: how to send
+	// the fields whose documented type the vendor's own samples and real
+	// deliveries contradict.
+	Form string
+	// Nulls makes a Sumsub webhook carry every optional attribute it has
+	// no value for as an explicit null (applicantActionId,
+	// externalApplicantActionId, previousLevelName, reviewResult,
+	// videoIdentReviewStatus, applicantMemberOf), as real deliveries do.
+	// Such events pass level vendor, not level strict.
+	Nulls bool
 	// VendorBase is the base URL of every href, image URL and retrieval
 	// link; DefaultVendorBase when empty. It must be an absolute http or
 	// https URL; a trailing slash is dropped.
@@ -58,8 +86,11 @@ type Options struct {
 	// Now is the event time every timestamp derives from; time.Now() when
 	// zero.
 	Now time.Time
-	// Rand is the source of generated values; with a given source (and a
-	// fixed Now) Build is deterministic. A random source when nil.
+	// Rand is the source of generated values and of the seed-chosen
+	// variants (which optional fields appear, the address format, the
+	// correlationId form, ...); with a given source (and a fixed Now)
+	// Build is deterministic. NewRand makes one from a seed. A random
+	// source when nil.
 	Rand *rand.Rand
 
 	// AccountID is the jumio-kyx account.id (a UUID); generated when
@@ -70,8 +101,8 @@ type Options struct {
 	// drawn from the message's codes when empty.
 	RejectCode string
 	// ReviewAnswer is the Sumsub reviewResult.reviewAnswer, GREEN or RED,
-	// of a message whose vendor example carries reviewResult; GREEN when
-	// empty.
+	// of a message that carries reviewResult; when empty, the type's
+	// usual answer (GREEN; RED for applicantKytTxnRejected).
 	ReviewAnswer string
 	// ReviewRejectType is the reviewRejectType of a RED review, FINAL or
 	// RETRY; FINAL when empty.
@@ -83,6 +114,18 @@ type Options struct {
 
 // Digits returns a pointer to n, for Options.Precision.
 func Digits(n int) *int { return &n }
+
+// seedStream is the second word of the PCG state NewRand makes: fixed, so
+// that a seed alone says which values are generated.
+const seedStream = 0x6b7963_73696d // "kycsim"
+
+// NewRand returns the source of generated values for a seed, for
+// Options.Rand: the same seed (and the same Now) builds the same event.
+func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seedStream)) }
+
+// RandomSeed returns a seed drawn at random, to print so that a run made
+// with it can be repeated.
+func RandomSeed() uint64 { return rand.Uint64() }
 
 // builder builds the payloads of one product.
 type builder struct {
@@ -138,6 +181,7 @@ func Build(cat *spec.Catalog, product, message string, opt Options) (*Event, err
 		ContentType: p.ContentType,
 		Root:        root,
 		subjectPath: b.subject,
+		variants:    g.variants,
 	}
 	if p.Encoding == spec.EncodingForm {
 		e.jsonFields = map[string]bool{}
@@ -155,7 +199,7 @@ func builderNames() []string {
 
 // newGen checks the options every product shares and sets up generation.
 func newGen(o *Options) (*gen, error) {
-	g := &gen{r: o.Rand, now: o.Now.UTC(), digits: DefaultPrecision, base: DefaultVendorBase}
+	g := &gen{r: o.Rand, now: o.Now.UTC(), digits: DefaultPrecision, base: DefaultVendorBase, variants: map[string]string{}}
 	if g.r == nil {
 		g.r = rand.New(runtimeSource{})
 	}
@@ -181,6 +225,14 @@ func newGen(o *Options) (*gen, error) {
 	if !utf8.ValidString(o.Subject) {
 		return nil, errors.New("subject: not valid UTF-8")
 	}
+	switch o.Form {
+	case "", FormReal:
+		g.table = false
+	case FormTable:
+		g.table = true
+	default:
+		return nil, fmt.Errorf("form %q: use %q or %q", o.Form, FormReal, FormTable)
+	}
 	g.opt = o
 	return g, nil
 }
@@ -203,6 +255,8 @@ func checkJumioShared(o *Options) error {
 		return errors.New("sandbox: sandboxMode is a Sumsub field")
 	case o.ReviewAnswer != "" || o.ReviewRejectType != "" || len(o.RejectLabels) > 0:
 		return errors.New("review answer: reviewResult is a Sumsub field")
+	case o.Nulls:
+		return errors.New("nulls: explicit nulls for absent attributes are a Sumsub habit")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -37,18 +38,27 @@ type variant struct {
 // valid events with.
 func variants(product, message string) []variant {
 	var vs []variant
+	for _, form := range []string{"", FormReal, FormTable} {
+		vs = append(vs, variant{fmt.Sprintf("form=%q", form), Options{Form: form}})
+	}
 	if product == "sumsub" {
 		for _, mode := range []string{"", SandboxModeBool, SandboxModeString} {
 			for _, on := range []bool{false, true} {
 				vs = append(vs, variant{fmt.Sprintf("sandboxMode=%q,sandbox=%v", mode, on), Options{SandboxMode: mode, Sandbox: on}})
 			}
 		}
+		vs = append(vs,
+			variant{"nulls", Options{Nulls: true}},
+			variant{"nulls,table,string", Options{Nulls: true, Form: FormTable, SandboxMode: SandboxModeString}},
+			variant{"table,string", Options{Form: FormTable, SandboxMode: SandboxModeString, Sandbox: true}},
+		)
 		if sumsubHasResult(message) {
 			vs = append(vs,
 				variant{"GREEN", Options{ReviewAnswer: "GREEN"}},
 				variant{"RED", Options{ReviewAnswer: "RED"}},
 				variant{"RED-RETRY", Options{ReviewAnswer: "RED", ReviewRejectType: "RETRY", SandboxMode: SandboxModeBool}},
 				variant{"RED-labels", Options{ReviewAnswer: "RED", RejectLabels: []string{"SPAM", "FORGERY"}}},
+				variant{"RED-table", Options{ReviewAnswer: "RED", Form: FormTable}},
 			)
 		}
 		return vs
@@ -57,9 +67,12 @@ func variants(product, message string) []variant {
 	for d := 0; d <= 3; d++ {
 		vs = append(vs, variant{fmt.Sprintf("precision=%d", d), Options{Precision: Digits(d)}})
 	}
+	vs = append(vs, variant{"precision=0,table", Options{Precision: Digits(0), Form: FormTable}})
 	if product == "jumio-netverify" {
 		for _, code := range netverifyStatuses[message] {
-			vs = append(vs, variant{"code=" + code, Options{RejectCode: code, Precision: Digits(1)}})
+			vs = append(vs,
+				variant{"code=" + code, Options{RejectCode: code, Precision: Digits(1)}},
+				variant{"code=" + code + ",table", Options{RejectCode: code, Form: FormTable}})
 		}
 	}
 	return vs
@@ -68,6 +81,10 @@ func variants(product, message string) []variant {
 func sumsubHasResult(message string) bool {
 	return slices.Contains(sumsubShapes[message].keys, "reviewResult")
 }
+
+// strictForm reports whether options build an event meant to pass level
+// strict: the table form without explicit nulls.
+func strictForm(opt Options) bool { return opt.Form == FormTable && !opt.Nulls }
 
 // violationKeys renders violations as "place rule".
 func violationKeys(vs []spec.Violation) []string {
@@ -87,8 +104,9 @@ func describe(vs []spec.Violation) string {
 }
 
 // TestBuildValid builds every message of every product with every option
-// value and several seeds, and checks the body against the catalog at
-// level strict (message given) and level vendor (message detected).
+// value and several seeds, and checks the body against the catalog: at
+// level vendor (message detected) always, and at level strict (message
+// given) in the table form.
 func TestBuildValid(t *testing.T) {
 	cat := testCatalog(t)
 	for _, p := range cat.Products() {
@@ -124,36 +142,38 @@ func checkEvent(t *testing.T, p *spec.Product, message string, e *Event, opt Opt
 		t.Errorf("event names %s/%s %s %s, want %s/%s %s %s", e.Product, e.Message, e.Encoding, e.ContentType, p.Name, message, p.Encoding, p.ContentType)
 	}
 
-	// Level strict, message given. The Sumsub table types sandboxMode as
-	// a Boolean at level strict, while the vendor's own examples send the
-	// string; that one violation is expected of the string form.
-	res, err := p.Validate(body, spec.Options{Level: spec.LevelStrict, Message: message})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	if sm, ok := e.Root.Get("sandboxMode"); ok {
-		if _, isString := sm.(string); isString {
-			want = []string{"/sandboxMode type"}
+	// Level strict, message given, for the table form. The Sumsub table
+	// types sandboxMode as a Boolean, while the vendor's own examples send
+	// the string; that one violation is expected of the string form.
+	if strictForm(opt) {
+		res, err := p.Validate(body, spec.Options{Level: spec.LevelStrict, Message: message})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		if sm, ok := e.Root.Get("sandboxMode"); ok {
+			if _, isString := sm.(string); isString {
+				want = []string{"/sandboxMode type"}
+			}
+		}
+		if got := violationKeys(res.Violations); !slices.Equal(got, want) {
+			t.Errorf("level strict: violations %q, want %q:%s\nbody: %s", got, want, describe(res.Violations), body)
 		}
 	}
-	if got := violationKeys(res.Violations); !slices.Equal(got, want) {
-		t.Errorf("level strict: violations %q, want %q:%s\nbody: %s", got, want, describe(res.Violations), body)
-	}
 
-	// Level vendor, message detected.
-	res, err = p.Validate(body, spec.Options{Level: spec.LevelVendor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Message != message {
-		t.Errorf("level vendor: detected message %q, want %q\nbody: %s", res.Message, message, body)
-	}
-	if !res.Valid() {
-		t.Errorf("level vendor: invalid:%s\nbody: %s", describe(res.Violations), body)
-	}
-	if len(res.Warnings) > 0 {
-		t.Errorf("level vendor: warnings %q\nbody: %s", res.Warnings, body)
+	// Level vendor, message detected: every form, option and variant.
+	checkVendor(t, p, message, body)
+	// Without departures from the documents, no warnings either.
+	if strictForm(opt) && opt.SandboxMode != SandboxModeString {
+		res, err := p.Validate(body, spec.Options{Level: spec.LevelVendor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A type beyond the source document is always told apart.
+		warnings := slices.DeleteFunc(slices.Clone(res.Warnings), func(w string) bool { return strings.Contains(w, "is not in the source document") })
+		if len(warnings) > 0 {
+			t.Errorf("level vendor: warnings %q\nbody: %s", warnings, body)
+		}
 	}
 
 	decoded := decodeBody(t, e, body)
@@ -167,6 +187,21 @@ func checkEvent(t *testing.T, p *spec.Product, message string, e *Event, opt Opt
 		checkNetverify(t, message, decoded, opt)
 	case "sumsub":
 		checkSumsub(t, message, decoded, opt)
+	}
+}
+
+// checkVendor checks that a body passes level vendor as the message.
+func checkVendor(t *testing.T, p *spec.Product, message string, body []byte) {
+	t.Helper()
+	res, err := p.Validate(body, spec.Options{Level: spec.LevelVendor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Message != message {
+		t.Errorf("level vendor: detected message %q, want %q\nbody: %s", res.Message, message, body)
+	}
+	if !res.Valid() {
+		t.Errorf("level vendor: invalid:%s\nbody: %s", describe(res.Violations), body)
 	}
 }
 
@@ -187,7 +222,8 @@ func decodeBody(t *testing.T, e *Event, body []byte) map[string]any {
 	}
 	m := map[string]any{}
 	for _, f := range fb.Fields {
-		if !e.jsonFields[f.Name] {
+		held, _ := e.Root.Get(f.Name)
+		if _, raw := held.(FormText); raw || !e.jsonFields[f.Name] {
 			m[f.Name] = f.Value
 			continue
 		}
@@ -213,6 +249,12 @@ func lookup(m any, path ...string) any {
 
 func checkSubject(t *testing.T, e *Event, decoded map[string]any) {
 	t.Helper()
+	if e.variants["sumsub.applicantId"] == "absent" {
+		if e.Subject != "" || decoded["applicantId"] != nil {
+			t.Errorf("Subject %q, applicantId %v; want none", e.Subject, decoded["applicantId"])
+		}
+		return
+	}
 	got, _ := lookup(decoded, e.subjectPath...).(string)
 	if e.Subject == "" || got != e.Subject {
 		t.Errorf("Subject %q, payload has %q at %s", e.Subject, got, FormatPointer(e.subjectPath))
@@ -295,9 +337,16 @@ func checkNetverify(t *testing.T, status string, decoded map[string]any, opt Opt
 	if opt.RejectCode != "" && code != opt.RejectCode {
 		t.Errorf("rejectReasonCode %q, want the option's %q", code, opt.RejectCode)
 	}
-	hasDetails := lookup(decoded, "rejectReason", "rejectReasonDetails") != nil
-	if hasDetails != (code == "100" || code == "200") {
-		t.Errorf("rejectReasonDetails present %v with code %s", hasDetails, code)
+	details, hasDetails := lookup(decoded, "rejectReason", "rejectReasonDetails").([]any)
+	if (len(details) > 0) != (code == "100" || code == "200") {
+		t.Errorf("rejectReasonDetails %v with code %s", details, code)
+	}
+	if hasDetails && len(details) == 0 && opt.Form == FormTable {
+		t.Errorf("rejectReasonDetails [] in the table form")
+	}
+	iv, _ := lookup(decoded, "identityVerification", "validity").(any)
+	if approved := status == "APPROVED_VERIFIED"; approved && opt.Form == FormTable && iv != "TRUE" || approved && opt.Form != FormTable && iv != true {
+		t.Errorf("identityVerification.validity %#v in form %q", iv, opt.Form)
 	}
 	if code == "206" && decoded["idScanImageBackside"] != nil {
 		t.Errorf("MISSING_BACK with a back side image")
@@ -316,26 +365,40 @@ func checkNetverify(t *testing.T, status string, decoded map[string]any, opt Opt
 func checkSumsub(t *testing.T, message string, decoded map[string]any, opt Options) {
 	t.Helper()
 	sm, has := decoded["sandboxMode"]
-	switch opt.SandboxMode {
-	case SandboxModeBool:
-		if sm != opt.Sandbox {
-			t.Errorf("sandboxMode %#v, want %v", sm, opt.Sandbox)
-		}
-	case SandboxModeString:
-		if sm != fmt.Sprint(opt.Sandbox) {
-			t.Errorf("sandboxMode %#v, want %q", sm, fmt.Sprint(opt.Sandbox))
-		}
-	default:
-		// Where the example has it, as a Boolean.
-		var want any
-		if sumsubShapes[message].sandbox != "" {
-			want = opt.Sandbox
-		}
-		if sm != want || has != (want != nil) {
-			t.Errorf("sandboxMode %#v (present %v), want %#v", sm, has, want)
+	var want any = opt.Sandbox
+	if opt.SandboxMode == SandboxModeString {
+		want = fmt.Sprint(opt.Sandbox)
+	}
+	if !has || sm != want {
+		t.Errorf("sandboxMode %#v (present %v), want %#v", sm, has, want)
+	}
+	shape := sumsubShapes[message]
+	for _, k := range []string{"applicantType", "createdAt", "clientId", "correlationId"} {
+		if _, ok := decoded[k]; !ok {
+			t.Errorf("no %s: real deliveries carry it", k)
 		}
 	}
+	if c, _ := decoded["correlationId"].(string); !(len(c) == 32 && strings.Trim(c, "0123456789abcdef") == "" || strings.HasPrefix(c, "req-") && len(c) == 40) {
+		t.Errorf("correlationId %q is neither 32 hex digits nor req-<uuid>", c)
+	}
+	for _, k := range sumsubNullable {
+		v, ok := decoded[k]
+		if opt.Nulls && !ok {
+			t.Errorf("nulls: no %s", k)
+		}
+		if !opt.Nulls && ok && v == nil {
+			t.Errorf("%s: null without Nulls", k)
+		}
+	}
+	_, hasInspection := decoded["inspectionId"]
+	_, hasLevel := decoded["levelName"]
+	if wantEnvelope := !shape.kyt || opt.Form == FormTable; hasInspection != wantEnvelope || hasLevel != wantEnvelope {
+		t.Errorf("inspectionId present %v, levelName present %v; want %v", hasInspection, hasLevel, wantEnvelope)
+	}
 	for _, id := range []string{"applicantId", "inspectionId"} {
+		if _, ok := decoded[id]; !ok {
+			continue
+		}
 		s, _ := decoded[id].(string)
 		if len(s) != 24 || strings.Trim(s, "0123456789abcdef") != "" {
 			t.Errorf("%s %q is not 24 hexadecimal digits", id, s)
@@ -343,15 +406,12 @@ func checkSumsub(t *testing.T, message string, decoded map[string]any, opt Optio
 	}
 	answer, _ := lookup(decoded, "reviewResult", "reviewAnswer").(string)
 	if sumsubHasResult(message) {
-		want := opt.ReviewAnswer
-		if want == "" {
-			want = "GREEN"
-		}
+		want := cmp.Or(opt.ReviewAnswer, shape.answer, "GREEN")
 		if answer != want {
 			t.Errorf("reviewAnswer %q, want %q", answer, want)
 		}
-	} else if _, ok := decoded["reviewResult"]; ok {
-		t.Errorf("reviewResult in %s, whose example has none", message)
+	} else if rr, ok := decoded["reviewResult"]; ok && (rr != nil || !opt.Nulls) {
+		t.Errorf("reviewResult %v in %s, whose example has none", rr, message)
 	}
 	if answer == "RED" {
 		labels, _ := lookup(decoded, "reviewResult", "rejectLabels").([]any)

@@ -6,7 +6,14 @@
 // Build makes an event whose values are realistic and consistent with the
 // message (a Netverify DENIED_FRAUD carries a fraud reject code, a RED
 // Sumsub review carries reject labels, every URL points at the sandbox).
-// Set and Unset change it by path; Body renders the exact bytes to send.
+// By default an event is shaped as the vendors really send it, where that
+// departs from their field tables (FormReal; it passes level vendor);
+// FormTable shapes it as the tables say (it passes level strict). Which
+// optional fields appear, and in which format, are variants chosen by the
+// source of generated values: a seed (NewRand) builds the same event
+// again. Set and Unset change it by path; MessageFields tells a path that
+// names a field of the message from a typo; Body renders the exact bytes
+// to send.
 package event
 
 import (
@@ -39,6 +46,9 @@ type Event struct {
 
 	jsonFields  map[string]bool // JSON-in-form fields of a form product
 	subjectPath []string
+	// variants are the variants Build took at each choice point, for
+	// tests that every one of them is valid.
+	variants map[string]string
 }
 
 // Body returns the exact bytes to send: compact JSON with the members in

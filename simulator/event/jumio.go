@@ -3,6 +3,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/kycsim/kycsim/spec/format"
@@ -92,8 +93,12 @@ func buildAuth(g *gen, message string) (*Object, error) {
 		}
 		root.set("livenessImages", liveness)
 		// The table says JSON array/object; the guide's sample sends a
-		// plain URL, which SetRaw reproduces.
-		root.set("idScanImageFace", []any{images + "face"})
+		// plain URL, as form text.
+		if g.table {
+			root.set("idScanImageFace", []any{images + "face"})
+		} else {
+			root.set("idScanImageFace", FormText(images+"face"))
+		}
 	}
 	started := g.now.Add(-g.between(10*time.Second, 90*time.Second))
 	if !captured {
@@ -204,8 +209,13 @@ func (g *gen) extractedData(docType, country string) *Object {
 		d.set("firstName", first)
 		d.set("lastName", last)
 		// The table says the string true/false; the guide's sample sends
-		// a JSON boolean (Set can send that).
-		d.set("signatureAvailable", "true")
+		// a JSON boolean.
+		signed := g.r.IntN(4) > 0
+		if g.table {
+			d.set("signatureAvailable", strconv.FormatBool(signed))
+		} else {
+			d.set("signatureAvailable", signed)
+		}
 		d.set("ssn", itoa(100+g.r.IntN(565))+g.digitString(6))
 	case "CC":
 		// The expiry date is currently returned as issueDate.
@@ -234,7 +244,7 @@ func (g *gen) rawAddress(country string) *Object {
 	o := NewObject()
 	o.set("city", a.city)
 	o.set("countryCode", a.country)
-	o.set("line1", a.line1)
+	o.set("line1", a.line1())
 	o.set("postalCode", a.postalCode)
 	if a.subdivision != "" {
 		o.set("subdivision", a.subdivision)

@@ -10,11 +10,18 @@ import (
 
 // Jumio Netverify (callBackType NETVERIFYID): a form whose nested objects
 // are JSON texts, in the field order of the guide's samples (fields the
-// samples lack, such as the required transactionDate and callbackDate, go
-// at the end). verificationStatus names the message and decides the rest:
-// idScanStatus is SUCCESS and the idCheck fields OK only when approved,
-// extracted data and identityVerification come only with an approval, and
-// rejectReason only with DENIED_FRAUD or ERROR_NOT_READABLE_ID.
+// samples lack go where the parameter table lists them, or at the end).
+// verificationStatus names the message and decides the rest: idScanStatus
+// is SUCCESS and the idCheck fields OK only when approved, extracted data
+// and identityVerification come only with an approval, and rejectReason
+// only with DENIED_FRAUD or ERROR_NOT_READABLE_ID.
+//
+// Beyond the samples, a callback carries what the guide allows and real
+// callbacks show, as variants a seed chooses: customerId,
+// firstAttemptDate (this attempt or an earlier one), livenessImages (SDK
+// transactions with identity verification), dlCategories (driving
+// licences of the countries that have them) and the US, EU or raw address
+// format the guide lists for the document's country.
 
 func checkNetverifyOptions(o *Options) error {
 	if err := checkJumioShared(o); err != nil {
@@ -40,10 +47,28 @@ var idProfiles = []idProfile{
 	{"GBR", "PASSPORT", "", false, true, false},
 	{"GBR", "DRIVING_LICENSE", "REGULAR_DRIVING_LICENSE", true, false, true},
 	{"FRA", "ID_CARD", "NATIONAL_ID", true, true, true},
+	{"FRA", "DRIVING_LICENSE", "REGULAR_DRIVING_LICENSE", true, false, true},
 	{"ESP", "ID_CARD", "NATIONAL_ID", true, true, true},
+	{"DEU", "ID_CARD", "NATIONAL_ID", true, true, true},
 	{"CAN", "DRIVING_LICENSE", "REGULAR_DRIVING_LICENSE", true, false, true},
 	{"AUT", "PASSPORT", "", false, true, false},
 }
+
+// addressFormats lists, by country, the formats besides raw that the
+// guide's "Supported documents for address extraction" table gives its
+// documents (US and EU until August 2020, raw for all since).
+var addressFormats = map[string][]string{
+	"USA": {"us"}, "CAN": {"us"}, "AUS": {"us"}, "MEX": {"us"},
+	"DEU": {"eu"}, "ESP": {"eu"},
+}
+
+// dlCategoryCountries are the countries whose driving licences carry
+// categories (dlCategories), per the guide's parameter table.
+var dlCategoryCountries = []string{"AUT", "BEL", "BGR", "FRA", "DEU", "GBR", "ITA", "LVA", "LTU", "NLD", "ROU", "ESP", "TWN"}
+
+// dlCategoryNames are European driving licence categories, the most common
+// first.
+var dlCategoryNames = []string{"B", "AM", "A1", "A2", "A", "BE", "C1", "C"}
 
 // Reject reason codes and descriptions by verification status, from the
 // guide's reject reason table.
@@ -75,6 +100,24 @@ var netverifyStatuses = map[string][]string{
 	"DENIED_UNSUPPORTED_ID_COUNTRY": nil,
 	"ERROR_NOT_READABLE_ID":         unreadableCodes,
 	"NO_ID_UPLOADED":                nil,
+}
+
+// RejectCodes returns the rejectReasonCode values the Netverify guide
+// lists for a verification status, in its order: those of DENIED_FRAUD
+// and ERROR_NOT_READABLE_ID; nil for a status that carries no
+// rejectReason (or is not one).
+func RejectCodes(status string) []string { return slices.Clone(netverifyStatuses[status]) }
+
+// RejectCodeStatus returns the verification status a reject code belongs
+// to, or "" for a code the guide does not list (101 does not exist; 212
+// is in an older document only).
+func RejectCodeStatus(code string) string {
+	for _, st := range []string{"DENIED_FRAUD", "ERROR_NOT_READABLE_ID"} {
+		if slices.Contains(netverifyStatuses[st], code) {
+			return st
+		}
+	}
+	return ""
 }
 
 func buildNetverify(g *gen, status string) (*Object, error) {
@@ -118,11 +161,13 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	}
 	var who struct{ first, last, number string }
 	var addr address
+	var idAddress *Object
 	if approved {
 		who.first, who.last = g.pick(firstNames), g.pick(lastNames)
 		who.number = g.idNumber(doc)
 		if doc.address {
 			addr = g.address(doc.country)
+			idAddress = g.idAddress(addr)
 		}
 	}
 	images := g.base + "/recognition/v1/idscan/" + ref + "/"
@@ -133,6 +178,32 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 		// Cleaned up when the authorization token (30 minutes by default)
 		// expires.
 		started = g.now.Add(-g.between(30*time.Minute, 31*time.Minute))
+	}
+	// The customer's id is there when the customer gave one; the first
+	// attempt is this transaction or one before it.
+	customerID := ""
+	if g.variant("netverify.customerId", "present", "absent") == "present" {
+		customerID = "customer-" + g.digitString(6)
+	}
+	firstAttempt := started
+	if g.variant("netverify.firstAttemptDate", "this-attempt", "earlier-attempt") == "earlier-attempt" {
+		firstAttempt = started.Add(-g.between(time.Hour, 72*time.Hour))
+	}
+	// Liveness images come only with identity verification done in the
+	// mobile SDKs, in no particular order.
+	var liveness []any
+	if approved && source == "SDK" {
+		g.note("netverify.livenessImages", "present")
+		for i := range 3 + g.r.IntN(5) {
+			liveness = append(liveness, images+"liveness/"+itoa(i+1))
+		}
+	} else {
+		g.note("netverify.livenessImages", "absent")
+	}
+	var categories []any
+	if approved && doc.idType == "DRIVING_LICENSE" && slices.Contains(dlCategoryCountries, doc.country) &&
+		g.variant("netverify.dlCategories", "present", "absent") == "present" {
+		categories = g.dlCategories()
 	}
 
 	f := NewObject()
@@ -172,6 +243,9 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 		f.set("personalNumber", "N/A")
 	}
 	f.set("merchantIdScanReference", "scan-"+g.hex(12))
+	if customerID != "" {
+		f.set("customerId", customerID)
+	}
 	f.set("idCheckSecurityFeatures", check)
 	f.set("idCheckMRZcode", mrzCheck)
 	if uploaded {
@@ -187,8 +261,8 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	f.set("clientIp", g.clientIP())
 	if approved {
 		f.set("idLastName", who.last)
-		if doc.address {
-			f.set("idAddress", rawIDAddress(addr))
+		if idAddress != nil {
+			f.set("idAddress", idAddress)
 		}
 		if doc.country == "ESP" && doc.subtype == "NATIONAL_ID" {
 			f.set("dni", who.number)
@@ -198,17 +272,28 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 		f.set("idScanStatus", "SUCCESS")
 		iv := NewObject()
 		iv.set("similarity", "MATCH")
-		// The table says TRUE/FALSE; the guide's sample sends a JSON
-		// boolean (Set can send that).
-		iv.set("validity", "TRUE")
+		// The table says TRUE/FALSE; the guide's sample and captured
+		// callbacks send a JSON boolean.
+		if g.table {
+			iv.set("validity", "TRUE")
+		} else {
+			iv.set("validity", true)
+		}
 		f.set("identityVerification", iv)
 		f.set("idNumber", who.number)
 	} else {
 		f.set("idScanStatus", "ERROR")
 	}
+	if categories != nil {
+		f.set("dlCategories", categories)
+	}
+	if liveness != nil {
+		f.set("livenessImages", liveness)
+	}
 	f.set("transactionDate", g.jumioTime(started))
+	f.set("firstAttemptDate", g.jumioTime(firstAttempt))
 	f.set("callbackDate", g.jumioTime(g.now))
-	if err := checkURLs(f, "idScanImage", "idScanImageFace", "idScanImageBackside"); err != nil {
+	if err := checkURLs(f, "idScanImage", "idScanImageFace", "idScanImageBackside", "livenessImages"); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -263,12 +348,18 @@ func (g *gen) idNumber(p idProfile) string {
 }
 
 // rejectReason returns the rejectReason object of a code, with one or two
-// details when the code has them.
+// details when the code has them. Real callbacks send an empty
+// rejectReasonDetails for a code without details; in the real form that
+// is a variant.
 func (g *gen) rejectReason(code string) *Object {
 	rr := NewObject()
 	rr.set("rejectReasonCode", code)
 	rr.set("rejectReasonDescription", rejectNames[code])
-	if all := rejectDetails[code]; all != nil {
+	all := rejectDetails[code]
+	if all == nil && !g.table && g.variant("netverify.rejectReasonDetails", "empty", "absent") == "empty" {
+		rr.set("rejectReasonDetails", []any{})
+	}
+	if all != nil {
 		n := 1 + g.r.IntN(2)
 		perm := g.r.Perm(len(all))[:n]
 		slices.Sort(perm)
@@ -284,11 +375,81 @@ func (g *gen) rejectReason(code string) *Object {
 	return rr
 }
 
+// idAddress renders an extracted address in one of the formats the guide
+// gives the document's country, chosen by the seed.
+func (g *gen) idAddress(a address) *Object {
+	switch g.variant("netverify.idAddress", append([]string{"raw"}, addressFormats[a.country]...)...) {
+	case "us":
+		return g.usIDAddress(a)
+	case "eu":
+		return g.euIDAddress(a)
+	}
+	return rawIDAddress(a)
+}
+
+// usIDAddress renders an address in the US format, members in the order
+// of the guide's table.
+func (g *gen) usIDAddress(a address) *Object {
+	o := NewObject()
+	o.set("city", a.city)
+	o.set("stateCode", a.subdivision)
+	o.set("streetName", a.street.name)
+	o.set("streetSuffix", a.street.abbrev)
+	if g.r.IntN(3) == 0 {
+		o.set("streetDirection", g.pick([]string{"N", "S", "E", "W"}))
+	}
+	o.set("streetNumber", a.number)
+	if g.r.IntN(3) == 0 {
+		o.set("unitDesignator", "APT")
+		o.set("unitNumber", itoa(1+g.r.IntN(40)))
+	}
+	o.set("zip", a.postalCode)
+	if a.country == "USA" && g.r.IntN(2) == 0 {
+		o.set("zipExtension", g.digitString(4))
+	}
+	o.set("country", a.country)
+	return o
+}
+
+// euIDAddress renders an address in the EU format, members in the order
+// of the guide's table.
+func (g *gen) euIDAddress(a address) *Object {
+	o := NewObject()
+	o.set("city", a.city)
+	o.set("province", a.subdivision)
+	o.set("streetName", a.street.full())
+	o.set("streetNumber", a.number)
+	if g.r.IntN(3) == 0 {
+		o.set("unitDetails", itoa(1+g.r.IntN(5))+". OG")
+	}
+	o.set("postalCode", a.postalCode)
+	o.set("country", a.country)
+	return o
+}
+
+// dlCategories returns the categories of a European driving licence: B
+// and up to two more, issued after the holder came of age.
+func (g *gen) dlCategories() []any {
+	names := []string{dlCategoryNames[0]}
+	for _, i := range g.r.Perm(len(dlCategoryNames) - 1)[:g.r.IntN(3)] {
+		names = append(names, dlCategoryNames[1+i])
+	}
+	out := make([]any, 0, len(names))
+	for _, name := range names {
+		c := NewObject()
+		c.set("category", name)
+		c.set("issueDate", date(g.now.AddDate(-1-g.r.IntN(15), -g.r.IntN(12), 0)))
+		c.set("expiryDate", date(g.expiryDate()))
+		out = append(out, c)
+	}
+	return out
+}
+
 // rawIDAddress renders an address in the raw format Jumio uses since
 // August 2020, with formattedAddress.
 func rawIDAddress(a address) *Object {
 	o := NewObject()
-	o.set("line1", a.line1)
+	o.set("line1", a.line1())
 	o.set("country", a.country)
 	o.set("postalCode", a.postalCode)
 	o.set("city", a.city)

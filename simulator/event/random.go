@@ -13,11 +13,26 @@ type gen struct {
 	now    time.Time
 	digits int    // millisecond digits of Jumio timestamps
 	base   string // vendor base URL, no trailing slash
+	table  bool   // Options.Form is FormTable
 	opt    *Options
+	// variants records the variant taken at each choice point.
+	variants map[string]string
 }
 
 // pick returns one of list.
 func (g *gen) pick(list []string) string { return list[g.r.IntN(len(list))] }
+
+// variant draws one of choices at a named choice point of the event's
+// shape (which optional fields appear, in which format) and records it.
+func (g *gen) variant(name string, choices ...string) string {
+	c := g.pick(choices)
+	g.variants[name] = c
+	return c
+}
+
+// note records the variant a choice point took as a consequence of
+// other draws.
+func (g *gen) note(name, value string) { g.variants[name] = value }
 
 // between returns a duration in [lo, hi), in whole milliseconds.
 func (g *gen) between(lo, hi time.Duration) time.Duration {
@@ -126,10 +141,22 @@ var (
 	lastNames  = []string{"BROWN", "GARCIA", "JOHNSON", "LOPEZ", "MARTIN", "MOREAU", "MULLER", "ROSSI", "SMITH", "WILSON", "NOVAK", "TAYLOR"}
 )
 
-// address is a postal address in Jumio's raw format.
+// address is a postal address, to render in one of Jumio's formats.
 type address struct {
-	line1, city, subdivision, postalCode, country string
+	number                                 string
+	street                                 street
+	city, subdivision, postalCode, country string
 }
+
+// street is a street name with its suffix, written out and abbreviated
+// as the US address format has it.
+type street struct{ name, suffix, abbrev string }
+
+// full returns the street as printed: "Station Road".
+func (s street) full() string { return s.name + " " + s.suffix }
+
+// line1 returns the first address line: "12 Station Road".
+func (a address) line1() string { return a.number + " " + a.street.full() }
 
 // places are realistic city, subdivision and postal code triples by
 // ISO 3166-1 alpha-3 country.
@@ -138,18 +165,23 @@ var places = map[string][][3]string{
 	"GBR": {{"Manchester", "", "M1 1AE"}, {"Leeds", "", "LS1 4DY"}, {"Bristol", "", "BS1 5TR"}},
 	"FRA": {{"Lyon", "Rhone", "69002"}, {"Nantes", "Loire-Atlantique", "44000"}},
 	"ESP": {{"Madrid", "Madrid", "28013"}, {"Valencia", "Valencia", "46002"}},
+	"DEU": {{"Munich", "Bayern", "80331"}, {"Hamburg", "Hamburg", "20095"}, {"Cologne", "Nordrhein-Westfalen", "50667"}},
 	"CAN": {{"Toronto", "CA-ON", "M5H 2N2"}, {"Calgary", "CA-AB", "T2P 1J9"}},
 	"AUT": {{"Graz", "Steiermark", "8010"}, {"Linz", "Oberosterreich", "4020"}},
 	"AUS": {{"Brisbane", "AU-QLD", "4000"}, {"Perth", "AU-WA", "6000"}},
 }
 
-var streets = []string{"Main Street", "Oak Avenue", "Station Road", "High Street", "Park Lane", "Church Street"}
+var streets = []street{
+	{"Main", "Street", "St"}, {"Oak", "Avenue", "Ave"}, {"Station", "Road", "Rd"},
+	{"High", "Street", "St"}, {"Park", "Lane", "Ln"}, {"Church", "Street", "St"},
+}
 
 // address returns an address in country (which must be in places).
 func (g *gen) address(country string) address {
 	p := places[country][g.r.IntN(len(places[country]))]
 	return address{
-		line1:       itoa(1+g.r.IntN(240)) + " " + g.pick(streets),
+		number:      itoa(1 + g.r.IntN(240)),
+		street:      streets[g.r.IntN(len(streets))],
 		city:        p[0],
 		subdivision: p[1],
 		postalCode:  p[2],
@@ -160,7 +192,7 @@ func (g *gen) address(country string) address {
 // formatted renders the address on one line, the way Jumio's
 // formattedAddress does.
 func (a address) formatted() string {
-	s := a.line1 + ", " + a.city + ", "
+	s := a.line1() + ", " + a.city + ", "
 	if a.subdivision != "" {
 		s += a.subdivision + " "
 	}

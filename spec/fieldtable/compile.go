@@ -133,7 +133,10 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 	requiredNotes := map[string]any{} // field -> the rule that makes it required
 	for i := range fields {
 		f := &fields[i]
-		fs := c.field(f)
+		if !c.atLevel(f) {
+			continue
+		}
+		fs := c.field(f, top)
 		// A pair's codes, or the values a pair allows a sibling, are the
 		// field's values unless it lists its own; cases narrow them.
 		p := f.Pairs
@@ -150,6 +153,13 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 		req := f.Required
 		absent := false
 		var absentNote any
+		// With an empty override, [] stands for "not sent" where a case
+		// says the field is not sent: minItems then waits on those cases.
+		minItemsWaits := c.empty(f) && f.MinItems > 0
+		if minItemsWaits {
+			delete(fs, "minItems")
+		}
+		var absentWhen []any
 		for _, cs := range f.Cases {
 			if cs.Level != "" && Level(cs.Level) != c.level {
 				continue
@@ -166,6 +176,13 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 				case cs.Required:
 					req = true
 					requiredNotes[f.Name] = note
+					if c.nullByRule(f, top) {
+						// Required here: null does not stand for a value.
+						stripNull(fs)
+						if _, has := fs["$comment"]; !has {
+							fs["$comment"] = note
+						}
+					}
 				case cs.Absent:
 					absent = true
 					absentNote = note
@@ -177,14 +194,45 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 					appendAllOf(fs, withComment(cs.Schema, note))
 				}
 			default:
+				if cs.Absent && minItemsWaits {
+					absentWhen = append(absentWhen, c.condition(cs))
+				}
 				then := map[string]any{"$comment": note}
 				if cs.Required {
 					then["required"] = []string{f.Name}
 				}
-				if ps := caseSchema(cs, note); ps != nil {
+				ps := c.caseSchema(f, top, cs, note)
+				if cs.Required && c.nullByRule(f, top) {
+					if types := c.types(f, false); !types.Has("any") {
+						if ps == nil {
+							ps = map[string]any{"$comment": note}
+						}
+						ps["type"] = typeValue(types)
+					}
+				}
+				if ps != nil {
 					then["properties"] = map[string]any{f.Name: ps}
 				}
 				allOf = append(allOf, map[string]any{"if": c.condition(cs), "then": then})
+			}
+		}
+		if minItemsWaits && !absent {
+			switch len(absentWhen) {
+			case 0:
+				fs["minItems"] = f.MinItems
+			default:
+				cond := absentWhen[0]
+				if len(absentWhen) > 1 {
+					cond = map[string]any{"anyOf": absentWhen}
+				}
+				note := fmt.Sprintf("%s has at least %d items where it is sent", f.Name, f.MinItems)
+				if f.MinItems == 1 {
+					note = fmt.Sprintf("%s is not empty where it is sent", f.Name)
+				}
+				allOf = append(allOf, map[string]any{
+					"if":   cond,
+					"else": map[string]any{"properties": map[string]any{f.Name: map[string]any{"minItems": f.MinItems, "$comment": note}}},
+				})
 			}
 		}
 		if req {
@@ -193,7 +241,7 @@ func (c *compiler) object(fields []Field, top bool) map[string]any {
 			required = append(required, f.Name)
 		}
 		if absent {
-			props[f.Name] = absentSchema(absentNote)
+			props[f.Name] = c.absentSchema(f, top, absentNote)
 			continue
 		}
 		if p != nil {
@@ -257,10 +305,10 @@ func narrowEnum(fs map[string]any, enum []any, note string) {
 // the then of its if/then: nothing when it is absent (which makes the
 // rest moot), its enum and its schema both otherwise; nil when it asks
 // nothing of the value.
-func caseSchema(cs Case, note string) map[string]any {
+func (c *compiler) caseSchema(f *Field, top bool, cs Case, note string) map[string]any {
 	switch {
 	case cs.Absent:
-		return absentSchema(note)
+		return c.absentSchema(f, top, note)
 	case cs.Enum != nil:
 		s := map[string]any{"enum": cloneSlice(cs.Enum), "$comment": note}
 		if cs.Schema != nil {
@@ -273,10 +321,99 @@ func caseSchema(cs Case, note string) map[string]any {
 	return nil
 }
 
-func (c *compiler) field(f *Field) map[string]any {
-	types := c.types(f)
+// atLevel reports whether a row exists at the compiler's level.
+func (c *compiler) atLevel(f *Field) bool {
+	return f.Level == "" || Level(f.Level) == c.level
+}
+
+// nullByRule reports whether the row may carry null at this level by the
+// table's nullOptional rule alone: a top-level row that is not required,
+// at level vendor, not nullable of its own.
+func (c *compiler) nullByRule(f *Field, top bool) bool {
+	if !top || c.level != LevelVendor || c.t == nil || c.t.Vendor == nil || !c.t.Vendor.NullOptional || f.Required {
+		return false
+	}
+	return !c.types(f, false).Has("null")
+}
+
+// empty reports whether the row's empty value stands for "not sent" at
+// this level (Override.Empty).
+func (c *compiler) empty(f *Field) bool {
+	return c.level == LevelVendor && f.Vendor != nil && f.Vendor.Empty
+}
+
+// absentSchema is the schema of a row that must not be sent: nothing
+// passes it, except, at level vendor, what stands for "not sent" there
+// (null by the table's nullOptional rule, an empty object or array by
+// the row's empty override).
+func (c *compiler) absentSchema(f *Field, top bool, note any) map[string]any {
+	var empties []any
+	if c.nullByRule(f, top) {
+		empties = append(empties, map[string]any{"type": "null"})
+	}
+	if c.empty(f) {
+		types := c.types(f, top)
+		if types.Has("object") {
+			empties = append(empties, map[string]any{"type": "object", "maxProperties": 0})
+		}
+		if types.Has("array") {
+			empties = append(empties, map[string]any{"type": "array", "maxItems": 0})
+		}
+	}
+	if len(empties) == 0 {
+		return absentSchema(note)
+	}
+	cond := empties[0]
+	if len(empties) > 1 {
+		cond = map[string]any{"anyOf": empties}
+	}
+	// "else": false fails as "must be absent" does.
+	s := map[string]any{"if": cond, "else": false}
+	if note != nil && note != "" {
+		s["$comment"] = note
+	}
+	return s
+}
+
+// stripNull takes null out of a field schema's types and values.
+func stripNull(fs map[string]any) {
+	switch t := fs["type"].(type) {
+	case string:
+		if t == "null" {
+			fs["not"] = map[string]any{}
+		}
+	case []string:
+		kept := make([]string, 0, len(t))
+		for _, x := range t {
+			if x != "null" {
+				kept = append(kept, x)
+			}
+		}
+		fs["type"] = typeValue(kept)
+	}
+	if e, ok := fs["enum"].([]any); ok {
+		kept := make([]any, 0, len(e))
+		for _, x := range e {
+			if x != nil {
+				kept = append(kept, x)
+			}
+		}
+		fs["enum"] = kept
+	}
+}
+
+// typeValue is the "type" keyword of a list of types.
+func typeValue(types []string) any {
+	if len(types) == 1 {
+		return types[0]
+	}
+	return []string(types)
+}
+
+func (c *compiler) field(f *Field, top bool) map[string]any {
+	types := c.types(f, top)
 	enum := f.Enum
-	nullable := f.Nullable
+	nullable := f.Nullable || c.nullByRule(f, top)
 	format := f.Format
 	if o := f.Vendor; o != nil && c.level == LevelVendor {
 		if o.Enum != nil {
@@ -293,12 +430,8 @@ func (c *compiler) field(f *Field) map[string]any {
 		}
 	}
 	s := map[string]any{}
-	switch {
-	case len(types) == 1 && types[0] == "any":
-	case len(types) == 1:
-		s["type"] = types[0]
-	default:
-		s["type"] = []string(types)
+	if !(len(types) == 1 && types[0] == "any") {
+		s["type"] = typeValue(types)
 	}
 	if enum != nil {
 		e := cloneSlice(enum)
@@ -329,9 +462,25 @@ func (c *compiler) field(f *Field) map[string]any {
 				s[k] = v
 			}
 		}
+		if req, ok := s["required"]; ok && c.empty(f) {
+			// An empty object stands for "nothing": its sub-fields are
+			// required only once it has members.
+			then := map[string]any{"required": req}
+			if notes, ok := s[RequiredNotesKeyword]; ok {
+				then[RequiredNotesKeyword] = notes
+				delete(s, RequiredNotesKeyword)
+			}
+			delete(s, "required")
+			note := "the sub-fields are required in a non-empty " + f.Name
+			if f.Vendor.Note != "" {
+				note += " (" + f.Vendor.Note + ")"
+			}
+			then["$comment"] = note
+			appendAllOf(s, map[string]any{"if": map[string]any{"minProperties": 1}, "then": then})
+		}
 	}
 	if f.Items != nil {
-		s["items"] = c.field(f.Items)
+		s["items"] = c.field(f.Items, false)
 	}
 	if f.Schema != nil {
 		appendAllOf(s, cloneMap(f.Schema))
@@ -340,10 +489,14 @@ func (c *compiler) field(f *Field) map[string]any {
 }
 
 // types lists the JSON types a row's value may have at the compiler's
-// level ("null" included for a nullable row).
-func (c *compiler) types(f *Field) TypeList {
+// level ("null" included for a nullable row, and for a top-level row the
+// table's nullOptional rule makes nullable when top is set).
+func (c *compiler) types(f *Field, top bool) TypeList {
 	types := append(TypeList(nil), f.Type...)
 	nullable := f.Nullable
+	if top && c.nullByRule(f, true) {
+		nullable = true
+	}
 	if o := f.Vendor; o != nil && c.level == LevelVendor {
 		if len(o.Type) > 0 {
 			types = append(TypeList(nil), o.Type...)
@@ -432,7 +585,7 @@ func (c *compiler) matchSchema(m map[string][]any) map[string]any {
 		s := map[string]any{"enum": cloneSlice(m[k])}
 		for i := len(toks) - 1; i >= 0; i-- {
 			if i < len(toks)-1 && strings.HasPrefix(k, "/") && c.t != nil {
-				if f := c.t.fieldAt("/" + strings.Join(toks[:i+1], "/")); f == nil || !onlyObject(c.types(f)) {
+				if f := c.t.fieldAt("/" + strings.Join(toks[:i+1], "/")); f == nil || !onlyObject(c.types(f, i == 0)) {
 					s["type"] = "object"
 				}
 			}
@@ -568,18 +721,21 @@ type JSONField struct {
 func (t *Table) JSONFields(level Level) map[string]JSONField {
 	out := map[string]JSONField{}
 	for _, f := range t.Fields {
-		if f.JSON {
+		if f.JSON && (f.Level == "" || Level(f.Level) == level) {
 			out[f.Name] = JSONField{PlainString: level == LevelVendor && f.Vendor != nil && f.Vendor.PlainString}
 		}
 	}
 	return out
 }
 
-// TopFields lists the names of the top-level rows, in table order.
-func (t *Table) TopFields() []string {
-	out := make([]string, len(t.Fields))
-	for i, f := range t.Fields {
-		out[i] = f.Name
+// TopFields lists the names of the top-level rows at a level, in table
+// order.
+func (t *Table) TopFields(level Level) []string {
+	out := make([]string, 0, len(t.Fields))
+	for _, f := range t.Fields {
+		if f.Level == "" || Level(f.Level) == level {
+			out = append(out, f.Name)
+		}
 	}
 	return out
 }
@@ -603,6 +759,9 @@ func (t *Table) Undecided(message string, level Level) []TopCase {
 	}
 	var out []TopCase
 	for _, f := range t.Fields {
+		if f.Level != "" && Level(f.Level) != level {
+			continue
+		}
 		for _, cs := range f.Cases {
 			if cs.Level != "" && Level(cs.Level) != level {
 				continue
@@ -651,6 +810,56 @@ func jsonIn(v any, vals []any) bool {
 	for _, x := range vals {
 		if jsonvalue.Equal(v, x) {
 			return true
+		}
+	}
+	return false
+}
+
+// LevelRequirement is a case of a top-level row that makes the field
+// required at one level only.
+type LevelRequirement struct {
+	Field string
+	Case  TopCase
+	// Note is the rule the case states.
+	Note string
+}
+
+// RequiredOnlyAt lists the cases of top-level rows that make a field
+// required at the given level only: at the other level a payload without
+// the field departs from that level's shape, not from the other's.
+func (t *Table) RequiredOnlyAt(level Level) []LevelRequirement {
+	var out []LevelRequirement
+	for _, f := range t.Fields {
+		if f.Level != "" || f.Required {
+			continue
+		}
+		for _, cs := range f.Cases {
+			if !cs.Required || Level(cs.Level) != level {
+				continue
+			}
+			tc := TopCase{ID: cs.ID, When: map[string][]any{}, Unless: map[string][]any{}}
+			for k, v := range cs.When {
+				tc.When[pointerOf(k)] = v
+			}
+			for k, v := range cs.Unless {
+				tc.Unless[pointerOf(k)] = v
+			}
+			note := cs.Note
+			if note == "" {
+				note = describe(f.Name, cs)
+			}
+			out = append(out, LevelRequirement{Field: f.Name, Case: tc, Note: note})
+		}
+	}
+	return out
+}
+
+// Nullable reports whether a top-level row may be null at a level.
+func (t *Table) Nullable(name string, level Level) bool {
+	c := compiler{t: t, level: level}
+	for i := range t.Fields {
+		if f := &t.Fields[i]; f.Name == name && c.atLevel(f) {
+			return c.types(f, true).Has("null")
 		}
 	}
 	return false

@@ -110,6 +110,9 @@ func (c *checker) check() error {
 	if t.Method == "" {
 		t.Method = "POST"
 	}
+	if t.Vendor != nil && t.Vendor.NullOptional && t.Encoding != EncodingJSON {
+		return errors.New("vendor.nullOptional: applies to JSON tables only (a form field is a string, never null)")
+	}
 	if len(t.Fields) == 0 {
 		return errors.New("fields: no rows")
 	}
@@ -141,6 +144,9 @@ func (c *checker) check() error {
 		seen[m.Name] = true
 		if len(m.Match) == 0 {
 			return c.errf(m.Line, 1, "message %q: match is empty", m.Name)
+		}
+		if m.BeyondSource && m.Note == "" {
+			return c.errf(m.Line, 1, "message %q: beyondSource needs a note saying where the message is documented", m.Name)
 		}
 		for k := range m.Match {
 			if t.fieldAt(pointerOf(k)) == nil {
@@ -252,7 +258,18 @@ func (c *checker) rows(fields []Field, top bool) error {
 				return c.errf(f.Line, f.Column, "%s: pairs without values", where)
 			}
 		}
+		switch f.Level {
+		case "", string(LevelStrict), string(LevelVendor):
+		default:
+			return c.errf(f.Line, f.Column, "%s: level %q is not strict or vendor", where, f.Level)
+		}
+		if f.Level != "" && f.Note == "" {
+			return c.errf(f.Line, f.Column, "%s: a row of one level needs a note saying why", where)
+		}
 		if o := f.Vendor; o != nil {
+			if o.Empty && !f.Type.Has("object") && !f.Type.Has("array") {
+				return c.errf(f.Line, f.Column, "%s: vendor.empty applies to objects and arrays", where)
+			}
 			if len(o.Type) > 0 {
 				if err := c.types(o.Type, f.Line, f.Column, where+" vendor"); err != nil {
 					return err

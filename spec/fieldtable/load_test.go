@@ -129,6 +129,12 @@ var errorKinds = []struct {
 	{"062-negative-min-items", true, `field "v": minItems below zero`, ""},
 	{"063-duplicate-condition-value", true, `field "w": condition on "kind" lists a twice`, ""},
 	{"064-binary-in-enum", true, "enum: a !!binary value is not a JSON value", ""},
+	{"065-null-optional-form-table", false, "vendor.nullOptional: applies to JSON tables only", ""},
+	{"066-beyond-source-without-note", true, `message "B": beyondSource needs a note`, ""},
+	{"067-row-level-without-note", true, `field "sourceKey": a row of one level needs a note`, ""},
+	{"068-bad-row-level", true, `field "sourceKey": level "lax" is not strict or vendor`, ""},
+	{"069-empty-on-string", true, `field "note": vendor.empty applies to objects and arrays`, ""},
+	{"070-unknown-key-in-table-vendor", true, `unknown key "nullsEverywhere" in table vendor override`, ""},
 }
 
 // TestLoadErrorKinds checks that every error kind has its fixture and
@@ -339,7 +345,7 @@ fields:
 	if tb.Messages[0].Line != 4 {
 		t.Errorf("message line = %d, want 4", tb.Messages[0].Line)
 	}
-	if got := tb.TopFields(); !slices.Equal(got, []string{"kind", "detail", "images", "reason", "text"}) {
+	if got := tb.TopFields(LevelStrict); !slices.Equal(got, []string{"kind", "detail", "images", "reason", "text"}) {
 		t.Errorf("TopFields = %v", got)
 	}
 	if tb.Message("A") == nil || tb.Message("B") != nil {

@@ -30,9 +30,22 @@ type Table struct {
 	// UnknownMessages says what level vendor does with a payload whose
 	// message cannot be told: "error" (a violation) or "warn" (validate
 	// against the common envelope and warn). Level strict always errs.
-	UnknownMessages string    `yaml:"unknownMessages"`
-	Messages        []Message `yaml:"messages"`
-	Fields          []Field   `yaml:"fields"`
+	UnknownMessages string `yaml:"unknownMessages"`
+	// Vendor holds what level vendor accepts beyond the document across
+	// the whole table.
+	Vendor   *TableOverride `yaml:"vendor"`
+	Messages []Message      `yaml:"messages"`
+	Fields   []Field        `yaml:"fields"`
+}
+
+// TableOverride holds what level vendor accepts beyond the documented
+// shape of every row: what the vendor really sends.
+type TableOverride struct {
+	// NullOptional lets every top-level row that is not required carry
+	// an explicit null (JSON tables only). A case that makes the row
+	// required still asks for a value.
+	NullOptional bool   `yaml:"nullOptional"`
+	Note         string `yaml:"note"`
 }
 
 // ContentType is the media type the vendor sends the callback with.
@@ -51,7 +64,11 @@ type Message struct {
 	// Match maps a top-level field name, or a JSON pointer into the decoded
 	// payload, to the value it has in this message.
 	Match map[string]string `yaml:"match"`
-	Line  int               `yaml:"-"`
+	// BeyondSource marks a message the document named by the table's
+	// source does not list; Note says where it is documented.
+	BeyondSource bool   `yaml:"beyondSource"`
+	Note         string `yaml:"note"`
+	Line         int    `yaml:"-"`
 }
 
 // Field is one row of a table: a field of the payload or of a JSON object
@@ -75,9 +92,12 @@ type Field struct {
 	Cases     []Case         `yaml:"cases"`
 	Schema    map[string]any `yaml:"schema"`
 	Vendor    *Override      `yaml:"vendor"`
-	Note      string         `yaml:"note"`
-	Line      int            `yaml:"-"`
-	Column    int            `yaml:"-"`
+	// Level limits the row to one level: a field real traffic carries
+	// that the document does not list is a row of level vendor.
+	Level  string `yaml:"level"`
+	Note   string `yaml:"note"`
+	Line   int    `yaml:"-"`
+	Column int    `yaml:"-"`
 }
 
 // Pairs ties each allowed value of a field to the one value a sibling field
@@ -118,9 +138,14 @@ type Override struct {
 	Open bool `yaml:"open"`
 	// PlainString lets a JSON-in-form field carry a plain string instead
 	// of JSON text.
-	PlainString bool   `yaml:"plainString"`
-	Format      string `yaml:"format"`
-	Note        string `yaml:"note"`
+	PlainString bool `yaml:"plainString"`
+	// Empty accepts the empty value of the row's type ({} or []) where
+	// the document says the field is not sent, and for an object also
+	// in place of the documented one (its sub-fields then need not be
+	// there).
+	Empty  bool   `yaml:"empty"`
+	Format string `yaml:"format"`
+	Note   string `yaml:"note"`
 }
 
 // TypeList is one JSON type name or several.
@@ -215,6 +240,20 @@ func (o *Override) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// UnmarshalYAML decodes a table override, refusing unknown keys.
+func (o *TableOverride) UnmarshalYAML(n *yaml.Node) error {
+	if err := checkKeys(n, "table vendor override", tableOverrideKeys); err != nil {
+		return err
+	}
+	type plain TableOverride
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*o = TableOverride(p)
+	return nil
+}
+
 // UnmarshalYAML decodes pairs, keeping the order of the values. Values
 // merged in with "<<" take the place of the merge key.
 func (p *Pairs) UnmarshalYAML(n *yaml.Node) error {
@@ -254,11 +293,12 @@ func (p *Pairs) UnmarshalYAML(n *yaml.Node) error {
 }
 
 var (
-	tableKeys    = []string{"product", "title", "description", "source", "encoding", "method", "unknownMessages", "messages", "fields"}
-	messageKeys  = []string{"name", "summary", "match"}
-	fieldKeys    = []string{"name", "required", "type", "json", "nullable", "maxLength", "minItems", "enum", "format", "pattern", "fields", "items", "pairs", "cases", "schema", "vendor", "note"}
-	caseKeys     = []string{"when", "unless", "required", "absent", "enum", "schema", "level", "note"}
-	overrideKeys = []string{"type", "enum", "nullable", "open", "plainString", "format", "note"}
+	tableKeys         = []string{"product", "title", "description", "source", "encoding", "method", "unknownMessages", "vendor", "messages", "fields"}
+	tableOverrideKeys = []string{"nullOptional", "note"}
+	messageKeys       = []string{"name", "summary", "match", "beyondSource", "note"}
+	fieldKeys         = []string{"name", "required", "type", "json", "nullable", "maxLength", "minItems", "enum", "format", "pattern", "fields", "items", "pairs", "cases", "schema", "vendor", "level", "note"}
+	caseKeys          = []string{"when", "unless", "required", "absent", "enum", "schema", "level", "note"}
+	overrideKeys      = []string{"type", "enum", "nullable", "open", "plainString", "empty", "format", "note"}
 )
 
 // checkKeys reports the first key of mapping node n that is not in known.

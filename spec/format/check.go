@@ -233,8 +233,89 @@ func IsURL(s string) bool {
 			return false
 		}
 	}
+	if plainURL(s) {
+		return true
+	}
+	return isURLParsed(s)
+}
+
+// IsPlainURL reports, without parsing, an http or https URL of the
+// common shape: a host name of letters, digits, dots and hyphens with an
+// optional numeric port, then a path, query and fragment of unreserved and
+// reserved characters and valid percent-escapes, nothing else. Such a URL
+// is one by IsURL and by any RFC 3986 check; false says nothing.
+func IsPlainURL(s string) bool {
+	return (hasPrefixFold(s, "http://") || hasPrefixFold(s, "https://")) && plainURL(s)
+}
+
+// isURLParsed is IsURL's rule after the scheme and control-character
+// checks, by net/url.
+func isURLParsed(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Hostname() != ""
+}
+
+// plainURL reports, without parsing, an http(s) URL of the common shape
+// that net/url parses with a host: a host name of letters, digits, dots and
+// hyphens with an optional numeric port, then a path, query and fragment
+// of unreserved and reserved characters and valid percent-escapes. False
+// says nothing: the URL is then parsed.
+func plainURL(s string) bool {
+	i := strings.Index(s, "://") + 3
+	start := i
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '.' || s[i] == '-') {
+		i++
+	}
+	if i == start {
+		return false
+	}
+	if i < len(s) && s[i] == ':' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] != '/' && s[i] != '?' && s[i] != '#' {
+		return false
+	}
+	hashes := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case urlPlain[c]:
+		case c == '#':
+			hashes++
+			if hashes > 1 {
+				return false
+			}
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// urlPlain marks the bytes a plain URL's path, query and fragment may
+// hold as they are: RFC 3986's unreserved and reserved characters but '#',
+// '[' and ']'.
+var urlPlain = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte("-._~!$&'()*+,;=:@/?", byte(c)) >= 0
+	}
+	return t
+}()
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // IsIPv4 reports whether s is a dotted-quad IPv4 address whose four parts

@@ -629,6 +629,9 @@ func FuzzCheckers(f *testing.F) {
 	for name := range checkCases {
 		addSeeds(f, name)
 	}
+	for _, s := range []string{"http://a:1:2/", "https://h.example/p%zz", "http://h/#a#b", "http://h:/x", "HTTPS://H-1.x/a?b=c#d", "http://-/", "http://h/%41"} {
+		f.Add(s)
+	}
 	checkers := Checkers()
 	f.Fuzz(func(t *testing.T, s string) {
 		got := make(map[string]bool, len(checkers))
@@ -656,6 +659,10 @@ func FuzzCheckers(f *testing.F) {
 		}
 		if got[NameURL] && !strings.HasPrefix(strings.ToLower(s), "http") {
 			t.Errorf("url Check(%q) = true without an http scheme", s)
+		}
+		// The shortcut for plain URLs agrees with net/url.
+		if (hasPrefixFold(s, "http://") || hasPrefixFold(s, "https://")) && plainURL(s) && !isURLParsed(s) {
+			t.Errorf("plainURL(%q) = true, net/url finds no host or refuses it", s)
 		}
 	})
 }

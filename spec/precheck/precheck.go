@@ -40,6 +40,8 @@ type FormatFunc func(any) bool
 
 // Schema is a compiled schema.
 type Schema struct {
+	// ptr is where the schema is in the document it was compiled from.
+	ptr string
 	// always is set for the boolean schemas true and false.
 	always, never bool
 	ref           *Schema
@@ -49,7 +51,7 @@ type Schema struct {
 	hasConst bool
 	constant any
 	enum     []any
-	enumStr  map[string]struct{} // enum of strings only
+	enumStr  stringSet // enum of strings only
 
 	minLength, maxLength int // -1 when absent
 	pattern              *regexp.Regexp
@@ -58,7 +60,7 @@ type Schema struct {
 	minimum, maximum, exclusiveMinimum, exclusiveMaximum *big.Rat
 
 	properties    []property
-	propIndex     map[string]*Schema
+	propIndex     nameIndex
 	required      []string
 	patternProps  []patternProperty
 	additional    *Schema // nil: no constraint
@@ -74,11 +76,78 @@ type Schema struct {
 	allOf, anyOf, oneOf []*Schema
 	not                 *Schema
 	ifS, thenS, elseS   *Schema
+
+	// plainString is set for a schema that asks a string value only
+	// for its type, values, length and format: checked inline by the
+	// object and array walks.
+	plainString bool
+	// requiredOnly is set for a schema that asks only for members (as
+	// the conditions of if/then do): checked without the general walk.
+	requiredOnly bool
 }
 
 type property struct {
 	name   string
 	schema *Schema
+}
+
+// nameIndex finds a property by name: among the few of the name's
+// length, by comparing, which beats hashing every member name of a
+// payload into a map.
+type nameIndex [][]property
+
+// newNameIndex indexes properties by the length of their names.
+func newNameIndex(props []property) nameIndex {
+	var ix nameIndex
+	for _, p := range props {
+		for len(ix) <= len(p.name) {
+			ix = append(ix, nil)
+		}
+		ix[len(p.name)] = append(ix[len(p.name)], p)
+	}
+	return ix
+}
+
+// stringSet is a set of strings, looked up as nameIndex looks names up.
+// A set with no strings is an empty, non-nil set.
+type stringSet [][]string
+
+// newStringSet makes the set of strs.
+func newStringSet(strs []string) stringSet {
+	set := stringSet{nil}
+	for _, x := range strs {
+		for len(set) <= len(x) {
+			set = append(set, nil)
+		}
+		set[len(x)] = append(set[len(x)], x)
+	}
+	return set
+}
+
+// has reports whether x is in the set.
+func (set stringSet) has(x string) bool {
+	if len(x) >= len(set) {
+		return false
+	}
+	for _, y := range set[len(x)] {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// get returns the schema of the named property, or nil.
+func (ix nameIndex) get(name string) *Schema {
+	if len(name) >= len(ix) {
+		return nil
+	}
+	for _, p := range ix[len(name)] {
+		if p.name == name {
+			return p.schema
+		}
+	}
+	return nil
 }
 
 type patternProperty struct {
@@ -130,7 +199,7 @@ func (c *compiler) at(ptr string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{}
+	s := &Schema{ptr: ptr}
 	c.done[ptr] = s
 	if err := c.fill(s, v, ptr); err != nil {
 		return nil, err
@@ -166,9 +235,43 @@ func (c *compiler) fill(s *Schema, v any, ptr string) error {
 				return err
 			}
 		}
+		noComposition := s.allOf == nil && s.anyOf == nil && s.oneOf == nil && s.not == nil && s.ifS == nil && s.thenS == nil && s.elseS == nil
+		s.plainString = s.types == typeString && !s.hasConst && (s.enum == nil || s.enumStr != nil) && s.pattern == nil && noComposition
+		s.requiredOnly = s.required != nil && noComposition && s.types == 0 && !s.hasConst && s.enum == nil &&
+			s.minLength < 0 && s.maxLength < 0 && s.pattern == nil && s.format == nil &&
+			s.minimum == nil && s.maximum == nil && s.exclusiveMinimum == nil && s.exclusiveMaximum == nil &&
+			s.properties == nil && s.patternProps == nil && s.additional == nil && s.minProperties < 0 && s.maxProperties < 0 &&
+			s.items == nil && s.tupleItems == nil && s.additionalItems == nil && s.minItems < 0 && s.maxItems < 0
 		return nil
 	}
 	return fmt.Errorf("%s: a schema must be an object or a boolean, not %T", ptr, v)
+}
+
+// stringValid checks a string against a plainString schema; v is x as the
+// value holds it, for the format function (no conversion, no allocation).
+func (s *Schema) stringValid(x string, v any) bool {
+	if s.enumStr != nil && !s.enumStr.has(x) {
+		return false
+	}
+	// A string has at most as many characters as bytes: count them only
+	// when the byte length does not settle it.
+	if s.minLength > 0 || (s.maxLength >= 0 && len(x) > s.maxLength) {
+		n := utf8.RuneCountInString(x)
+		if (s.minLength >= 0 && n < s.minLength) || (s.maxLength >= 0 && n > s.maxLength) {
+			return false
+		}
+	}
+	return s.format == nil || s.format(v)
+}
+
+// member checks a member or item value x against its schema ps.
+func (st *state) member(ps *Schema, x any) bool {
+	if ps.plainString {
+		if str, ok := x.(string); ok {
+			return ps.stringValid(str, x)
+		}
+	}
+	return st.valid(ps, x)
 }
 
 func (c *compiler) keyword(s *Schema, m map[string]any, k string, x any, ptr string) error {
@@ -204,16 +307,18 @@ func (c *compiler) keyword(s *Schema, m map[string]any, k string, x any, ptr str
 			return bad()
 		}
 		s.enum = e
-		set := make(map[string]struct{}, len(e))
+		strs := make([]string, 0, len(e))
 		for _, v := range e {
 			str, ok := v.(string)
 			if !ok {
-				set = nil
+				strs = nil
 				break
 			}
-			set[str] = struct{}{}
+			strs = append(strs, str)
 		}
-		s.enumStr = set
+		if strs != nil {
+			s.enumStr = newStringSet(strs)
+		}
 	case "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties":
 		n, ok := count(x)
 		if !ok {
@@ -283,15 +388,14 @@ func (c *compiler) keyword(s *Schema, m map[string]any, k string, x any, ptr str
 		if !ok {
 			return bad()
 		}
-		s.propIndex = make(map[string]*Schema, len(props))
 		for name := range props {
 			ps, err := sub(at + "/" + escape(name))
 			if err != nil {
 				return err
 			}
 			s.properties = append(s.properties, property{name, ps})
-			s.propIndex[name] = ps
 		}
+		s.propIndex = newNameIndex(s.properties)
 	case "patternProperties":
 		props, ok := x.(map[string]any)
 		if !ok {
@@ -421,13 +525,20 @@ func count(x any) (int, bool) {
 	return int(n), true
 }
 
-// maxDepth bounds the schema applications nested in one validation, so a
-// reference loop that consumes no input ends (with false).
+// maxDepth bounds the $refs followed, nested, in one validation, so a
+// reference loop that consumes no input ends (with false). Without a
+// $ref a schema is a finite tree, and so is the nesting of its checks.
 const maxDepth = 512
 
 type state struct {
-	depth   int
+	refs    int
 	aborted bool
+	// objects is set once an object has been checked: the first is the
+	// root value's.
+	objects bool
+	// declared is set when the value is an object whose members the
+	// root schema all declares in its properties (see ValidDeclared).
+	declared bool
 }
 
 // Valid reports whether v, a decoded JSON value (json.Number or Go numbers
@@ -439,15 +550,41 @@ func (s *Schema) Valid(v any) bool {
 	return ok && !st.aborted
 }
 
+// ValidDeclared is Valid, and for a valid v also reports whether v is an
+// object each of whose members the schema declares under properties (a
+// caller looking for undocumented members then need not look): at no
+// cost beyond Valid's.
+func (s *Schema) ValidDeclared(v any) (valid, declared bool) {
+	var st state
+	ok := st.valid(s, v) && !st.aborted
+	_, isObject := v.(map[string]any)
+	return ok, ok && isObject && st.declared
+}
+
 func (st *state) valid(s *Schema, v any) bool {
+	return st.check(s, v, false)
+}
+
+// own is valid without the schemas of declared properties and items.
+func (st *state) own(s *Schema, v any) bool {
+	return st.check(s, v, true)
+}
+
+// check checks v against every keyword of s: valid (own unset) or own
+// (own set).
+func (st *state) check(s *Schema, v any, own bool) bool {
 	if st.aborted {
 		return false
 	}
-	st.depth++
-	defer func() { st.depth-- }()
-	if st.depth > maxDepth {
-		st.aborted = true
-		return false
+	if s.requiredOnly {
+		if obj, ok := v.(map[string]any); ok {
+			for _, r := range s.required {
+				if _, ok := obj[r]; !ok {
+					return false
+				}
+			}
+		}
+		return true
 	}
 	if s.always {
 		return true
@@ -456,7 +593,14 @@ func (st *state) valid(s *Schema, v any) bool {
 		return false
 	}
 	if s.ref != nil {
-		return st.valid(s.ref, v)
+		if st.refs >= maxDepth {
+			st.aborted = true
+			return false
+		}
+		st.refs++
+		ok := st.valid(s.ref, v)
+		st.refs--
+		return ok
 	}
 	if s.types != 0 && !hasType(s.types, v) {
 		return false
@@ -469,7 +613,9 @@ func (st *state) valid(s *Schema, v any) bool {
 	}
 	switch x := v.(type) {
 	case string:
-		if s.minLength >= 0 || s.maxLength >= 0 {
+		// A string has at most as many characters as bytes: count them
+		// only when the byte length does not settle it.
+		if s.minLength > 0 || (s.maxLength >= 0 && len(x) > s.maxLength) {
 			n := utf8.RuneCountInString(x)
 			if (s.minLength >= 0 && n < s.minLength) || (s.maxLength >= 0 && n > s.maxLength) {
 				return false
@@ -479,11 +625,11 @@ func (st *state) valid(s *Schema, v any) bool {
 			return false
 		}
 	case map[string]any:
-		if !st.object(s, x) {
+		if !st.object(s, x, own) {
 			return false
 		}
 	case []any:
-		if !st.array(s, x) {
+		if !st.array(s, x, own) {
 			return false
 		}
 	case nil, bool:
@@ -546,7 +692,11 @@ func (st *state) valid(s *Schema, v any) bool {
 	return true
 }
 
-func (st *state) object(s *Schema, obj map[string]any) bool {
+// object checks an object against the object keywords of s. With own
+// set, the schemas of declared properties are left out: only what the
+// object itself must be (its members' count, the required ones, the
+// members no declared property covers, and pattern properties).
+func (st *state) object(s *Schema, obj map[string]any, own bool) bool {
 	if (s.minProperties >= 0 && len(obj) < s.minProperties) || (s.maxProperties >= 0 && len(obj) > s.maxProperties) {
 		return false
 	}
@@ -555,28 +705,45 @@ func (st *state) object(s *Schema, obj map[string]any) bool {
 			return false
 		}
 	}
+	root := !st.objects
+	st.objects = true
 	if s.additional == nil && s.patternProps == nil {
-		// Walk the shorter side.
-		if len(s.properties) <= len(obj) {
-			for _, p := range s.properties {
-				if x, ok := obj[p.name]; ok && !st.valid(p.schema, x) {
-					return false
-				}
-			}
+		if own {
 			return true
 		}
-		for k, x := range obj {
-			if ps, ok := s.propIndex[k]; ok && !st.valid(ps, x) {
-				return false
+		// Walk the shorter side, counting the declared members.
+		n := 0
+		if len(s.properties) <= len(obj) {
+			for _, p := range s.properties {
+				if x, ok := obj[p.name]; ok {
+					n++
+					if !st.member(p.schema, x) {
+						return false
+					}
+				}
 			}
+		} else {
+			for k, x := range obj {
+				if ps := s.propIndex.get(k); ps != nil {
+					n++
+					if !st.member(ps, x) {
+						return false
+					}
+				}
+			}
+		}
+		if root {
+			st.declared = n == len(obj)
 		}
 		return true
 	}
+	n := 0
 	for k, x := range obj {
 		matched := false
-		if ps, ok := s.propIndex[k]; ok {
+		if ps := s.propIndex.get(k); ps != nil {
+			n++
 			matched = true
-			if !st.valid(ps, x) {
+			if !own && !st.valid(ps, x) {
 				return false
 			}
 		}
@@ -592,16 +759,24 @@ func (st *state) object(s *Schema, obj map[string]any) bool {
 			return false
 		}
 	}
+	if root && !own {
+		st.declared = n == len(obj)
+	}
 	return true
 }
 
-func (st *state) array(s *Schema, arr []any) bool {
+// array checks an array against the array keywords of s; with own set,
+// the item schemas are left out (additionalItems stays).
+func (st *state) array(s *Schema, arr []any, own bool) bool {
 	if (s.minItems >= 0 && len(arr) < s.minItems) || (s.maxItems >= 0 && len(arr) > s.maxItems) {
 		return false
 	}
 	if s.items != nil {
+		if own {
+			return true
+		}
 		for _, x := range arr {
-			if !st.valid(s.items, x) {
+			if !st.member(s.items, x) {
 				return false
 			}
 		}
@@ -610,7 +785,7 @@ func (st *state) array(s *Schema, arr []any) bool {
 	if s.tupleItems != nil {
 		for i, x := range arr {
 			if i < len(s.tupleItems) {
-				if !st.valid(s.tupleItems[i], x) {
+				if !own && !st.valid(s.tupleItems[i], x) {
 					return false
 				}
 			} else if s.additionalItems != nil && !st.valid(s.additionalItems, x) {
@@ -621,14 +796,75 @@ func (st *state) array(s *Schema, arr []any) bool {
 	return true
 }
 
+// Place is a part of a value that fails its part of a schema.
+type Place struct {
+	// Schema is the JSON pointer of the failing schema in the document
+	// the schema was compiled from.
+	Schema string
+	// Instance is the JSON pointer of the failing part of the value.
+	Instance string
+}
+
+// Locate returns the smallest parts of v that fail s, reached from the
+// root through declared properties and array items only: a part is
+// returned when what it must be itself fails (its type, its values, its
+// required members, an allOf or if/then on it, ...), and descended into
+// when only its members or items fail. A full validator run on each
+// place's schema and instance sees every failure of v, in less time
+// than on the whole. A valid v gives no places; a validation that
+// cannot finish gives the root.
+func (s *Schema) Locate(v any) []Place {
+	var st state
+	var out []Place
+	st.locate(s, v, "", &out)
+	if st.aborted {
+		return []Place{{Schema: s.ptr, Instance: ""}}
+	}
+	return out
+}
+
+// locate appends to out the places where v, at inst, fails s.
+func (st *state) locate(s *Schema, v any, inst string, out *[]Place) {
+	for i := 0; s.ref != nil && i < maxDepth; i++ {
+		s = s.ref
+	}
+	if st.aborted || st.valid(s, v) {
+		return
+	}
+	if s.ref != nil || !st.own(s, v) {
+		*out = append(*out, Place{Schema: s.ptr, Instance: inst})
+		return
+	}
+	n := len(*out)
+	switch x := v.(type) {
+	case map[string]any:
+		for _, p := range s.properties {
+			if m, ok := x[p.name]; ok {
+				st.locate(p.schema, m, inst+"/"+escape(p.name), out)
+			}
+		}
+	case []any:
+		for i, m := range x {
+			switch {
+			case s.items != nil:
+				st.locate(s.items, m, inst+"/"+strconv.Itoa(i), out)
+			case i < len(s.tupleItems):
+				st.locate(s.tupleItems[i], m, inst+"/"+strconv.Itoa(i), out)
+			}
+		}
+	}
+	if len(*out) == n {
+		*out = append(*out, Place{Schema: s.ptr, Instance: inst})
+	}
+}
+
 func (s *Schema) inEnum(v any) bool {
 	if s.enumStr != nil {
 		str, ok := v.(string)
 		if !ok {
 			return false
 		}
-		_, ok = s.enumStr[str]
-		return ok
+		return s.enumStr.has(str)
 	}
 	for _, e := range s.enum {
 		if jsonvalue.Equal(v, e) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -40,6 +41,13 @@ func testFormats(name string) FormatFunc {
 // full compiles a schema with the full validator, set up as spec sets it.
 func full(t testing.TB, schema string) (*jsonschema.Schema, error) {
 	t.Helper()
+	return fullAt(t, schema, "")
+}
+
+// fullAt compiles the schema at a JSON pointer of a document with the
+// full validator.
+func fullAt(t testing.TB, schema, ptr string) (*jsonschema.Schema, error) {
+	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft7
 	c.AssertFormat = true
@@ -47,7 +55,81 @@ func full(t testing.TB, schema string) (*jsonschema.Schema, error) {
 	if err := c.AddResource("https://precheck.invalid/s.json", bytes.NewReader([]byte(schema))); err != nil {
 		return nil, err
 	}
-	return c.Compile("https://precheck.invalid/s.json")
+	return c.Compile("https://precheck.invalid/s.json#" + ptr)
+}
+
+// checkLocate checks Locate against the full validator: no place for a
+// valid value; for an invalid one, places where the full validator, run
+// on the place's schema and value, fails too.
+func checkLocate(t *testing.T, schema string, pc *Schema, v any, valid bool) {
+	t.Helper()
+	places := pc.Locate(v)
+	if valid {
+		var st state
+		if st.valid(pc, v); len(places) > 0 && !st.aborted {
+			t.Fatalf("schema %s, valid instance: Locate gives %v", schema, places)
+		}
+		return
+	}
+	if len(places) == 0 {
+		t.Fatalf("schema %s, invalid instance: Locate gives no place", schema)
+	}
+	for _, p := range places {
+		fs, err := fullAt(t, schema, p.Schema)
+		if err != nil {
+			t.Fatalf("schema %s: place %s does not compile: %v", schema, p.Schema, err)
+		}
+		part, err := lookup(v, p.Instance)
+		if err != nil {
+			t.Fatalf("schema %s: place %+v: %v", schema, p, err)
+		}
+		if err := fs.Validate(part); err == nil {
+			var st state
+			if st.valid(pc, v); !st.aborted {
+				t.Fatalf("schema %s: place %+v: the full validator finds nothing wrong there", schema, p)
+			}
+		}
+	}
+}
+
+// TestLocate pins where Locate stops: at the smallest part whose own
+// keywords fail, through properties, $refs and items.
+func TestLocate(t *testing.T) {
+	schema := `{"type":"object","required":["a"],"properties":{
+		"a":{"$ref":"#/definitions/A"},
+		"list":{"type":"array","items":{"type":"object","properties":{"n":{"maximum":3}}}},
+		"both":{"allOf":[{"properties":{"x":{"type":"string"}}}]}},
+		"definitions":{"A":{"type":"object","properties":{"id":{"enum":["x"]},"k":{"type":"integer"}}}}}`
+	tests := []struct {
+		instance string
+		want     string
+	}{
+		{`{"a":{"id":"x"}}`, ""},
+		{`{"a":{"id":"y","k":1.5},"list":[{"n":1},{"n":4}]}`, "/definitions/A/properties/id@/a/id /definitions/A/properties/k@/a/k /properties/list/items/properties/n@/list/1/n"},
+		{`{"list":[]}`, "@"},
+		{`{"a":{},"both":{"x":1}}`, "/properties/both@/both"},
+		{`{"a":[]}`, "/definitions/A@/a"},
+	}
+	pc, err := Compile(decode(t, schema), "", testFormats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		v := decode(t, tt.instance)
+		var got []string
+		for _, p := range pc.Locate(v) {
+			got = append(got, p.Schema+"@"+p.Instance)
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%s: places %q, want %q", tt.instance, strings.Join(got, " "), tt.want)
+		}
+		fs, err := full(t, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLocate(t, schema, pc, v, fs.Validate(v) == nil)
+	}
 }
 
 // TestAgreesWithFullValidator checks the precheck against the full
@@ -261,6 +343,7 @@ func FuzzAgree(f *testing.F) {
 		if fullErr != nil && !errors.As(fullErr, &ve) {
 			return // not a verdict (e.g. an invalid value)
 		}
+		checkLocate(t, schema, pc, iv, fullErr == nil)
 		if got, want := pc.Valid(iv), fullErr == nil; got && !want {
 			t.Fatalf("schema %s, instance %s: precheck says valid, full validator: %v", schema, instance, fullErr)
 		} else if got != want {
@@ -271,4 +354,32 @@ func FuzzAgree(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidDeclared: a valid object reports whether the root schema
+// declares every member, through a root $ref too; nested objects and
+// invalid values say nothing.
+func TestValidDeclared(t *testing.T) {
+	doc := decode(t, `{"definitions":{"R":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{}}}},"required":["a"]}},
+		"$ref":"#/definitions/R"}`)
+	pc, err := Compile(doc, "", testFormats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		instance        string
+		valid, declared bool
+	}{
+		{`{"a":{}}`, true, true},
+		{`{"a":{"b":1,"c":2}}`, true, true},
+		{`{"a":{},"x":1}`, true, false},
+		{`{"x":1}`, false, false},
+		{`[1]`, false, false},
+	}
+	for _, tt := range tests {
+		valid, declared := pc.ValidDeclared(decode(t, tt.instance))
+		if valid != tt.valid || declared != tt.declared {
+			t.Errorf("%s: ValidDeclared = %v, %v; want %v, %v", tt.instance, valid, declared, tt.valid, tt.declared)
+		}
+	}
 }
