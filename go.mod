@@ -4,6 +4,8 @@ go 1.26.0
 
 // Direct dependencies, each for the job it does best:
 require (
+	// HDR latency histograms for kycsim load: fixed memory whatever the run's length.
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	// OpenAPI 3.1 documents for spec export and openapi3filter checks of whole callback requests.
 	github.com/getkin/kin-openapi v0.152.0
 	// Routing by path variable and method: the reference receiver, the vendor API mock, the sandbox.

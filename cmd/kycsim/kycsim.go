@@ -37,6 +37,7 @@ func commands() []command {
 		{"send", "deliver one vendor-faithful callback", (*Main).runSend},
 		{"scenarios", "list the built-in scenarios", (*Main).runScenarios},
 		{"run", "play scenarios against a receiver and check their expectations", (*Main).runRun},
+		{"load", "send vendor-faithful callbacks at a fixed arrival rate and measure the receiver", (*Main).runLoad},
 		{"conform", "certify a receiver against the conformance cases", (*Main).runConform},
 		{"demo", "certify the reference receiver in-process with the full suite", (*Main).runDemo},
 		{"receiver", "run the reference webhook receiver", (*Main).runReceiver},
