@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -40,6 +41,16 @@ type Options struct {
 	Probe string
 	// Secret is the Sumsub webhook secret ("" sends unsigned).
 	Secret string
+	// AccountID is the Jumio KYX account.id of the callbacks (generated
+	// when empty).
+	AccountID string
+	// Fields are set on every built payload that has the field (a dotted
+	// path, or a form field and a path inside it): what a sandbox knows
+	// of the subject, such as the customer's own references.
+	Fields map[string]any
+	// Algorithm is the Sumsub digest algorithm of steps that name none
+	// (HMAC_SHA256_HEX when empty).
+	Algorithm signing.Algorithm
 	// Dispatcher delivers the callbacks; its clock is the scenario's. Give
 	// scenarios that run at the same time a Dispatcher each: a wait moves
 	// the clock on, and would age the other scenario's events.
@@ -410,7 +421,8 @@ func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, [
 	}
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
-		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd}
+		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd,
+		AccountID: r.opt.AccountID}
 	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err
@@ -425,6 +437,13 @@ func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, [
 		}
 		if err := ev.Unset(r.expand(u)); err != nil {
 			return nil, nil, fmt.Errorf("unset %s: %w", u, err)
+		}
+	}
+	for _, path := range slices.Sorted(maps.Keys(r.opt.Fields)) {
+		if _, err := ev.Get(path); err == nil {
+			if err := setValue(ev, path, r.opt.Fields[path]); err != nil {
+				return nil, nil, fmt.Errorf("field %s: %w", path, err)
+			}
 		}
 	}
 	for _, o := range s.Set {
@@ -487,6 +506,9 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 		secret = r.expand(*sign.Secret)
 	}
 	alg := signing.SHA256
+	if r.opt.Algorithm != "" {
+		alg = r.opt.Algorithm
+	}
 	if sign.Algorithm != "" {
 		a, err := signing.ParseAlgorithm(sign.Algorithm)
 		if err != nil {

@@ -295,6 +295,28 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 	return v, nil
 }
 
+// ClockHighWater returns the latest sandbox-clock time the database
+// holds (a verification's last change, an attempt), zero for an empty
+// one: a sandbox that restarts on the database starts its clock there,
+// so that its clock does not run back and what was due stays due.
+func (db *DB) ClockHighWater(ctx context.Context) (time.Time, error) {
+	var n sql.NullInt64
+	q := `SELECT max(coalesce((SELECT max(updated_at) FROM verifications), 0), coalesce((SELECT max(at) FROM attempts), 0))`
+	if err := db.reader().QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return time.Time{}, fmt.Errorf("clock high water: %w", err)
+	}
+	return fromNanos(n), nil
+}
+
+// PendingCount returns how many deliveries are pending.
+func (db *DB) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.reader().QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE state = 'pending'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pending count: %w", err)
+	}
+	return n, nil
+}
+
 // Pragma returns the value of a PRAGMA on the writing connection (for
 // checks: journal_mode, synchronous, foreign_keys, busy_timeout).
 func (db *DB) Pragma(ctx context.Context, name string) (string, error) {

@@ -1,0 +1,379 @@
+package sandboxapi
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kycsim/kycsim/simulator/sandbox"
+)
+
+// tokenLifetime is the lifetime of a Jumio OAuth2 access token, on the
+// sandbox clock.
+const tokenLifetime = time.Hour
+
+// sessionTimeout is how long an acquisition session lasts without user
+// activity before Jumio ends it (SESSION_EXPIRED, NO_ID_UPLOADED).
+const sessionTimeout = 15 * time.Minute
+
+// jumioBasic checks HTTP Basic credentials against the Jumio client.
+func (s *Server) jumioBasic(r *http.Request) error {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return errorf(http.StatusUnauthorized, "HTTP Basic credentials (API token and secret) are required")
+	}
+	if subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.JumioClientID)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.JumioClientSecret)) != 1 {
+		return errorf(http.StatusUnauthorized, "wrong client id or secret")
+	}
+	return nil
+}
+
+// jumioBearer checks a bearer token issued by jumioToken.
+func (s *Server) jumioBearer(r *http.Request) error {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return errorf(http.StatusUnauthorized, "a bearer token is required (POST /oauth2/token)")
+	}
+	exp, mac, ok := strings.Cut(strings.TrimPrefix(tok, "kycsim."), ".")
+	n, err := strconv.ParseInt(exp, 10, 64)
+	if !ok || err != nil || !hmac.Equal([]byte(mac), []byte(s.tokenMAC(exp))) {
+		return errorf(http.StatusUnauthorized, "the bearer token is not one this sandbox issued")
+	}
+	if !s.cfg.Clock.Now().Before(time.Unix(0, n)) {
+		return errorf(http.StatusUnauthorized, "the bearer token has expired")
+	}
+	return nil
+}
+
+// tokenMAC signs a token's expiry with the client secret, so that tokens
+// need no storage and survive a restart.
+func (s *Server) tokenMAC(exp string) string {
+	m := hmac.New(sha256.New, []byte("kycsim-token\x00"+s.cfg.JumioClientID+"\x00"+s.cfg.JumioClientSecret))
+	m.Write([]byte(exp))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// jumioToken issues an OAuth2 access token (client credentials).
+func (s *Server) jumioToken(w http.ResponseWriter, r *http.Request) error {
+	exp := strconv.FormatInt(s.cfg.Clock.Now().Add(tokenLifetime).UnixNano(), 10)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": "kycsim." + exp + "." + s.tokenMAC(exp),
+		"expires_in":   int(tokenLifetime / time.Second), "token_type": "Bearer",
+	})
+	return nil
+}
+
+// accountRequest is the body of a KYX account request.
+type accountRequest struct {
+	CustomerInternalReference string `json:"customerInternalReference"`
+	UserReference             string `json:"userReference"`
+	CallbackURL               string `json:"callbackUrl"`
+	TokenLifetime             string `json:"tokenLifetime"`
+	WorkflowDefinition        struct {
+		Key any `json:"key"`
+	} `json:"workflowDefinition"`
+	Web struct {
+		SuccessURL string `json:"successUrl"`
+		ErrorURL   string `json:"errorUrl"`
+	} `json:"web"`
+}
+
+var lifetimeRE = regexp.MustCompile(`^[+-]?(\d+)([smhd])$`)
+
+// parseLifetime reads a KYX tokenLifetime (default 30 minutes; 5
+// minutes to 60 days).
+func parseLifetime(s string) (time.Duration, error) {
+	if s == "" {
+		return 30 * time.Minute, nil
+	}
+	m := lifetimeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, errorf(http.StatusBadRequest, "body /tokenLifetime: %q is not a number and a unit (s, m, h, d)", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > 1e7 {
+		return 0, errorf(http.StatusBadRequest, "body /tokenLifetime: %q is out of range", s)
+	}
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	d := time.Duration(n) * unit
+	if d < 5*time.Minute || d > 60*24*time.Hour {
+		return 0, errorf(http.StatusBadRequest, "body /tokenLifetime: %s is outside 5m to 60d", s)
+	}
+	return d, nil
+}
+
+// kyxCreateAccount creates an account and its first workflow execution.
+func (s *Server) kyxCreateAccount(w http.ResponseWriter, r *http.Request) error {
+	return s.kyxAccount(w, r, newUUID())
+}
+
+// kyxUpdateAccount starts a new workflow execution for an account.
+func (s *Server) kyxUpdateAccount(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	id := mux.Vars(r)["accountId"]
+	vs, err := s.cfg.Store.Verifications(ctx, sandbox.VerificationFilter{Product: "jumio-kyx", AccountID: id, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return errorf(http.StatusNotFound, "no account %s", id)
+	}
+	return s.kyxAccount(w, r, id)
+}
+
+// kyxAccount creates a workflow execution for an account.
+func (s *Server) kyxAccount(w http.ResponseWriter, r *http.Request, accountID string) error {
+	var req accountRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	lifetime, err := parseLifetime(req.TokenLifetime)
+	if err != nil {
+		return err
+	}
+	if req.CallbackURL != "" {
+		if err := s.callbackAllowed(req.CallbackURL); err != nil {
+			return errorf(http.StatusBadRequest, "body /callbackUrl: %v", err)
+		}
+	}
+	key := fmt.Sprint(req.WorkflowDefinition.Key)
+	now := s.cfg.Clock.Now()
+	v := &sandbox.Verification{
+		ID: newUUID(), Product: "jumio-kyx", AccountID: accountID, ExternalRef: req.CustomerInternalReference,
+		Status: "INITIATED", CallbackURL: req.CallbackURL, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(lifetime),
+	}
+	rec := &record{UserReference: req.UserReference, DefinitionKey: key}
+	ds, err := s.magic(v, rec, now)
+	if err != nil {
+		return err
+	}
+	if err := rec.write(v); err != nil {
+		return err
+	}
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
+		return err
+	}
+	s.cfg.Wake()
+	web := map[string]any{"href": s.cfg.PublicURL + "/web/" + v.ID}
+	if req.Web.SuccessURL != "" {
+		web["successUrl"] = req.Web.SuccessURL
+	}
+	if req.Web.ErrorURL != "" {
+		web["errorUrl"] = req.Web.ErrorURL
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"timestamp": jumioTime(now), "account": map[string]any{"id": accountID}, "web": web,
+		"sdk":               map[string]any{"token": "sdk." + randomHex(24)},
+		"workflowExecution": map[string]any{"id": v.ID, "credentials": []any{map[string]any{"id": newUUID(), "category": "ID", "allowedChannels": []string{"WEB", "API", "SDK"}}}},
+	})
+	return nil
+}
+
+// kyxVerification finds the workflow execution a retrieval names.
+func (s *Server) kyxVerification(r *http.Request) (*sandbox.Verification, *record, error) {
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	vars := mux.Vars(r)
+	v, err := s.cfg.Store.Verification(ctx, vars["workflowExecutionId"])
+	if err != nil || v.Product != "jumio-kyx" || (vars["accountId"] != "" && vars["accountId"] != v.AccountID) {
+		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
+			return nil, nil, errorf(http.StatusNotFound, "no workflow execution %s", vars["workflowExecutionId"])
+		}
+		return nil, nil, err
+	}
+	rec, err := readRecord(v)
+	return v, rec, err
+}
+
+// kyxDetails answers the KYX retrieval of a workflow's details.
+func (s *Server) kyxDetails(w http.ResponseWriter, r *http.Request) error {
+	v, rec, err := s.kyxVerification(r)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Clock.Now()
+	status, at := rec.statusAt(now, "INITIATED")
+	wf := map[string]any{"id": v.ID, "status": status, "definitionKey": rec.DefinitionKey, "customerInternalReference": v.ExternalRef}
+	if rec.UserReference != "" {
+		wf["userReference"] = rec.UserReference
+	}
+	out := map[string]any{"workflow": wf, "account": map[string]any{"id": v.AccountID}, "createdAt": jumioTime(v.CreatedAt), "credentials": []any{}}
+	if len(rec.Timeline) > 0 && !rec.Timeline[0].At.After(now) {
+		out["startedAt"] = jumioTime(rec.Timeline[0].At)
+	}
+	switch status {
+	case "PROCESSED", "SESSION_EXPIRED", "TOKEN_EXPIRED":
+		out["completedAt"] = jumioTime(at)
+		if d := rec.Decision; d != nil {
+			out["decision"] = map[string]any{"type": d.Type, "details": map[string]any{"label": d.Label}, "risk": map[string]any{"score": d.RiskScore}}
+			caps := d.Capabilities
+			if caps == nil {
+				caps = map[string]any{}
+			}
+			out["capabilities"] = caps
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// kyxStatus answers the KYX retrieval of a workflow's status.
+func (s *Server) kyxStatus(w http.ResponseWriter, r *http.Request) error {
+	v, rec, err := s.kyxVerification(r)
+	if err != nil {
+		return err
+	}
+	status, _ := rec.statusAt(s.cfg.Clock.Now(), "INITIATED")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"account":           map[string]any{"id": v.AccountID},
+		"workflowExecution": map[string]any{"id": v.ID, "status": status, "definitionKey": rec.DefinitionKey},
+	})
+	return nil
+}
+
+// initiateRequest is the body of a Netverify initiation.
+type initiateRequest struct {
+	CustomerInternalReference string `json:"customerInternalReference"`
+	UserReference             string `json:"userReference"`
+	CallbackURL               string `json:"callbackUrl"`
+	TokenLifetimeInMinutes    int    `json:"tokenLifetimeInMinutes"`
+}
+
+// netverifyInitiate starts a Netverify web transaction.
+func (s *Server) netverifyInitiate(w http.ResponseWriter, r *http.Request) error {
+	var req initiateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.CallbackURL != "" {
+		if err := s.callbackAllowed(req.CallbackURL); err != nil {
+			return errorf(http.StatusBadRequest, "body /callbackUrl: %v", err)
+		}
+	}
+	lifetime := 30 * time.Minute
+	if req.TokenLifetimeInMinutes > 0 {
+		lifetime = time.Duration(req.TokenLifetimeInMinutes) * time.Minute
+	}
+	now := s.cfg.Clock.Now()
+	v := &sandbox.Verification{
+		ID: newUUID(), Product: "jumio-netverify", ExternalRef: req.CustomerInternalReference,
+		Status: "PENDING", CallbackURL: req.CallbackURL, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(lifetime),
+	}
+	rec := &record{UserReference: req.UserReference}
+	ds, err := s.magic(v, rec, now)
+	if err != nil {
+		return err
+	}
+	if err := rec.write(v); err != nil {
+		return err
+	}
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
+		return err
+	}
+	s.cfg.Wake()
+	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.cfg.PublicURL + "/web/" + v.ID})
+	return nil
+}
+
+// netverifyScanOf finds the scan a retrieval names.
+func (s *Server) netverifyScanOf(r *http.Request) (*sandbox.Verification, *record, error) {
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	ref := mux.Vars(r)["scanReference"]
+	v, err := s.cfg.Store.Verification(ctx, ref)
+	if err != nil || v.Product != "jumio-netverify" {
+		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
+			return nil, nil, errorf(http.StatusNotFound, "no scan %s", ref)
+		}
+		return nil, nil, err
+	}
+	rec, err := readRecord(v)
+	return v, rec, err
+}
+
+// scanStatus is the Netverify retrieval status at now.
+func (s *Server) scanStatus(rec *record) string {
+	if !rec.finalAt(s.cfg.Clock.Now()) {
+		return "PENDING"
+	}
+	if rec.Timeline[len(rec.Timeline)-1].Status == "NO_ID_UPLOADED" {
+		return "FAILED"
+	}
+	return "DONE"
+}
+
+// netverifyScan answers the Netverify retrieval of a scan's status.
+func (s *Server) netverifyScan(w http.ResponseWriter, r *http.Request) error {
+	v, rec, err := s.netverifyScanOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(s.cfg.Clock.Now()), "scanReference": v.ID, "status": s.scanStatus(rec)})
+	return nil
+}
+
+// netverifyScanData answers the Netverify retrieval of a scan's data,
+// consistent with the callback it sent.
+func (s *Server) netverifyScanData(w http.ResponseWriter, r *http.Request) error {
+	v, rec, err := s.netverifyScanOf(r)
+	if err != nil {
+		return err
+	}
+	status := s.scanStatus(rec)
+	out := map[string]any{"timestamp": jumioTime(s.cfg.Clock.Now()), "scanReference": v.ID,
+		"transaction": map[string]any{"status": status, "source": "WEB_UPLOAD", "merchantScanReference": v.ExternalRef, "customerId": rec.UserReference}}
+	if status != "PENDING" {
+		sc := rec.Scan
+		doc := map[string]any{"status": sc["verificationStatus"]}
+		for k, f := range map[string]string{"idType": "type", "idCountry": "issuingCountry", "idSubtype": "idSubtype", "idFirstName": "firstName", "idLastName": "lastName", "idDob": "dob", "idExpiry": "expiry", "idNumber": "number"} {
+			if val, ok := sc[k]; ok {
+				doc[f] = val
+			}
+		}
+		out["document"] = doc
+		ver := map[string]any{}
+		if rr, ok := sc["rejectReason"]; ok {
+			ver["rejectReason"] = rr
+		}
+		if iv, ok := sc["identityVerification"]; ok {
+			ver["identityVerification"] = iv
+		}
+		if sc["verificationStatus"] == "APPROVED_VERIFIED" {
+			ver["mrzCheck"] = "OK"
+		}
+		out["verification"] = ver
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// jumioTime formats a time as Jumio's APIs do.
+func jumioTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

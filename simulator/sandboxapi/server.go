@@ -1,0 +1,371 @@
+package sandboxapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/gorilla/mux"
+
+	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator/sandbox"
+	"github.com/kycsim/kycsim/simulator/signing"
+	"github.com/kycsim/kycsim/spec"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	// Store holds the verifications and the outbox.
+	Store sandbox.Store
+	// Clock is the sandbox clock (token lifetimes, session timeouts,
+	// callback times).
+	Clock interface{ Now() time.Time }
+	// WallNow is the wall clock (Sumsub request timestamps, OAuth token
+	// expiry is on the sandbox clock); time.Now when nil.
+	WallNow func() time.Time
+	// Catalog builds the callbacks.
+	Catalog *spec.Catalog
+	// Library holds the scenarios outcomes play (the built-in library and
+	// the sandbox's own).
+	Library map[string]*scenarios.Scenario
+	// PublicURL is the base URL the sandbox is reached at: web.href,
+	// redirectUrl, websdkLink URLs and the callbacks' hrefs point at it.
+	PublicURL string
+	// JumioClientID and JumioClientSecret are the Jumio API credentials
+	// (OAuth2 client, Netverify HTTP Basic).
+	JumioClientID, JumioClientSecret string
+	// SumsubAppToken and SumsubSecretKey sign Sumsub API requests.
+	SumsubAppToken, SumsubSecretKey string
+	// Webhooks maps a product to its default callback URL (Sumsub's only
+	// one; Jumio's when a request names no callbackUrl).
+	Webhooks map[string]string
+	// WebhookSecret and WebhookAlg sign Sumsub webhooks.
+	WebhookSecret string
+	WebhookAlg    signing.Algorithm
+	// ControlToken, when set, is required (Authorization: Bearer, or the
+	// control-token query parameter) by the control API and the outcome
+	// page.
+	ControlToken string
+	// AllowCallback lists the host patterns callbacks may go to (a host,
+	// host:port, or *.suffix); empty allows only loopback and the
+	// Webhooks' hosts.
+	AllowCallback []string
+	// Logger gets a line per request; discarded when nil.
+	Logger *slog.Logger
+	// Metrics, when set, counts requests.
+	Metrics *Metrics
+	// Wake is called after deliveries were enqueued or resent.
+	Wake func()
+}
+
+// Server is the sandbox's HTTP face: the vendor APIs, the outcome page,
+// the control API, /openapi.json and /metrics.
+type Server struct {
+	cfg    Config
+	doc    *openapi3.T
+	docRaw []byte
+	router *mux.Router
+	log    *slog.Logger
+	// expiry serialises the expiry sweeps.
+	expiry sync.Mutex
+}
+
+// New returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Clock == nil || cfg.Catalog == nil || cfg.Library == nil {
+		return nil, errors.New("sandbox server: Store, Clock, Catalog and Library are required")
+	}
+	if cfg.WallNow == nil {
+		cfg.WallNow = time.Now
+	}
+	if cfg.WebhookAlg == "" {
+		cfg.WebhookAlg = signing.SHA256
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if _, err := url.Parse(cfg.PublicURL); err != nil || cfg.PublicURL == "" {
+		return nil, fmt.Errorf("sandbox server: public URL %q: want an absolute http URL", cfg.PublicURL)
+	}
+	doc, err := Document()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode the OpenAPI document: %w", err)
+	}
+	s := &Server{cfg: cfg, doc: doc, docRaw: raw, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// handlerFunc is an operation's handler; an error it returns is written
+// in the vendor's error shape by writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// routes registers every operation of the document with its handler,
+// behind request validation, and the routes outside the document.
+func (s *Server) routes() error {
+	handlers := map[string]handlerFunc{
+		"jumioToken":              s.jumioToken,
+		"kyxCreateAccount":        s.kyxCreateAccount,
+		"kyxUpdateAccount":        s.kyxUpdateAccount,
+		"kyxDetails":              s.kyxDetails,
+		"kyxStatus":               s.kyxStatus,
+		"kyxDetailsShort":         s.kyxDetails,
+		"kyxStatusShort":          s.kyxStatus,
+		"netverifyInitiate":       s.netverifyInitiate,
+		"netverifyScan":           s.netverifyScan,
+		"netverifyScanData":       s.netverifyScanData,
+		"sumsubCreateApplicant":   s.sumsubCreateApplicant,
+		"sumsubApplicant":         s.sumsubApplicant,
+		"sumsubStatus":            s.sumsubStatus,
+		"sumsubPending":           s.sumsubPending,
+		"sumsubTestCompleted":     s.sumsubTestCompleted,
+		"sumsubAccessToken":       s.sumsubAccessToken,
+		"sumsubWebSDKLink":        s.sumsubWebSDKLink,
+		"controlKYXOutcome":       s.controlKYXOutcome,
+		"controlNetverifyOutcome": s.controlNetverifyOutcome,
+		"controlDeliveries":       s.controlDeliveries,
+		"controlResend":           s.controlResend,
+		"controlVerification":     s.controlVerification,
+	}
+	r := mux.NewRouter()
+	for _, path := range s.doc.Paths.InMatchingOrder() {
+		item := s.doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			h, ok := handlers[op.OperationID]
+			if !ok {
+				return fmt.Errorf("sandbox server: no handler for operation %q (%s %s)", op.OperationID, method, path)
+			}
+			delete(handlers, op.OperationID)
+			route := &routers.Route{Spec: s.doc, Path: path, PathItem: item, Method: method, Operation: op}
+			r.Handle(path, s.operation(route, h)).Methods(method)
+		}
+	}
+	if len(handlers) > 0 {
+		return fmt.Errorf("sandbox server: %d handlers have no operation in the document", len(handlers))
+	}
+	r.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(s.docRaw)
+	}).Methods(http.MethodGet)
+	if s.cfg.Metrics != nil {
+		r.Handle("/metrics", s.cfg.Metrics.Handler()).Methods(http.MethodGet)
+	}
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}).Methods(http.MethodGet)
+	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
+	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusNotFound, "no sandbox API at %s", r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+	s.router = r
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	r.Body = http.MaxBytesReader(rec, r.Body, maxRequestBody)
+	s.router.ServeHTTP(rec, r)
+	route := rec.route
+	if route == "" {
+		route = "other"
+	}
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.request(route, rec.status)
+	}
+	s.log.Info("request", "method", r.Method, "route", route, "status", rec.status, "duration", time.Since(start))
+}
+
+// maxRequestBody bounds a request body.
+const maxRequestBody = 1 << 20
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	// route is the route template, for metrics and logs.
+	route string
+}
+
+// setRoute records the route a request took.
+func setRoute(w http.ResponseWriter, route string) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.route = route
+	}
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// operation wraps an operation's handler: the vendor's header rules,
+// request validation against the document, then the handler.
+func (s *Server) operation(route *routers.Route, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(w, route.Path)
+		if err := s.precheck(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		// Read the body once: validation and the handler (and the Sumsub
+		// signature) all need the same bytes.
+		if r.Body != nil {
+			body, err := readBody(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			setBody(r, body)
+		}
+		input := &openapi3filter.RequestValidationInput{
+			Request: r, PathParams: mux.Vars(r), Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if err := s.authenticate(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
+			s.writeError(w, r, validationError(err))
+			return
+		}
+		resetBody(r)
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// precheck applies the rules the vendors apply before anything else:
+// Jumio refuses a request without User-Agent (403), and the Netverify
+// API one without Accept.
+func (s *Server) precheck(r *http.Request) error {
+	switch vendorOf(r.URL.Path) {
+	case vendorJumio:
+		if r.URL.Path == "/oauth2/token" {
+			return nil
+		}
+		if r.Header.Get("User-Agent") == "" {
+			return errorf(http.StatusForbidden, "a User-Agent header is required")
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/v4/") || strings.HasPrefix(r.URL.Path, "/api/netverify/") {
+			if r.Header.Get("Accept") == "" {
+				return errorf(http.StatusForbidden, "an Accept header is required")
+			}
+		}
+	}
+	return nil
+}
+
+// authenticate checks the credentials each API wants.
+func (s *Server) authenticate(r *http.Request) error {
+	p := r.URL.Path
+	switch {
+	case p == "/oauth2/token", strings.HasPrefix(p, "/api/v4/"), strings.HasPrefix(p, "/api/netverify/"):
+		return s.jumioBasic(r)
+	case strings.HasPrefix(p, "/api/v1/"):
+		return s.jumioBearer(r)
+	case strings.HasPrefix(p, "/resources/"):
+		return s.sumsubSignature(r)
+	case strings.HasPrefix(p, "/_sandbox/"):
+		return s.control(r)
+	}
+	return nil
+}
+
+// control checks the control token, when the sandbox has one.
+func (s *Server) control(r *http.Request) error {
+	if s.cfg.ControlToken == "" {
+		return nil
+	}
+	got := r.URL.Query().Get("control-token")
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		got = strings.TrimPrefix(a, "Bearer ")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.ControlToken)) != 1 {
+		return errorf(http.StatusUnauthorized, "the control API and the outcome page need the control token (Authorization: Bearer TOKEN, or ?control-token=TOKEN)")
+	}
+	return nil
+}
+
+// callbackAllowed reports whether callbacks may go to a URL.
+func (s *Server) callbackAllowed(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("callbackUrl %q is not an absolute http(s) URL", raw)
+	}
+	host := u.Hostname()
+	if len(s.cfg.AllowCallback) == 0 {
+		if isLoopback(host) {
+			return nil
+		}
+		for _, w := range s.cfg.Webhooks {
+			if wu, err := url.Parse(w); err == nil && strings.EqualFold(wu.Hostname(), host) {
+				return nil
+			}
+		}
+		return fmt.Errorf("callbackUrl host %q is not allowed: the sandbox sends callbacks to loopback and the --webhook hosts only (see --allow-callback)", host)
+	}
+	for _, pat := range s.cfg.AllowCallback {
+		if matchHost(pat, u) {
+			return nil
+		}
+	}
+	return fmt.Errorf("callbackUrl host %q matches no --allow-callback pattern", host)
+}
+
+// matchHost reports whether a URL's host matches a pattern: a host, a
+// host:port, or *.suffix.
+func matchHost(pat string, u *url.URL) bool {
+	pat = strings.ToLower(pat)
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(pat, ":") && !strings.HasPrefix(pat, "[") && strings.Count(pat, ":") == 1 {
+		return pat == strings.ToLower(u.Host)
+	}
+	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
+		return strings.HasSuffix(host, "."+suffix)
+	}
+	return pat == host
+}
+
+// isLoopback reports whether a host is a loopback name or address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ctxTimeout bounds the store work of one request.
+func ctxTimeout(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 10*time.Second)
+}
