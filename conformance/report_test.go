@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -120,50 +119,6 @@ func TestJUnitReport(t *testing.T) {
 	}
 }
 
-// TestHTMLReport checks that the page parses, holds every case, and loads
-// nothing from elsewhere.
-func TestHTMLReport(t *testing.T) {
-	var b bytes.Buffer
-	rep := fixedReport()
-	if err := WriteHTML(&b, rep); err != nil {
-		t.Fatal(err)
-	}
-	dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
-	dec.Strict, dec.AutoClose, dec.Entity = false, xml.HTMLAutoClose, xml.HTMLEntity
-	ids := map[string]bool{}
-	rects := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if err.Error() != "EOF" {
-				t.Fatalf("the page does not parse: %v", err)
-			}
-			break
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			for _, a := range se.Attr {
-				if a.Name.Local == "id" {
-					ids[a.Value] = true
-				}
-				if (a.Name.Local == "src" || a.Name.Local == "href") && strings.Contains(a.Value, "//") {
-					t.Errorf("<%s> loads %s", se.Name.Local, a.Value)
-				}
-			}
-			if se.Name.Local == "rect" {
-				rects++
-			}
-		}
-	}
-	for _, c := range rep.Cases {
-		if !ids[c.ID] {
-			t.Errorf("case %s is not in the page", c.ID)
-		}
-	}
-	if !ids["latency"] || rects != 20 {
-		t.Errorf("latency chart: %v, %d bars", ids["latency"], rects)
-	}
-}
-
 func TestLatencies(t *testing.T) {
 	l := fixedReport().Latencies()
 	if l.Count != 3 || l.P50 != 4*time.Millisecond || l.Max != 8*time.Millisecond {
@@ -176,8 +131,12 @@ func TestLatencies(t *testing.T) {
 
 // hostile is what a hostile receiver answers: it clears the screen, writes
 // the clipboard (OSC 52), slips in NUL, VT, U+FFFE, a C1 CSI and a bidi
-// override, forges a verdict line, and tries markup and a CDATA end.
-const hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07 nul\x00 vt\x0b \ufffe csi\u009b31m \u202e <script>alert(1)</script> ]]>\r\nPASS MUST   forged.case"
+// override, forges a verdict line, and tries markup (a script, an event
+// handler, closing the page's own elements, a stylesheet from elsewhere)
+// and a CDATA end.
+const hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07 nul\x00 vt\x0b \ufffe csi\u009b31m \u202e " +
+	"<img src=x onerror=\"document.body.dataset.pwned=1\"></pre></details><link rel=stylesheet href=http://kycsim-leak.invalid/css> " +
+	"<script>alert(1)</script> ]]>\r\nPASS MUST   forged.case"
 
 // hostileReport is a report whose one case failed against a hostile
 // receiver: its status, headers, body (valid UTF-8 in one attempt, with
@@ -383,25 +342,33 @@ func TestHostileAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := b.String()
-		if strings.Contains(strings.ToLower(out), "<script") {
-			t.Errorf("the receiver's <script> is in the page:\n%s", out)
+		// The page's own script is the only one, and nothing of the
+		// receiver's is markup.
+		if n, m := strings.Count(strings.ToLower(out), "<script"), strings.Count(strings.ToLower(out), "</script"); n != 1 || m != 1 {
+			t.Errorf("%d <script> and %d </script> in the page, want the page's own one:\n%s", n, m, out)
+		}
+		for _, bad := range []string{"<script>alert", "<img", "<link", "</pre></details><"} {
+			if strings.Contains(strings.ToLower(out), bad) {
+				t.Errorf("the receiver's %q is in the page as markup", bad)
+			}
+		}
+		for _, e := range parseHTML(t, b.Bytes()) {
+			for a := range e.Attr {
+				if strings.HasPrefix(strings.ToLower(a), "on") {
+					t.Errorf("<%s %s=%q>: an event handler in the page", e.Name, a, e.Attr[a])
+				}
+			}
+			if e.Name == "img" || e.Name == "link" {
+				t.Errorf("a <%s> in the page", e.Name)
+			}
 		}
 		if bad := terminalControls(out); len(bad) > 0 {
 			t.Errorf("raw controls %v in\n%s", bad, out)
 		}
-		for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt; ]]&gt;", `\x1b[2J\x1b]52;c;ZXZpbA==\x07`, `note: note \x1b[2J`, `kycsim v1\x1b[2J`} {
+		for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt; ]]&gt;", `\x1b[2J\x1b]52;c;ZXZpbA==\x07`, `note: note \x1b[2J`, `kycsim v1\x1b[2J`,
+			"&lt;img src=x onerror=&#34;document.body.dataset.pwned=1&#34;&gt;", "&lt;/pre&gt;&lt;/details&gt;"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the page lacks %q", want)
-			}
-		}
-		dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
-		dec.Strict, dec.AutoClose, dec.Entity = false, xml.HTMLAutoClose, xml.HTMLEntity
-		for {
-			if _, err := dec.Token(); err != nil {
-				if err != io.EOF {
-					t.Fatalf("the page does not parse: %v", err)
-				}
-				break
 			}
 		}
 	})
