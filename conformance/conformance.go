@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -219,7 +220,7 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 			}
 		})
 	}
-	for i := range cases {
+	for _, i := range startOrder(cases) {
 		if ctx.Err() != nil {
 			rs.mu.Lock()
 			rep.Cases[i] = notPlayed(cases[i], "not played: "+cmp.Or(rep.GaveUp, "cancelled"))
@@ -232,6 +233,26 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	wg.Wait()
 	rep.Duration = time.Since(start)
 	return rep
+}
+
+// startOrder is the order in which Run starts the cases: the longest
+// first (by clock span, then by number of steps), so that a long case
+// does not start last and hold up the end of the run. Reports keep the
+// given order.
+func startOrder(cases []*scenarios.Scenario) []int {
+	type key struct {
+		span  time.Duration
+		steps int
+	}
+	keys := make([]key, len(cases))
+	order := make([]int, len(cases))
+	for i, sc := range cases {
+		keys[i], order[i] = key{sc.Span(), len(sc.Steps)}, i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(keys[b].span, keys[a].span), cmp.Compare(keys[b].steps, keys[a].steps))
+	})
+	return order
 }
 
 // runState is what the workers of a Run share.
