@@ -559,3 +559,10 @@ func firstSet(s ...string) string {
 	}
 	return ""
 }
+
+// closeReports closes the --report files (a no-op for those written).
+func closeReports(files []reportFile) {
+	for _, f := range files {
+		f.file.Close()
+	}
+}
