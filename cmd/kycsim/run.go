@@ -41,11 +41,23 @@ const runDefaultQuiet = 100 * time.Millisecond
 // it with a fixed one.
 var runClock = func(scale float64) delivery.Clock { return delivery.NewScaledClock(scale) }
 
+// repeatFlag is a repeatable flag whose every use is one value, commas
+// and all (a report path may hold a comma).
+type repeatFlag []string
+
+func (r *repeatFlag) String() string { return strings.Join(*r, " ") }
+
+func (r *repeatFlag) Set(s string) error {
+	*r = append(*r, s)
+	return nil
+}
+
 // runFlags are the flags of `kycsim run`.
 type runFlags struct {
 	all, check, failFast                             bool
 	to, base, probe, secret, format, seed, replayDir string
-	targets, tags, skipTags, reports                 listFlag
+	targets, tags, skipTags                          listFlag
+	reports                                          repeatFlag
 	timeScale                                        float64
 	parallel                                         int
 	quiet                                            time.Duration
