@@ -15,7 +15,8 @@ import (
 )
 
 // shellWords splits a command line as a POSIX shell does, for the quoting
-// replayCommand writes: bare words, single-quoted strings and '\''.
+// replayCommand writes: bare words, single-quoted strings and
+// backslash escapes.
 func shellWords(t *testing.T, s string) []string {
 	t.Helper()
 	var out []string
