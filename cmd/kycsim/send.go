@@ -148,7 +148,11 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	log := delivery.NewLog(logW)
 	d := delivery.NewDispatcher(delivery.NewScaledClock(f.timeScale), log)
 	defer d.Close()
-	fmt.Fprintf(m.Stdout, "sending %s %s (subject %s) to %s\n", p.Name, msg.Name, cb.Subject, to)
+	subject := ""
+	if cb.Subject != "" {
+		subject = " (subject " + cb.Subject + ")"
+	}
+	fmt.Fprintf(m.Stdout, "sending %s %s%s to %s\n", p.Name, msg.Name, subject, to)
 	if built.seed != "" {
 		fmt.Fprintf(m.Stdout, "  seed %s (--seed %s builds the same payload again)\n", built.seed, built.seed)
 	}
