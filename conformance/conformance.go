@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,10 +47,36 @@ type CaseResult struct {
 	Unobserved bool                   `json:"unobserved,omitempty"`
 	Steps      []scenarios.StepResult `json:"steps"`
 	Duration   time.Duration          `json:"durationNs"`
+	// Replays are the commands that replay the failed deliveries, one a
+	// failed step that sent something (set by the command that ran the
+	// case, which saved the bodies they send).
+	Replays []Replay `json:"replays,omitempty"`
 }
+
+// Replay is a one-line command that replays one failed step's last
+// attempt: the exact bytes (saved in BodyFile) and the headers that
+// matter, to the same URL.
+type Replay struct {
+	// Step is the index of the step in CaseResult.Steps (0-based).
+	Step     int    `json:"step"`
+	Pos      string `json:"pos"`
+	BodyFile string `json:"bodyFile"`
+	Command  string `json:"command"`
+}
+
+// The kinds of report.
+const (
+	// KindConformance is a report of conformance cases (kycsim conform).
+	KindConformance = "conformance"
+	// KindScenarios is a report of scenarios (kycsim run): a result's ID
+	// is the scenario's name, and its level, rule and source are empty.
+	KindScenarios = "scenarios"
+)
 
 // Report is the outcome of a run.
 type Report struct {
+	// Kind is KindConformance (also when empty) or KindScenarios.
+	Kind     string        `json:"kind,omitempty"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"durationNs"`
 	Cases    []CaseResult  `json:"cases"`
@@ -151,6 +178,14 @@ type Config struct {
 	// cases: the target has stopped answering (DefaultGiveUpAfter when
 	// zero; negative never gives up).
 	GiveUpAfter int
+	// FailFast stops handing out cases after the first one fails: cases
+	// in flight finish, and the rest are reported as skipped, with the
+	// reason.
+	FailFast bool
+	// Finish, when set, completes each result before it is stored and
+	// passed to OnCase (kycsim run attaches replay commands). Calls do
+	// not overlap.
+	Finish func(*CaseResult)
 }
 
 // DefaultParallel is how many cases run at once by default.
@@ -162,75 +197,34 @@ const DefaultGiveUpAfter = 12
 // Run plays the cases, Parallel at a time, and reports each. When the
 // target stops answering altogether, the cases not yet played are
 // reported as failed without being played, and Report.GaveUp says why.
+// With FailFast, the cases not yet handed out when one fails are
+// reported as skipped.
 func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options, cfg Config) *Report {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	parallel := cmp.Or(cfg.Parallel, DefaultParallel)
-	giveUp := cmp.Or(cfg.GiveUpAfter, DefaultGiveUpAfter)
 	rep := &Report{Started: now(), Cases: make([]CaseResult, len(cases))}
 	start := time.Now()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var (
-		mu       sync.Mutex
-		unanswer int  // attempts in a row without an answer
-		answered bool // any attempt got an answer
-	)
-	if opt.Dispatcher != nil {
-		d := opt.Dispatcher.WithClock(opt.Dispatcher.Clock)
-		prev := d.OnAttempt
-		d.OnAttempt = func(a delivery.Attempt) {
-			if prev != nil {
-				prev(a)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if a.Err == "" {
-				unanswer, answered = 0, true
-				return
-			}
-			unanswer++
-			if giveUp > 0 && unanswer >= giveUp && rep.GaveUp == "" {
-				rep.GaveUp = fmt.Sprintf("the target stopped answering: %d attempts in a row got no answer (the last: %s)", unanswer, a.Err)
-				rep.NeverAnswered = !answered
-				cancel()
-			}
-		}
-		opt.Dispatcher = d
-	}
+	rs := &runState{rep: rep, cfg: cfg, cancel: cancel, giveUp: cmp.Or(cfg.GiveUpAfter, DefaultGiveUpAfter)}
+	opt.Dispatcher = rs.watch(opt.Dispatcher)
 
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range min(parallel, max(1, len(cases))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(cmp.Or(cfg.Parallel, DefaultParallel), max(1, len(cases))) {
+		wg.Go(func() {
 			for i := range work {
-				cr := Play(ctx, cases[i], opt)
-				mu.Lock()
-				gaveUp := rep.GaveUp
-				mu.Unlock()
-				if gaveUp != "" && cr.Outcome != Pass {
-					cr = notPlayed(cases[i], "not finished: "+gaveUp)
-				}
-				rep.Cases[i] = cr
-				if cfg.OnCase != nil {
-					mu.Lock()
-					cfg.OnCase(cr)
-					mu.Unlock()
-				}
+				rs.play(ctx, i, cases[i], opt)
 			}
-		}()
+		})
 	}
-	for i := range cases {
+	for _, i := range startOrder(cases) {
 		if ctx.Err() != nil {
-			mu.Lock()
-			reason := "not played: " + cmp.Or(rep.GaveUp, "cancelled")
-			mu.Unlock()
-			rep.Cases[i] = notPlayed(cases[i], reason)
+			rs.mu.Lock()
+			rep.Cases[i] = notPlayed(cases[i], "not played: "+cmp.Or(rep.GaveUp, "cancelled"))
+			rs.mu.Unlock()
 			continue
 		}
 		work <- i
@@ -241,6 +235,109 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	return rep
 }
 
+// startOrder is the order in which Run starts the cases: the longest
+// first (by clock span, then by number of steps), so that a long case
+// does not start last and hold up the end of the run. Reports keep the
+// given order.
+func startOrder(cases []*scenarios.Scenario) []int {
+	type key struct {
+		span  time.Duration
+		steps int
+	}
+	keys := make([]key, len(cases))
+	order := make([]int, len(cases))
+	for i, sc := range cases {
+		keys[i], order[i] = key{sc.Span(), len(sc.Steps)}, i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(keys[b].span, keys[a].span), cmp.Compare(keys[b].steps, keys[a].steps))
+	})
+	return order
+}
+
+// runState is what the workers of a Run share.
+type runState struct {
+	mu         sync.Mutex
+	rep        *Report
+	cfg        Config
+	cancel     context.CancelFunc
+	giveUp     int
+	unanswered int    // attempts in a row without an answer
+	answered   bool   // any attempt got an answer
+	stopped    string // why FailFast stopped handing out cases
+}
+
+// watch returns a dispatcher like d that counts the attempts without an
+// answer, and gives up on the target when too many come in a row.
+func (rs *runState) watch(d *delivery.Dispatcher) *delivery.Dispatcher {
+	if d == nil {
+		return nil
+	}
+	w := d.WithClock(d.Clock)
+	prev := w.OnAttempt
+	w.OnAttempt = func(a delivery.Attempt) {
+		if prev != nil {
+			prev(a)
+		}
+		rs.attempted(a)
+	}
+	return w
+}
+
+// attempted counts an attempt towards giving up.
+func (rs *runState) attempted(a delivery.Attempt) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if a.Err == "" {
+		rs.unanswered, rs.answered = 0, true
+		return
+	}
+	rs.unanswered++
+	if rs.giveUp > 0 && rs.unanswered >= rs.giveUp && rs.rep.GaveUp == "" {
+		rs.rep.GaveUp = fmt.Sprintf("the target stopped answering: %d attempts in a row got no answer (the last: %s)", rs.unanswered, a.Err)
+		rs.rep.NeverAnswered = !rs.answered
+		rs.cancel()
+	}
+}
+
+// play plays case i, unless FailFast has stopped the run, and stores its
+// verdict.
+func (rs *runState) play(ctx context.Context, i int, sc *scenarios.Scenario, opt scenarios.Options) {
+	rs.mu.Lock()
+	stopped := rs.stopped
+	rs.mu.Unlock()
+	if stopped != "" {
+		cr := caseResult(sc)
+		cr.Outcome, cr.Reasons = Skip, []string{stopped}
+		rs.store(i, cr)
+		return
+	}
+	cr := Play(ctx, sc, opt)
+	rs.mu.Lock()
+	gaveUp := rs.rep.GaveUp
+	rs.mu.Unlock()
+	if gaveUp != "" && cr.Outcome != Pass {
+		cr = notPlayed(sc, "not finished: "+gaveUp)
+	}
+	rs.store(i, cr)
+}
+
+// store completes a verdict (Finish), keeps it and reports it (OnCase).
+func (rs *runState) store(i int, cr CaseResult) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if cr.Outcome == Fail && rs.cfg.FailFast && rs.stopped == "" {
+		rs.stopped = "not played: the run stopped at the first failure (" + cr.ID + ")"
+	}
+	if rs.cfg.Finish != nil {
+		rs.cfg.Finish(&cr)
+	}
+	rs.rep.Cases[i] = cr
+	if rs.cfg.OnCase != nil {
+		rs.cfg.OnCase(cr)
+	}
+}
+
 // notPlayed is the verdict on a case the run could not play.
 func notPlayed(sc *scenarios.Scenario, reason string) CaseResult {
 	cr := caseResult(sc)
@@ -248,15 +345,18 @@ func notPlayed(sc *scenarios.Scenario, reason string) CaseResult {
 	return cr
 }
 
+// caseResult starts the verdict on a case; a scenario that is not a
+// conformance case is named by its name, with no level, rule or source.
 func caseResult(sc *scenarios.Scenario) CaseResult {
-	return CaseResult{
-		ID: sc.Case.ID, Level: sc.Case.Level, Product: sc.Product, Description: sc.Description,
-		Rule: sc.Case.Rule, Source: sc.Case.Source, Outcome: Pass,
+	cr := CaseResult{ID: sc.Name, Product: sc.Product, Description: sc.Description, Outcome: Pass}
+	if c := sc.Case; c != nil {
+		cr.ID, cr.Level, cr.Rule, cr.Source = c.ID, c.Level, c.Rule, c.Source
 	}
+	return cr
 }
 
-// Play plays one case and turns its result into a verdict: fail when an
-// expectation failed; skip when one could not be observed (Unobserved) or
+// Play plays one case (or a scenario that is not a case) and turns its
+// result into a verdict: fail when an expectation failed; skip when one could not be observed (Unobserved) or
 // the case does not apply to the receiver's scope; pass otherwise.
 func Play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) CaseResult {
 	res := scenarios.Run(ctx, sc, opt)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -68,8 +69,12 @@ func (r *Report) Latencies() Latencies {
 
 // jsonReport is the JSON report's schema (documented in the README).
 type jsonReport struct {
-	Schema    string            `json:"schema"`
-	Version   string            `json:"version"`
+	Schema  string `json:"schema"`
+	Kind    string `json:"kind"`
+	Version string `json:"version"`
+	// Seed is the seed the run's generated values came from (also in
+	// Settings).
+	Seed      string            `json:"seed,omitempty"`
 	Started   time.Time         `json:"started"`
 	Duration  float64           `json:"durationSeconds"`
 	Targets   map[string]string `json:"targets"`
@@ -149,7 +154,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	err := enc.Encode(jsonReport{
-		Schema: ReportSchema, Version: r.Version, Started: r.Started.UTC(), Duration: r.Duration.Seconds(),
+		Schema: ReportSchema, Kind: r.kind(), Version: r.Version, Seed: r.Settings["seed"], Started: r.Started.UTC(), Duration: r.Duration.Seconds(),
 		Targets: orEmpty(r.Targets), Settings: orEmpty(r.Settings),
 		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Cases: cases,
 	})
@@ -158,6 +163,19 @@ func WriteJSON(w io.Writer, r *Report) error {
 	}
 	_, err = w.Write(safetext.JSON(b.Bytes()))
 	return err
+}
+
+// kind returns the report's kind, KindConformance when it is unset.
+func (r *Report) kind() string {
+	return cmp.Or(r.Kind, KindConformance)
+}
+
+// noun names what the report's results are: cases or scenarios.
+func (r *Report) noun() string {
+	if r.kind() == KindScenarios {
+		return "scenario"
+	}
+	return "case"
 }
 
 // orEmpty returns m, or an empty map for nil, so that JSON has {} rather
@@ -178,7 +196,7 @@ func orEmpty(m map[string]string) map[string]string {
 // safetext.Terminal or TerminalLine, whose output is valid XML too; every
 // other string is escaped with safetext.XML.
 func WriteJUnit(w io.Writer, r *Report) error {
-	suites := junit.Testsuites{Name: "kycsim conformance"}
+	suites := junit.Testsuites{Name: "kycsim " + r.kind()}
 	byProduct := map[string]*junit.Testsuite{}
 	var order []string
 	for _, c := range r.Cases {
@@ -198,7 +216,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			byProduct[c.Product] = ts
 			order = append(order, c.Product)
 		}
-		tc := junit.Testcase{Name: safetext.XML(c.ID), Classname: safetext.XML(c.Product + "." + c.Level), Time: seconds(c.Duration)}
+		tc := junit.Testcase{Name: safetext.XML(c.ID), Classname: safetext.XML(classname(c)), Time: seconds(c.Duration)}
 		switch c.Outcome {
 		case Fail:
 			tc.Failure = &junit.Result{Message: safetext.TerminalLine(first(c.Reasons)), Type: safetext.XML(c.Level), Data: evidence(c)}
@@ -229,6 +247,15 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	return suites.WriteXML(w)
 }
 
+// classname is a result's JUnit class: product.level, or the product
+// alone for a scenario that has no level.
+func classname(c CaseResult) string {
+	if c.Level == "" {
+		return c.Product
+	}
+	return c.Product + "." + c.Level
+}
+
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 func first(s []string) string {
@@ -247,24 +274,53 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// evidence renders a failed case: the rule, every reason, and the exact
-// request and answer of each step that failed, escaped for a terminal.
+// evidence renders a failed case: the rule, every reason, and for each
+// step that failed, where it is, the exact request and answer of its last
+// attempt, and the command that replays it; escaped for a terminal.
 func evidence(c CaseResult) string {
 	line := safetext.TerminalLine
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s\nrule: %s\nsource: %s\n", line(c.Level), line(c.ID), line(c.Description), line(c.Rule), line(c.Source))
+	fmt.Fprintf(&b, "%s: %s\n", line(strings.TrimSpace(c.Level+" "+c.ID)), line(c.Description))
+	if c.Rule != "" || c.Source != "" {
+		fmt.Fprintf(&b, "rule: %s\nsource: %s\n", line(c.Rule), line(c.Source))
+	}
 	for _, r := range c.Reasons {
 		fmt.Fprintf(&b, "- %s\n", line(r))
 	}
-	for _, s := range c.Steps {
+	for i, s := range c.Steps {
 		if len(s.Failures) == 0 || len(s.Attempts) == 0 {
 			continue
 		}
-		a := s.Attempts[len(s.Attempts)-1]
-		fmt.Fprintf(&b, "\nstep %d (%s), attempt %d:\n", s.Index, line(s.Label), a.Number)
-		b.WriteString(Exchange(a))
+		b.WriteString("\n" + stepHeading(s) + "\n")
+		b.WriteString(Exchange(s.Attempts[len(s.Attempts)-1]))
+		if rp, ok := replayOf(c, i); ok {
+			fmt.Fprintf(&b, "replay: %s\n", line(rp.Command))
+		}
 	}
 	return b.String()
+}
+
+// stepHeading names a failed step, where it is and its last attempt.
+func stepHeading(s scenarios.StepResult) string {
+	line := safetext.TerminalLine
+	h := fmt.Sprintf("step %d (%s)", s.Index, line(s.Label))
+	if s.Pos != "" {
+		h += " at " + line(s.Pos)
+	}
+	if n := len(s.Attempts); n > 0 {
+		h += fmt.Sprintf(", attempt %d:", s.Attempts[n-1].Number)
+	}
+	return h
+}
+
+// replayOf returns the replay of the result's step i, if it has one.
+func replayOf(c CaseResult, i int) (Replay, bool) {
+	for _, rp := range c.Replays {
+		if rp.Step == i {
+			return rp, true
+		}
+	}
+	return Replay{}, false
 }
 
 // Exchange renders an attempt as the request sent and the answer got,
@@ -326,29 +382,50 @@ type TextStyle struct {
 }
 
 // WriteCase writes one case's line (and its reasons and notes) as the
-// text report shows it. What came from the receiver is escaped with
-// safetext, so no byte of it reaches the terminal as a control.
+// text report shows it; a failed case shows its rule and, for each step
+// that failed, where it is, its last request and answer, and the command
+// that replays it. What came from the receiver is escaped with safetext,
+// so no byte of it reaches the terminal as a control.
 func WriteCase(w io.Writer, c CaseResult, st TextStyle) {
 	line := safetext.TerminalLine
 	mark := map[Outcome]string{Pass: "PASS", Fail: "FAIL", Skip: "SKIP"}[c.Outcome]
 	if st.Color {
 		mark = map[Outcome]string{Pass: "\x1b[32mPASS\x1b[0m", Fail: "\x1b[31mFAIL\x1b[0m", Skip: "\x1b[33mSKIP\x1b[0m"}[c.Outcome]
 	}
-	fmt.Fprintf(w, "%s %-6s %s\n", mark, line(c.Level), line(c.ID))
+	if c.Level == "" {
+		fmt.Fprintf(w, "%s %s\n", mark, line(c.ID))
+	} else {
+		fmt.Fprintf(w, "%s %-6s %s\n", mark, line(c.Level), line(c.ID))
+	}
 	for _, r := range c.Reasons {
 		fmt.Fprintf(w, "       %s\n", line(r))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "       note: %s\n", line(n))
 	}
-	if c.Outcome == Fail {
+	if c.Outcome != Fail {
+		return
+	}
+	if c.Rule != "" {
 		fmt.Fprintf(w, "       rule: %s (%s)\n", line(c.Rule), line(c.Source))
-		for _, s := range c.Steps {
-			if len(s.Failures) > 0 && len(s.Attempts) > 0 {
-				for _, l := range strings.Split(strings.TrimRight(Exchange(s.Attempts[len(s.Attempts)-1]), "\n"), "\n") {
-					fmt.Fprintf(w, "       %s\n", l)
-				}
-			}
+	}
+	WriteFailedSteps(w, c, "       ")
+}
+
+// WriteFailedSteps writes, for each step of a result that failed after
+// sending something, where the step is, its last request and answer, and
+// the command that replays it, each line after indent.
+func WriteFailedSteps(w io.Writer, c CaseResult, indent string) {
+	for i, s := range c.Steps {
+		if len(s.Failures) == 0 || len(s.Attempts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s%s\n", indent, stepHeading(s))
+		for _, l := range strings.Split(strings.TrimRight(Exchange(s.Attempts[len(s.Attempts)-1]), "\n"), "\n") {
+			fmt.Fprintf(w, "%s%s\n", indent, l)
+		}
+		if rp, ok := replayOf(c, i); ok {
+			fmt.Fprintf(w, "%sreplay: %s\n", indent, safetext.TerminalLine(rp.Command))
 		}
 	}
 }
@@ -379,9 +456,10 @@ func WriteSummary(w io.Writer, r *Report) {
 			unobserved++
 		}
 	}
-	fmt.Fprintf(w, "%d case(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), p, f, s, r.Duration.Round(time.Millisecond))
+	noun := r.noun()
+	fmt.Fprintf(w, "%d %s(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), noun, p, f, s, r.Duration.Round(time.Millisecond))
 	if unobserved > 0 {
-		fmt.Fprintf(w, "%d skipped case(s) could not be observed (no probe): they prove nothing\n", unobserved)
+		fmt.Fprintf(w, "%d skipped %s(s) could not be observed (no probe): they prove nothing\n", unobserved, noun)
 	}
 	if r.GaveUp != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", line(r.GaveUp))

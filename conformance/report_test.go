@@ -31,14 +31,16 @@ func fixedReport() *Report {
 	}
 	return &Report{Started: at, Duration: 1234 * time.Millisecond, Version: "v1.4.0 (rev 0123456789ab)",
 		Targets:  map[string]string{"sumsub": "http://127.0.0.1:9000/sumsub", "jumio-kyx": "http://127.0.0.1:9000/jumio/kyx"},
-		Settings: map[string]string{"settle": "2s", "time-scale": "0.001", "jumio-invalid": "ack-and-drop"}, Cases: []CaseResult{
+		Settings: map[string]string{"settle": "2s", "time-scale": "0.001", "jumio-invalid": "ack-and-drop", "seed": "42"}, Cases: []CaseResult{
 			{ID: "sumsub.accept.message.applicant-reviewed", Level: "MUST", Product: "sumsub", Description: "A signed applicantReviewed webhook is acknowledged.",
 				Rule: "Acknowledge every documented type.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Pass, Duration: 3 * time.Millisecond,
 				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Attempts: []delivery.Attempt{attempt(200, 2*time.Millisecond, `{"ok":true}`)}}}},
 			{ID: "sumsub.reject.signature.tampered-body", Level: "MUST", Product: "sumsub", Description: "A body changed after signing is refused.",
 				Rule: "Verify X-Payload-Digest over the raw body.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Fail, Duration: 5 * time.Millisecond,
 				Reasons: []string{"f.yaml:11:13: expected status 4xx, got 200 {\"ok\":true}"},
-				Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}}},
+				Steps:   []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send applicantReviewed", Pos: "f.yaml:9:5", Failures: []string{"expected status 4xx, got 200"}, Attempts: []delivery.Attempt{attempt(200, 4*time.Millisecond, `{"ok":true}`)}}},
+				Replays: []Replay{{Step: 0, Pos: "f.yaml:9:5", BodyFile: "replay/tampered-body.step1.body",
+					Command: "kycsim send sumsub applicantReviewed --to http://127.0.0.1:9000/sumsub --raw-body replay/tampered-body.step1.body --no-retry --unsigned --header 'Content-Type: application/json' --header 'X-Payload-Digest-Alg: HMAC_SHA256_HEX'"}}},
 			{ID: "sumsub.dedup.identical", Level: "MUST", Product: "sumsub", Description: "The same webhook twice is acted on once.",
 				Rule: "Act on an event once.", Source: "Sumsub, \"Webhooks\" (https://docs.sumsub.com/docs/webhooks)", Outcome: Skip, Duration: time.Millisecond,
 				Reasons: []string{"events/status: the target offers no probe (--probe)"},
@@ -47,6 +49,52 @@ func fixedReport() *Report {
 				Rule: "Answer at once.", Source: "Jumio KYX, \"Callback\" (https://documentation.jumio.ai/docs/developer-resources/callback)", Outcome: Pass, Duration: 2 * time.Millisecond,
 				Steps: []scenarios.StepResult{{Index: 1, Kind: "send", Label: "send PROCESSED", Attempts: []delivery.Attempt{attempt(200, 8*time.Millisecond, "")}}}},
 		}}
+}
+
+// fixedScenarioReport is a kycsim run report with fixed times: results
+// named by scenario, with no level, rule or source.
+func fixedScenarioReport() *Report {
+	r := fixedReport()
+	r.Kind = KindScenarios
+	r.Settings = map[string]string{"seed": "7", "parallel": "8"}
+	r.Cases = r.Cases[:2]
+	for i, name := range []string{"sumsub/happy-path", "sumsub/tampered.yaml"} {
+		c := &r.Cases[i]
+		c.ID, c.Level, c.Rule, c.Source = name, "", "", ""
+	}
+	r.Cases = append(r.Cases, CaseResult{ID: "sumsub/reset", Product: "sumsub", Description: "A reviewed applicant is reset.",
+		Outcome: Skip, Reasons: []string{"not played: the run stopped at the first failure (sumsub/tampered.yaml)"}})
+	return r
+}
+
+// TestScenarioReports checks the writers on a kycsim run report: no
+// level or rule, "scenario(s)", the seed, and the replay command.
+func TestScenarioReports(t *testing.T) {
+	var b bytes.Buffer
+	WriteText(&b, fixedScenarioReport(), TextStyle{})
+	golden(t, "report-scenarios.txt", b.Bytes())
+	b.Reset()
+	if err := WriteJSON(&b, fixedScenarioReport()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report-scenarios.json", b.Bytes())
+	var back struct {
+		Kind, Seed string
+		Cases      []struct{ Replays []Replay }
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Kind != KindScenarios || back.Seed != "7" || len(back.Cases) != 3 || len(back.Cases[1].Replays) != 1 {
+		t.Errorf("%+v %v", back, err)
+	}
+	b.Reset()
+	if err := WriteJUnit(&b, fixedScenarioReport()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report-scenarios.xml", b.Bytes())
+	for _, want := range []string{`name="kycsim scenarios"`, `classname="sumsub"`, "replay: kycsim send sumsub applicantReviewed", `name="setting.seed" value="7"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("junit: no %s", want)
+		}
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) {

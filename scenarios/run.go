@@ -136,6 +136,9 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// AnswerTimeout is the answer deadline of the step's delivery (zero
+	// for a step that delivers nothing), so that a replay can keep it.
+	AnswerTimeout time.Duration `json:"-"`
 }
 
 // sent is what a send step delivered, kept for redeliver.
@@ -230,6 +233,20 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 // span is the most clock time the steps can skip: their waits and the
 // retry delays of the deliveries that retry.
 func (r *runner) span(steps []Step) time.Duration {
+	return span(r.sc.Product, steps, r.expand)
+}
+
+// Span is the most clock time the scenario can skip, its variables not
+// yet known (a message named by a variable counts with the product's
+// default retry policy): a measure of how long it takes, for starting
+// the longest first.
+func (s *Scenario) Span() time.Duration {
+	return span(s.Product, s.Steps, func(m string) string { return m })
+}
+
+// span adds up the waits of steps and the retry delays of the deliveries
+// that retry; expand resolves message names.
+func span(product string, steps []Step, expand func(string) string) time.Duration {
 	var total time.Duration
 	retries := func(message string, d *Delivery) {
 		if d == nil || !d.Retry {
@@ -237,7 +254,7 @@ func (r *runner) span(steps []Step) time.Duration {
 		}
 		delays := d.Delays
 		if delays == nil {
-			delays = delivery.PolicyFor(r.sc.Product, message).Delays
+			delays = delivery.PolicyFor(product, message).Delays
 		}
 		for _, x := range delays {
 			total += x
@@ -248,7 +265,7 @@ func (r *runner) span(steps []Step) time.Duration {
 		case KindWait:
 			total += st.Wait
 		case KindSend:
-			retries(r.expand(st.Send.Message), &st.Send.Delivery)
+			retries(expand(st.Send.Message), &st.Send.Delivery)
 		case KindRedeliver:
 			d := st.Redeliver.Delivery
 			for _, prev := range steps {
@@ -256,11 +273,11 @@ func (r *runner) span(steps []Step) time.Duration {
 					if d == nil {
 						d = &prev.Send.Delivery
 					}
-					retries(r.expand(prev.Send.Message), d)
+					retries(expand(prev.Send.Message), d)
 				}
 			}
 		case KindParallel:
-			total += r.span(st.Parallel)
+			total += span(product, st.Parallel, expand)
 		}
 	}
 	return total
@@ -594,6 +611,7 @@ func tamper(body []byte, subject string) []byte {
 }
 
 func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Request, want *Answer) StepResult {
+	sr.AnswerTimeout = req.Policy.AnswerTimeout
 	res, err := r.opt.Dispatcher.Deliver(ctx, req)
 	if err != nil {
 		sr.Failures = append(sr.Failures, "deliver: "+err.Error())

@@ -77,11 +77,18 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
-	var only, skip, reports listFlag
+	var only, skip listFlag
+	var reports repeatFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
 	fs.Var(&skip, "skip", "skip the cases whose id matches this glob (repeatable)")
+	seedFlag := fs.String("seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
+	replayDir := fs.String("replay-dir", "", "where to save the bodies the replay commands of failed steps send (default: "+replayDirName+" next to the first --report, else a new temporary directory)")
 	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	seed, err := parseSeed(*seedFlag)
 	if err != nil {
 		return err
 	}
@@ -175,11 +182,16 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, f := range files {
-			f.file.Close()
-		}
-	}()
+	defer closeReports(files)
+	text := *formatName == "text"
+	announce := m.Stderr
+	if text {
+		announce = m.Stdout
+	}
+	rp, err := newReplays(*replayDir, files, announce)
+	if err != nil {
+		return err
+	}
 	for _, u := range sortedValues(st.urls) {
 		if err := reachable(ctx, u, st.wait); err != nil {
 			return err
@@ -195,16 +207,15 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: st.urls, Probe: st.probe, Secret: st.secret,
 		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Settle: st.settle, Quiet: st.quiet,
-		ContentPolicy: st.contentPolicy, Handles: st.handles, Fetches: st.fetches,
+		ContentPolicy: st.contentPolicy, Handles: st.handles, Fetches: st.fetches, Seed: &seed,
 	}
 	if st.quiet == 0 {
 		opt.Quiet = -1 // --quiet 0: no quiet window
 	}
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
-	text := *formatName == "text"
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, OnCase: func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, Finish: rp.attach, OnCase: func(c conformance.CaseResult) {
 		done++
 		if text {
 			if style.Color {
@@ -216,7 +227,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			}
 		}
 	}})
-	rep.Version, rep.Targets, rep.Settings = Version(), st.urls, st.describe()
+	rep.Kind, rep.Version, rep.Targets, rep.Settings = conformance.KindConformance, Version(), st.urls, st.describe()
+	rep.Settings["seed"] = strconv.FormatUint(seed, 10)
 	if text {
 		if style.Color {
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
@@ -232,6 +244,9 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		if err := f.write(rep); err != nil {
 			return err
 		}
+	}
+	if rp.err != nil {
+		return rp.err
 	}
 	switch {
 	case rep.NeverAnswered:
@@ -558,4 +573,11 @@ func firstSet(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// closeReports closes the --report files (a no-op for those written).
+func closeReports(files []reportFile) {
+	for _, f := range files {
+		f.file.Close()
+	}
 }

@@ -248,7 +248,7 @@ func (f *loadFlags) target(product, message string) (load.Target, error) {
 // loadSessions plays whole built-in scenarios as sessions, one per
 // arrival, on the scenario engine that run and conform use.
 func (m *Main) loadSessions(ctx context.Context, cat *spec.Catalog, f *loadFlags, rate float64) (*load.Summary, error) {
-	list, err := m.selectScenarios(cat, f.scenarios, false)
+	list, err := m.selectScenarios(cat, selection{args: f.scenarios})
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycsim/kycsim/conformance"
 	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
@@ -26,163 +25,257 @@ import (
 // in 0.36 s.
 const defaultTimeScale = 0.0001
 
+// runDefaultTimeScale is run's time scale: an hour in 36 ms, Sumsub's
+// 24-hour retry schedule in 0.87 s. Scenario clocks move on by the waits
+// they skip, so a smaller factor changes no timestamp, only how long the
+// run takes.
+const runDefaultTimeScale = 0.00001
+
+// runDefaultQuiet is run's quiet window: how long an effect must keep
+// holding once it holds. It is shorter than conform's (500 ms): run
+// plays scripts while a receiver is built, conform certifies it; raise
+// it with --quiet for a receiver that works in the background.
+const runDefaultQuiet = 100 * time.Millisecond
+
 // runClock makes the clock `kycsim run` plays scenarios on; tests replace
 // it with a fixed one.
 var runClock = func(scale float64) delivery.Clock { return delivery.NewScaledClock(scale) }
 
-func (m *Main) runRun(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("run", "run NAME|FILE... [--all] (--to URL | --target PRODUCT=URL... | --base URL) [--secret S] [--time-scale F] [--seed N] [--check]")
-	all := fs.Bool("all", false, "play every built-in scenario")
-	to := fs.String("to", "", "receiver URL, used as it is (scenarios of one product)")
-	var targets listFlag
-	fs.Var(&targets, "target", "PRODUCT=URL: one product's receiver URL (repeatable)")
-	base := fs.String("base", "", "receiver base URL: each product's default path is appended ("+defaultPaths()+")")
-	probe := fs.String("probe", "", "the receiver's probe URL with {subject} (default with --base: BASE/_probe/{subject})")
-	secret := fs.String("secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
-	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
-	check := fs.Bool("check", false, "load and lint only; send nothing")
-	formatName := fs.String("format", "text", "text or json")
-	seedFlag := fs.String("seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
+// repeatFlag is a repeatable flag whose every use is one value, commas
+// and all (a report path may hold a comma).
+type repeatFlag []string
+
+func (r *repeatFlag) String() string { return strings.Join(*r, " ") }
+
+func (r *repeatFlag) Set(s string) error {
+	*r = append(*r, s)
+	return nil
+}
+
+// runFlags are the flags of `kycsim run`.
+type runFlags struct {
+	all, check, failFast                             bool
+	to, base, probe, secret, format, seed, replayDir string
+	targets, tags, skipTags                          listFlag
+	reports                                          repeatFlag
+	timeScale                                        float64
+	parallel                                         int
+	quiet                                            time.Duration
+}
+
+// parseRunFlags parses and checks run's command line.
+func (m *Main) parseRunFlags(args []string) (*runFlags, []string, error) {
+	fs := m.newFlagSet("run", "run NAME|FILE|DIR|GLOB... [--all] [--tag T]... [--skip-tag T]... (--to URL | --target PRODUCT=URL... | --base URL) [--secret S] [--parallel N] [--fail-fast] [--seed N] [--report FORMAT:PATH]... [--check]")
+	var f runFlags
+	fs.BoolVar(&f.all, "all", false, "play every built-in scenario")
+	fs.Var(&f.tags, "tag", "play only the selected scenarios with this tag; with no names, the built-ins with it (repeatable: any of them)")
+	fs.Var(&f.skipTags, "skip-tag", "leave out the scenarios with this tag (repeatable)")
+	fs.StringVar(&f.to, "to", "", "receiver URL, used as it is (scenarios of one product)")
+	fs.Var(&f.targets, "target", "PRODUCT=URL: one product's receiver URL (repeatable)")
+	fs.StringVar(&f.base, "base", "", "receiver base URL: each product's default path is appended ("+defaultPaths()+")")
+	fs.StringVar(&f.probe, "probe", "", "the receiver's probe URL with {subject} (default with --base: BASE/_probe/{subject})")
+	fs.StringVar(&f.secret, "secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
+	fs.Float64Var(&f.timeScale, "time-scale", runDefaultTimeScale, "multiply waits and retry delays by this factor")
+	fs.DurationVar(&f.quiet, "quiet", runDefaultQuiet, "how long every effect check must keep holding once it holds, so that background work is seen (0: none)")
+	fs.IntVar(&f.parallel, "parallel", conformance.DefaultParallel, "how many scenarios run at once, each on its own clock with its own subjects")
+	fs.BoolVar(&f.failFast, "fail-fast", false, "start no scenario after the first failure (those running finish; the rest are reported as skipped)")
+	fs.BoolVar(&f.check, "check", false, "load and lint only; send nothing")
+	fs.StringVar(&f.format, "format", "text", "text or json (the report --report json writes)")
+	fs.Var(&f.reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
+	fs.StringVar(&f.replayDir, "replay-dir", "", "where to save the bodies the replay commands of failed steps send (default: "+replayDirName+" next to the first --report, else a new temporary directory)")
+	fs.StringVar(&f.seed, "seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
 	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &f, pos, f.validate()
+}
+
+// validate refuses flag values that cannot work.
+func (f *runFlags) validate() error {
+	if err := oneOf("format", f.format, "text", "json"); err != nil {
+		return err
+	}
+	if math.IsNaN(f.timeScale) || math.IsInf(f.timeScale, 0) || f.timeScale <= 0 {
+		return usageErrorf("--time-scale %g: must be a number > 0", f.timeScale)
+	}
+	if f.quiet < 0 {
+		return usageErrorf("--quiet %s: must be >= 0", f.quiet)
+	}
+	if f.parallel < 1 || f.parallel > conformance.MaxParallel {
+		return usageErrorf("--parallel %d: must be 1..%d", f.parallel, conformance.MaxParallel)
+	}
+	if f.secret == "" {
+		f.secret = os.Getenv(secretFromEnv)
+	}
+	return nil
+}
+
+// parseSeed reads a --seed value, or draws a random seed for "".
+func parseSeed(s string) (uint64, error) {
+	if s == "" {
+		return event.RandomSeed(), nil
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, usageErrorf("--seed %q: want a decimal number from 0 to %d", s, uint64(math.MaxUint64))
+	}
+	return seed, nil
+}
+
+func (m *Main) runRun(ctx context.Context, args []string) error {
+	f, pos, err := m.parseRunFlags(args)
 	if err != nil {
 		return err
 	}
-	if err := oneOf("format", *formatName, "text", "json"); err != nil {
+	seed, err := parseSeed(f.seed)
+	if err != nil {
 		return err
-	}
-	if *timeScale <= 0 {
-		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
-	}
-	if *secret == "" {
-		*secret = os.Getenv(secretFromEnv)
-	}
-	seed := event.RandomSeed()
-	if *seedFlag != "" {
-		if seed, err = strconv.ParseUint(*seedFlag, 10, 64); err != nil {
-			return usageErrorf("--seed %q: want a decimal number from 0 to %d", *seedFlag, uint64(math.MaxUint64))
-		}
 	}
 	cat, err := spec.Default()
 	if err != nil {
 		return err
 	}
-	list, err := m.selectScenarios(cat, pos, *all)
+	list, err := m.selectScenarios(cat, selection{args: pos, all: f.all, tags: f.tags, skipTags: f.skipTags})
 	if err != nil {
 		return err
 	}
-	if *check {
+	if f.check {
 		for _, sc := range list {
 			fmt.Fprintf(m.Stdout, "ok %s (%s, %d steps)\n", sc.Name, sc.Product, len(sc.Steps))
 		}
 		return nil
 	}
-	urls, err := targetURLs(list, *to, targets, *base)
+	urls, err := targetURLs(list, f.to, f.targets, f.base)
 	if err != nil {
 		return err
 	}
-	if *probe == "" && *base != "" {
-		*probe = strings.TrimSuffix(*base, "/") + "/_probe/{subject}"
+	if f.probe, err = runProbe(f.probe, f.base); err != nil {
+		return err
 	}
-	if *probe != "" && !strings.Contains(*probe, "{subject}") {
-		return usageErrorf("--probe %q: the template has no {subject}", *probe)
-	}
-
-	vendor, vendorBase, stopVendor, err := startVendorAPI()
+	files, err := createReports(f.reports)
 	if err != nil {
 		return err
 	}
-	defer stopVendor()
-
-	d := delivery.NewDispatcher(runClock(*timeScale), delivery.NewLog(nil))
-	defer d.Close()
-	opt := scenarios.Options{
-		Catalog: cat, URLs: urls, Probe: *probe, Secret: *secret,
-		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Seed: &seed,
-	}
-	text := *formatName == "text"
+	defer closeReports(files)
+	text := f.format == "text"
+	announce := m.Stderr
 	if text {
-		fmt.Fprintf(m.Stdout, "seed %d (--seed %d plays the same payloads again)\n\n", seed, seed)
-		opt.OnStep = func(sr scenarios.StepResult) { m.printStep(sr) }
+		announce = m.Stdout
 	}
-	var results []*scenarios.Result
-	failed := 0
-	for _, sc := range list {
-		if text {
-			fmt.Fprintf(m.Stdout, "%s (%s → %s)\n", sc.Name, sc.Product, urls[sc.Product])
-		}
-		res := scenarios.Run(ctx, sc, opt)
-		results = append(results, res)
-		if !res.Passed {
-			failed++
-		}
-		if text {
-			verdict := "PASS"
-			if !res.Passed {
-				verdict = "FAIL"
-			}
-			fmt.Fprintf(m.Stdout, "%s %s (%d steps, %s)\n\n", verdict, sc.Name, len(res.Steps), res.Duration.Round(time.Millisecond))
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	rp, err := newReplays(f.replayDir, files, announce)
+	if err != nil {
+		return err
 	}
-	if text {
-		fmt.Fprintf(m.Stdout, "%d scenario(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
-	} else {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"seed": strconv.FormatUint(seed, 10), "scenarios": results, "passed": len(results) - failed, "failed": failed}); err != nil {
-			return err
-		}
+	rep, err := m.playScenarios(ctx, cat, list, f, seed, urls, rp)
+	if err != nil {
+		return err
 	}
-	if failed > 0 {
+	if err := m.writeRunOutput(rep, text, files); err != nil {
+		return err
+	}
+	if rp.err != nil {
+		return rp.err
+	}
+	if _, failed, _ := rep.Counts(); failed > 0 {
 		return &failedError{what: fmt.Sprintf("%d scenario(s) failed", failed)}
 	}
 	return nil
 }
 
-// selectScenarios loads the named built-ins and files, or every built-in.
-func (m *Main) selectScenarios(cat *spec.Catalog, args []string, all bool) ([]*scenarios.Scenario, error) {
-	if len(args) == 0 && !all {
-		return nil, usageErrorf("name scenarios (built-in names or files), or --all")
+// runProbe decides the probe URL template: --probe, else BASE/_probe/{subject}.
+func runProbe(probe, base string) (string, error) {
+	if probe == "" && base != "" {
+		probe = strings.TrimSuffix(base, "/") + "/_probe/{subject}"
 	}
-	var lib []*scenarios.Scenario
-	var err error
-	byName := map[string]*scenarios.Scenario{}
-	if all || len(args) > 0 {
-		if lib, err = scenarios.Library(cat); err != nil {
-			return nil, err
-		}
-		for _, sc := range lib {
-			byName[sc.Name] = sc
+	if probe != "" && !strings.Contains(probe, "{subject}") {
+		return "", usageErrorf("--probe %q: the template has no {subject}", probe)
+	}
+	return probe, nil
+}
+
+// playScenarios plays the scenarios with conformance.Run, --parallel at
+// a time, each on its own clock with its own subjects, and returns the
+// report; in text mode it prints each scenario as it ends.
+func (m *Main) playScenarios(ctx context.Context, cat *spec.Catalog, list []*scenarios.Scenario, f *runFlags, seed uint64, urls map[string]string, rp *replays) (*conformance.Report, error) {
+	vendor, vendorBase, stopVendor, err := startVendorAPI()
+	if err != nil {
+		return nil, err
+	}
+	defer stopVendor()
+	d := delivery.NewDispatcher(runClock(f.timeScale), delivery.NewLog(nil))
+	defer d.Close()
+	opt := scenarios.Options{
+		Catalog: cat, URLs: urls, Probe: f.probe, Secret: f.secret, Quiet: f.quiet,
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Seed: &seed,
+	}
+	if f.quiet == 0 {
+		opt.Quiet = -1 // --quiet 0: no quiet window
+	}
+	text := f.format == "text"
+	if text {
+		fmt.Fprintf(m.Stdout, "seed %d (--seed %d plays the same payloads again)\n\n", seed, seed)
+	}
+	cfg := conformance.Config{Parallel: f.parallel, FailFast: f.failFast, Finish: rp.attach}
+	if text {
+		cfg.OnCase = func(cr conformance.CaseResult) { m.printScenario(cr, urls) }
+	}
+	rep := conformance.Run(ctx, list, opt, cfg)
+	rep.Kind, rep.Version, rep.Targets, rep.Settings = conformance.KindScenarios, Version(), urls, f.describe(seed)
+	return rep, nil
+}
+
+// describe lists run's settings for the reports; the secret is left out.
+func (f *runFlags) describe(seed uint64) map[string]string {
+	out := map[string]string{
+		"seed":       strconv.FormatUint(seed, 10),
+		"parallel":   strconv.Itoa(f.parallel),
+		"time-scale": strconv.FormatFloat(f.timeScale, 'g', -1, 64),
+		"quiet":      f.quiet.String(),
+		"fail-fast":  strconv.FormatBool(f.failFast),
+		"probe":      cmpOr(f.probe, "(none)"),
+		"secret":     "(not set)",
+	}
+	if f.secret != "" {
+		out["secret"] = "(set)"
+	}
+	return out
+}
+
+// writeRunOutput prints the summary (text) or the JSON report, and writes
+// the --report files.
+func (m *Main) writeRunOutput(rep *conformance.Report, text bool, files []reportFile) error {
+	if text {
+		conformance.WriteSummary(m.Stdout, rep)
+	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := f.write(rep); err != nil {
+			return err
 		}
 	}
-	var out []*scenarios.Scenario
-	if all {
-		out = append(out, lib...)
+	return nil
+}
+
+// printScenario prints a scenario as it ends: its steps, its verdict, and
+// for each failed step where it is, its request and answer, and the
+// command that replays it.
+func (m *Main) printScenario(cr conformance.CaseResult, urls map[string]string) {
+	line := safetext.TerminalLine
+	fmt.Fprintf(m.Stdout, "%s (%s → %s)\n", line(cr.ID), cr.Product, line(urls[cr.Product]))
+	for _, sr := range cr.Steps {
+		m.printStep(sr)
 	}
-	for _, a := range args {
-		if sc, ok := byName[a]; ok {
-			out = append(out, sc)
-			continue
+	verdict := strings.ToUpper(string(cr.Outcome))
+	fmt.Fprintf(m.Stdout, "%s %s (%d steps, %s)\n", verdict, line(cr.ID), len(cr.Steps), cr.Duration.Round(time.Millisecond))
+	if len(cr.Steps) == 0 {
+		for _, r := range cr.Reasons {
+			fmt.Fprintf(m.Stdout, "     %s\n", line(r))
 		}
-		data, err := readCapped(a)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) && !strings.HasSuffix(a, ".yaml") && !strings.HasSuffix(a, ".yml") {
-				return nil, usageErrorf("%q is neither a built-in scenario (see 'kycsim scenarios') nor a file", a)
-			}
-			return nil, usageErrorf("%v", err)
-		}
-		sc, err := scenarios.Load(a, data, cat)
-		if err != nil {
-			return nil, usageErrorf("%v", err)
-		}
-		if sc.Name == "" {
-			sc.Name = a
-		}
-		out = append(out, sc)
 	}
-	return out, nil
+	conformance.WriteFailedSteps(m.Stdout, cr, "     ")
+	fmt.Fprintln(m.Stdout)
 }
 
 // targetURLs decides each product's receiver URL.

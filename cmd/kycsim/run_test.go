@@ -87,6 +87,15 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "jumio-kyx/drop-off", "--to", "ftp://x"}, "want an http"},
 		{[]string{"run", "jumio-kyx/drop-off", "--base", "http://127.0.0.1:1", "--probe", "http://x/probe"}, "no {subject}"},
 		{[]string{"run", "--all", "--time-scale", "0", "--base", "http://127.0.0.1:1"}, "--time-scale"},
+		{[]string{"run", "--all", "--time-scale", "NaN", "--base", "http://127.0.0.1:1"}, "--time-scale NaN: must be a number > 0"},
+		{[]string{"run", "--all", "--parallel", "0", "--base", "http://127.0.0.1:1"}, "--parallel 0: must be 1..64"},
+		{[]string{"run", "--all", "--parallel", "65", "--base", "http://127.0.0.1:1"}, "--parallel 65: must be 1..64"},
+		{[]string{"run", "--all", "--quiet", "-1s", "--base", "http://127.0.0.1:1"}, "--quiet -1s: must be >= 0"},
+		{[]string{"run", "--all", "--format", "xml", "--base", "http://127.0.0.1:1"}, `--format "xml" is not one of text, json`},
+		{[]string{"run", "--all", "--report", "pdf:x.pdf", "--base", "http://127.0.0.1:1"}, `--report "pdf" is not one of`},
+		{[]string{"run", "--all", "--report", filepath.Join(dir, "no", "such", "r.xml"), "--base", "http://127.0.0.1:1"}, "want FORMAT:PATH"},
+		{[]string{"run", "--all", "--report", "junit:" + filepath.Join(dir, "no", "such", "r.xml"), "--base", "http://127.0.0.1:1"}, "--report " + filepath.Join(dir, "no", "such", "r.xml")},
+		{[]string{"run", "--all", "--replay-dir", badFile, "--base", "http://127.0.0.1:1"}, "--replay-dir: mkdir " + badFile},
 	} {
 		code, _, stderr := run(t, "", tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.want) {

@@ -35,7 +35,7 @@ type sendFlags struct {
 	retryDelays, form, seed                                                                 string
 	precision                                                                               int
 	sets, unsets, headers                                                                   listFlag
-	noRetry, dryRun, lax, precisionSet, nulls                                               bool
+	noRetry, dryRun, lax, precisionSet, nulls, unsigned                                     bool
 	timeScale                                                                               float64
 	connectTimeout, answerTimeout                                                           time.Duration
 }
@@ -54,7 +54,8 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	fs.StringVar(&f.form, "form", event.FormReal, "fields whose documented type the vendor's samples contradict: \"real\" (as the vendor sends them; passes level vendor) or \"table\" (as the field tables type them; passes level strict)")
 	fs.BoolVar(&f.nulls, "nulls", false, "Sumsub: send absent optional attributes as explicit nulls, as real deliveries do")
 	fs.StringVar(&f.seed, "seed", "", "seed of the generated values and variants: the same seed builds the same payload apart from its timestamps (default: a random one, printed)")
-	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable)")
+	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable); it replaces a computed one")
+	fs.BoolVar(&f.unsigned, "unsigned", false, "Sumsub: compute no signature, even with --secret or $"+secretFromEnv+" (a replay carries the recorded X-Payload-Digest headers, or none, with --header)")
 	fs.StringVar(&f.from, "from", "", "bind the source address (a loopback address, e.g. 127.0.0.2)")
 	fs.StringVar(&f.forwardedFor, "forwarded-for", "", "add X-Forwarded-For with this address")
 	fs.StringVar(&f.vendorBase, "vendor-base", "", "base URL of the vendor API that hrefs and image URLs point at")
@@ -91,8 +92,11 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 			f.precisionSet = true
 		}
 	})
-	if f.secret == "" {
+	if f.secret == "" && !f.unsigned {
 		f.secret = os.Getenv(secretFromEnv)
+	}
+	if f.unsigned && f.secret != "" {
+		return usageErrorf("--unsigned sends no signature; do not give --secret too")
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -144,7 +148,11 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	log := delivery.NewLog(logW)
 	d := delivery.NewDispatcher(delivery.NewScaledClock(f.timeScale), log)
 	defer d.Close()
-	fmt.Fprintf(m.Stdout, "sending %s %s (subject %s) to %s\n", p.Name, msg.Name, cb.Subject, to)
+	subject := ""
+	if cb.Subject != "" {
+		subject = " (subject " + cb.Subject + ")"
+	}
+	fmt.Fprintf(m.Stdout, "sending %s %s%s to %s\n", p.Name, msg.Name, subject, to)
 	if built.seed != "" {
 		fmt.Fprintf(m.Stdout, "  seed %s (--seed %s builds the same payload again)\n", built.seed, built.seed)
 	}
