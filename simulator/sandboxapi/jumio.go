@@ -188,15 +188,14 @@ func (s *Server) kyxVerification(r *http.Request) (*sandbox.Verification, *recor
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	vars := mux.Vars(r)
-	v, err := s.cfg.Store.Verification(ctx, vars["workflowExecutionId"])
+	v, rec, err := s.store.view(ctx, vars["workflowExecutionId"])
 	if err != nil || v.Product != "jumio-kyx" || (vars["accountId"] != "" && vars["accountId"] != v.AccountID) {
 		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
 			return nil, nil, errorf(http.StatusNotFound, "no workflow execution %s", vars["workflowExecutionId"])
 		}
 		return nil, nil, err
 	}
-	rec, err := readRecord(v)
-	return v, rec, err
+	return v, rec, nil
 }
 
 // kyxDetails answers the KYX retrieval of a workflow's details.
@@ -296,15 +295,14 @@ func (s *Server) netverifyScanOf(r *http.Request) (*sandbox.Verification, *recor
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	ref := mux.Vars(r)["scanReference"]
-	v, err := s.cfg.Store.Verification(ctx, ref)
+	v, rec, err := s.store.view(ctx, ref)
 	if err != nil || v.Product != "jumio-netverify" {
 		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
 			return nil, nil, errorf(http.StatusNotFound, "no scan %s", ref)
 		}
 		return nil, nil, err
 	}
-	rec, err := readRecord(v)
-	return v, rec, err
+	return v, rec, nil
 }
 
 // scanStatus is the Netverify retrieval status at now.

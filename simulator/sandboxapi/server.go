@@ -73,7 +73,9 @@ type Config struct {
 // Server is the sandbox's HTTP face: the vendor APIs, the outcome page,
 // the control API, /openapi.json and /metrics.
 type Server struct {
-	cfg    Config
+	cfg Config
+	// store is cfg.Store behind a read cache of verifications.
+	store  *cachingStore
 	doc    *openapi3.T
 	docRaw []byte
 	router *mux.Router
@@ -109,6 +111,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("encode the OpenAPI document: %w", err)
 	}
 	s := &Server{cfg: cfg, doc: doc, docRaw: raw, log: cfg.Logger}
+	s.store = newCachingStore(cfg.Store)
+	s.cfg.Store = s.store
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

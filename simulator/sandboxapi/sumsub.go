@@ -107,15 +107,14 @@ func (s *Server) applicantOf(r *http.Request) (*sandbox.Verification, *record, e
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	id := mux.Vars(r)["applicantId"]
-	v, err := s.cfg.Store.Verification(ctx, id)
+	v, rec, err := s.store.view(ctx, id)
 	if err != nil || v.Product != "sumsub" {
 		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
 			return nil, nil, errorf(http.StatusNotFound, "Applicant not found: %s", id)
 		}
 		return nil, nil, err
 	}
-	rec, err := readRecord(v)
-	return v, rec, err
+	return v, rec, nil
 }
 
 // reviewJSON is an applicant's review at now.

@@ -1,0 +1,105 @@
+package sandboxapi
+
+import (
+	"context"
+	"sync"
+
+	"github.com/kycsim/kycsim/simulator/sandbox"
+)
+
+// maxCached bounds the verifications the read cache holds; when it is
+// full it starts again empty.
+const maxCached = 100000
+
+// cachingStore is a Store that keeps the verifications this process wrote
+// or read, decoded, for the retrieval APIs: the sandbox is the only
+// writer of its verifications (its SQLite database belongs to one
+// process), so every change passes through here. Deliveries are not
+// cached.
+type cachingStore struct {
+	sandbox.Store
+	mu    sync.RWMutex
+	items map[string]cached
+}
+
+// cached is a verification and its decoded record (read-only).
+type cached struct {
+	v   *sandbox.Verification
+	rec *record
+}
+
+func newCachingStore(s sandbox.Store) *cachingStore {
+	return &cachingStore{Store: s, items: map[string]cached{}}
+}
+
+// put caches a copy of a verification as written.
+func (c *cachingStore) put(v *sandbox.Verification) {
+	cp := *v
+	rec, err := readRecord(&cp)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		delete(c.items, v.ID)
+		return
+	}
+	if len(c.items) >= maxCached {
+		c.items = map[string]cached{}
+	}
+	c.items[v.ID] = cached{v: &cp, rec: rec}
+}
+
+// CreateVerification implements sandbox.Store.
+func (c *cachingStore) CreateVerification(ctx context.Context, v *sandbox.Verification, enqueue ...*sandbox.Delivery) error {
+	if err := c.Store.CreateVerification(ctx, v, enqueue...); err != nil {
+		return err
+	}
+	c.put(v)
+	return nil
+}
+
+// UpdateVerification implements sandbox.Store.
+func (c *cachingStore) UpdateVerification(ctx context.Context, v *sandbox.Verification, enqueue ...*sandbox.Delivery) error {
+	if err := c.Store.UpdateVerification(ctx, v, enqueue...); err != nil {
+		if sandbox.ErrorCode(err) == sandbox.ECONFLICT {
+			c.mu.Lock()
+			delete(c.items, v.ID)
+			c.mu.Unlock()
+		}
+		return err
+	}
+	c.put(v)
+	return nil
+}
+
+// Verification implements sandbox.Store: a copy the caller may change.
+func (c *cachingStore) Verification(ctx context.Context, id string) (*sandbox.Verification, error) {
+	v, _, err := c.view(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cp := *v
+	return &cp, nil
+}
+
+// view returns a verification and its record, both read-only.
+func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verification, *record, error) {
+	c.mu.RLock()
+	it, ok := c.items[id]
+	c.mu.RUnlock()
+	if ok {
+		return it.v, it.rec, nil
+	}
+	v, err := c.Store.Verification(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.put(v)
+	c.mu.RLock()
+	it, ok = c.items[id]
+	c.mu.RUnlock()
+	if !ok {
+		rec, err := readRecord(v)
+		return v, rec, err
+	}
+	return it.v, it.rec, nil
+}
