@@ -43,7 +43,9 @@ func WriteHTML(w io.Writer, r *Report) error {
 // htmlView is what the page template shows; every string in it is
 // already escaped with safetext.
 type htmlView struct {
-	Script                      template.JS
+	Script template.JS
+	// Title names the report: conformance or scenarios.
+	Title                       string
 	Version, Started, Duration  string
 	GaveUp                      string
 	Targets, Settings           []htmlPair
@@ -69,7 +71,9 @@ type htmlCase struct {
 	Unobserved                                    bool
 	Reasons, Notes                                []string
 	// Fields are the fields a failure names, marked in the evidence.
-	Fields   []string
+	Fields []string
+	// Replays are the commands that replay the failed steps.
+	Replays  []htmlPair
 	Evidence []htmlSpan
 }
 
@@ -83,7 +87,7 @@ type htmlSpan struct {
 func newHTMLView(r *Report) htmlView {
 	line := safetext.TerminalLine
 	p, f, s := r.Counts()
-	v := htmlView{Script: template.JS(htmlScript), Version: line(r.Version), GaveUp: line(r.GaveUp),
+	v := htmlView{Script: template.JS(htmlScript), Title: "kycsim " + r.kind() + " report", Version: line(r.Version), GaveUp: line(r.GaveUp),
 		Started: r.Started.UTC().Format(time.RFC3339), Duration: r.Duration.Round(time.Millisecond).String(),
 		Passed: p, Failed: f, Skipped: s, Total: len(r.Cases), Latency: r.Latencies()}
 	for _, k := range sortedKeys(r.Targets) {
@@ -127,6 +131,9 @@ func newHTMLCase(c CaseResult) htmlCase {
 	}
 	for _, x := range c.Notes {
 		hc.Notes = append(hc.Notes, line(x))
+	}
+	for _, rp := range c.Replays {
+		hc.Replays = append(hc.Replays, htmlPair{line(rp.Pos), line(rp.Command)})
 	}
 	var b strings.Builder
 	for _, st := range c.Steps {
@@ -535,7 +542,7 @@ const htmlTemplate = `<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{/*CSP*/}}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>kycsim conformance report</title>
+<title>{{.Title}}</title>
 <style>
 *{box-sizing:border-box}
 [hidden]{display:none!important}
@@ -572,7 +579,7 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgrou
 .badge{font-weight:700;text-transform:uppercase;font-size:12px;padding:1px 6px;border-radius:3px;color:#fff}
 .fail .badge{background:#b42318}.skip .badge{background:#8a6d00}.pass .badge{background:#1a7f37}
 .level{font-weight:600}.id{font-weight:600;word-break:break-all}
-.product,.rule,.note,.fields{color:#555}.rule,.fields{font-size:.92em}
+.product,.rule,.note,.fields,.replay{color:#555}.rule,.fields{font-size:.92em}
 .reason{color:#b42318;margin:.2em 0}.skip .reason{color:#6b5600}
 .case p{margin:.3em 0}
 pre{margin:.4em 0;background:#f6f8fa;border:1px solid #e4e6ea;border-radius:4px;padding:8px;font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-height:40em;overflow-y:auto}
@@ -581,7 +588,7 @@ summary{cursor:pointer;color:#0a58ca}
 @media (max-width:600px){body{padding:10px 12px;font-size:15px}h1{font-size:1.25em}.run span{display:block}}
 </style></head><body>
 <header>
-<h1>kycsim conformance report</h1>
+<h1>{{.Title}}</h1>
 {{if .Version}}<p class="run"><span>kycsim {{.Version}}</span></p>
 {{end}}{{range .Targets}}<p class="run target">target {{.Name}}: <code>{{.Value}}</code></p>
 {{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{.Value}}</code></span>{{end}}</p>
@@ -620,6 +627,7 @@ summary{cursor:pointer;color:#0a58ca}
 <p class="rule">rule: {{.Rule}} ({{.Source}})</p>
 {{range .Reasons}}<p class="reason">{{.}}</p>
 {{end}}{{range .Notes}}<p class="note">note: {{.}}</p>
+{{end}}{{range .Replays}}<p class="replay">replay the step at {{.Name}}: <code>{{.Value}}</code></p>
 {{end}}{{if .Evidence}}<details{{if eq .Outcome "fail"}} open{{end}}><summary>requests and answers</summary>{{if .Fields}}<p class="fields">marked: {{range $i, $f := .Fields}}{{if $i}}, {{end}}<mark>{{$f}}</mark>{{end}}</p>{{end}}<pre>{{range .Evidence}}{{if .Mark}}<mark>{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</pre></details>
 {{end}}</article>
 {{end}}</section>

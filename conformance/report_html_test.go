@@ -290,3 +290,22 @@ func TestChartScale(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLScenariosReport checks that a report of scenarios is titled so
+// and shows the replay command of a failed step.
+func TestHTMLScenariosReport(t *testing.T) {
+	r := &Report{Kind: KindScenarios, Cases: []CaseResult{{ID: "sumsub/happy-path", Product: "sumsub", Outcome: Fail,
+		Reasons: []string{"step 2: answered 500"},
+		Replays: []Replay{{Step: 1, Pos: "library/sumsub/happy-path.yaml:5:5", BodyFile: "r/1.body", Command: "kycsim send sumsub applicantCreated --to http://127.0.0.1:9000/sumsub --raw-body r/1.body --no-retry"}}}}}
+	var b strings.Builder
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"<title>kycsim scenarios report</title>", "<h1>kycsim scenarios report</h1>",
+		"replay the step at library/sumsub/happy-path.yaml:5:5: <code>kycsim send sumsub applicantCreated --to http://127.0.0.1:9000/sumsub --raw-body r/1.body --no-retry</code>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
