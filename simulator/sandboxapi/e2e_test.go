@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -646,4 +647,66 @@ func TestDocumentAndMetricsServed(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestAPIsAroundTheFlows covers the calls the flows above do not:
+// a new workflow for an existing KYX account, Sumsub access tokens and
+// WebSDK links (which create the applicant and open the page).
+func TestAPIsAroundTheFlows(t *testing.T) {
+	sink := newSink(t)
+	_, base := startSandbox(t, sink, nil)
+	tok := jumioToken(t, base)
+	kyx := func(method, u string, body any) (int, map[string]any) {
+		req := newRequest(t, method, u, body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("User-Agent", testUA)
+		return call(t, req)
+	}
+	body := map[string]any{"customerInternalReference": "acc", "workflowDefinition": map[string]any{"key": 1}, "tokenLifetime": "60d"}
+	_, first := kyx("POST", base+"/api/v1/accounts", body)
+	account := first["account"].(map[string]any)["id"].(string)
+	code, second := kyx("PUT", base+"/api/v1/accounts/"+account, body)
+	if code != 200 || second["account"].(map[string]any)["id"] != account ||
+		second["workflowExecution"].(map[string]any)["id"] == first["workflowExecution"].(map[string]any)["id"] {
+		t.Errorf("PUT account: %d %v", code, second)
+	}
+	if code, _ := kyx("PUT", base+"/api/v1/accounts/"+newUUIDForTest(), body); code != 404 {
+		t.Errorf("PUT unknown account: %d, want 404", code)
+	}
+	if code, out := kyx("GET", base+"/api/v1/accounts/"+account+"/workflow-executions/"+first["workflowExecution"].(map[string]any)["id"].(string)+"/status", nil); code != 200 ||
+		out["workflowExecution"].(map[string]any)["status"] != "INITIATED" {
+		t.Errorf("status: %d %v", code, out)
+	}
+	if code, out := kyx("GET", base+"/api/v1/accounts/"+newUUIDForTest()+"/workflow-executions/"+first["workflowExecution"].(map[string]any)["id"].(string), nil); code != 404 {
+		t.Errorf("workflow under another account: %d %v, want 404", code, out)
+	}
+
+	code, at := call(t, sumsubRequest(t, "POST", base+"/resources/accessTokens?userId=user-9&levelName=basic-kyc-level&ttlInSecs=600", nil))
+	if code != 200 || at["userId"] != "user-9" || at["token"] == "" {
+		t.Errorf("access token: %d %v", code, at)
+	}
+	code, link := call(t, sumsubRequest(t, "POST", base+"/resources/sdkIntegrations/levels/basic-kyc-level/websdkLink?externalUserId=user-9", nil))
+	if code != 200 {
+		t.Fatalf("websdkLink: %d %v", code, link)
+	}
+	u := link["url"].(string)
+	sink.wait(t, "applicantCreated", func(cs []gotCallback) bool { return len(cs) == 1 && has(cs[0], "applicantCreated", "user-9") })
+	_, again := call(t, sumsubRequest(t, "POST", base+"/resources/sdkIntegrations/levels/basic-kyc-level/websdkLink?externalUserId=user-9", nil))
+	if again["url"] != u {
+		t.Errorf("a second link for the same user opens another applicant: %v, want %s", again["url"], u)
+	}
+	resp, err := http.PostForm(u, url.Values{"outcome": {"RED"}, "reason": {"SPAM"}, "rejectType": {"RETRY"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := sink.wait(t, "applicantReviewed", func(cs []gotCallback) bool { return len(cs) == 3 })
+	if !has(got[1], "applicantPending") || !has(got[2], "applicantReviewed", "SPAM", "RETRY") {
+		t.Errorf("page review: %s / %s", got[1].Body, got[2].Body)
+	}
+}
+
+// newUUIDForTest returns a random UUID.
+func newUUIDForTest() string {
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", time.Now().UnixNano()&0xffffffff, time.Now().UnixNano()&0xffffffffffff)
 }
