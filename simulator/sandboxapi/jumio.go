@@ -155,19 +155,9 @@ func (s *Server) kyxAccount(w http.ResponseWriter, r *http.Request, accountID st
 		Status: "INITIATED", CallbackURL: req.CallbackURL, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(lifetime),
 	}
 	rec := &record{UserReference: req.UserReference, DefinitionKey: key}
-	ds, err := s.magic(v, rec, now)
-	if err != nil {
+	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	if err := rec.write(v); err != nil {
-		return err
-	}
-	ctx, cancel := ctxTimeout(r)
-	defer cancel()
-	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
-		return err
-	}
-	s.cfg.Wake()
 	web := map[string]any{"href": s.cfg.PublicURL + "/web/" + v.ID}
 	if req.Web.SuccessURL != "" {
 		web["successUrl"] = req.Web.SuccessURL
@@ -188,14 +178,12 @@ func (s *Server) kyxVerification(r *http.Request) (*sandbox.Verification, *recor
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	vars := mux.Vars(r)
-	v, rec, err := s.store.view(ctx, vars["workflowExecutionId"])
-	if err != nil || v.Product != "jumio-kyx" || (vars["accountId"] != "" && vars["accountId"] != v.AccountID) {
-		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
-			return nil, nil, errorf(http.StatusNotFound, "no workflow execution %s", vars["workflowExecutionId"])
-		}
-		return nil, nil, err
+	id := vars["workflowExecutionId"]
+	v, rec, err := s.lookup(ctx, id, "jumio-kyx", errorf(http.StatusNotFound, "no workflow execution %s", id))
+	if err == nil && vars["accountId"] != "" && vars["accountId"] != v.AccountID {
+		return nil, nil, errorf(http.StatusNotFound, "no workflow execution %s", id)
 	}
-	return v, rec, nil
+	return v, rec, err
 }
 
 // kyxDetails answers the KYX retrieval of a workflow's details.
@@ -273,19 +261,9 @@ func (s *Server) netverifyInitiate(w http.ResponseWriter, r *http.Request) error
 		Status: "PENDING", CallbackURL: req.CallbackURL, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(lifetime),
 	}
 	rec := &record{UserReference: req.UserReference}
-	ds, err := s.magic(v, rec, now)
-	if err != nil {
+	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	if err := rec.write(v); err != nil {
-		return err
-	}
-	ctx, cancel := ctxTimeout(r)
-	defer cancel()
-	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
-		return err
-	}
-	s.cfg.Wake()
 	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.cfg.PublicURL + "/web/" + v.ID})
 	return nil
 }
@@ -295,14 +273,7 @@ func (s *Server) netverifyScanOf(r *http.Request) (*sandbox.Verification, *recor
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	ref := mux.Vars(r)["scanReference"]
-	v, rec, err := s.store.view(ctx, ref)
-	if err != nil || v.Product != "jumio-netverify" {
-		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
-			return nil, nil, errorf(http.StatusNotFound, "no scan %s", ref)
-		}
-		return nil, nil, err
-	}
-	return v, rec, nil
+	return s.lookup(ctx, ref, "jumio-netverify", errorf(http.StatusNotFound, "no scan %s", ref))
 }
 
 // scanStatus is the Netverify retrieval status at now.

@@ -389,3 +389,39 @@ var riskBands = map[string]struct {
 }{
 	"PASSED": {10, "OK"}, "WARNING": {50, "WARNING"}, "REJECTED": {85, "REJECTED"}, "NOT_EXECUTED": {-1, "TOKEN_EXPIRED"},
 }
+
+// create writes a new verification with the callbacks its creation
+// sends (Sumsub's applicantCreated, a magic value's outcome) in one
+// transaction.
+func (s *Server) create(r *http.Request, v *sandbox.Verification, rec *record) error {
+	ds, err := s.magic(v, rec, v.CreatedAt)
+	if err != nil {
+		return err
+	}
+	if err := rec.write(v); err != nil {
+		return err
+	}
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
+		return err
+	}
+	s.cfg.Wake()
+	return nil
+}
+
+// lookup finds a verification of a product (read-only), or answers
+// notFound.
+func (s *Server) lookup(ctx context.Context, id, product string, notFound error) (*sandbox.Verification, *record, error) {
+	v, rec, err := s.store.view(ctx, id)
+	if err != nil {
+		if sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
+			return nil, nil, notFound
+		}
+		return nil, nil, err
+	}
+	if v.Product != product {
+		return nil, nil, notFound
+	}
+	return v, rec, nil
+}

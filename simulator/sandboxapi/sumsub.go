@@ -88,17 +88,9 @@ func (s *Server) createApplicant(r *http.Request, externalUserID, level string) 
 	now := s.cfg.Clock.Now()
 	v := &sandbox.Verification{ID: randomHex(12), Product: "sumsub", ExternalRef: externalUserID, Status: "init", CreatedAt: now, UpdatedAt: now}
 	rec := &record{LevelName: level, InspectionID: randomHex(12)}
-	ds, err := s.magic(v, rec, now)
-	if err != nil {
+	if err := s.create(r, v, rec); err != nil {
 		return nil, err
 	}
-	if err := rec.write(v); err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Store.CreateVerification(ctx, v, ds...); err != nil {
-		return nil, err
-	}
-	s.cfg.Wake()
 	return v, nil
 }
 
@@ -107,14 +99,7 @@ func (s *Server) applicantOf(r *http.Request) (*sandbox.Verification, *record, e
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	id := mux.Vars(r)["applicantId"]
-	v, rec, err := s.store.view(ctx, id)
-	if err != nil || v.Product != "sumsub" {
-		if err == nil || sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
-			return nil, nil, errorf(http.StatusNotFound, "Applicant not found: %s", id)
-		}
-		return nil, nil, err
-	}
-	return v, rec, nil
+	return s.lookup(ctx, id, "sumsub", errorf(http.StatusNotFound, "Applicant not found: %s", id))
 }
 
 // reviewJSON is an applicant's review at now.
