@@ -74,6 +74,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	quiet := fs.Duration("quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
 	parallel := fs.Int("parallel", conformance.DefaultParallel, "how many cases run at once")
 	allowSkips := fs.Bool("allow-skips", false, "pass even when enforced cases could not be observed (no probe)")
+	failFast := fs.Bool("fail-fast", false, "start no case after the first failure (those running finish; the rest are reported skipped)")
 	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
@@ -215,7 +216,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, Finish: rp.attach, OnCase: func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, OnCase: func(c conformance.CaseResult) {
 		done++
 		if text {
 			if style.Color {

@@ -338,3 +338,26 @@ func TestConformHostileReceiver(t *testing.T) {
 		}
 	}
 }
+
+// TestConformFailFast certifies a receiver that refuses everything with
+// --fail-fast --parallel 1: one case fails and the rest are skipped.
+func TestConformFailFast(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := run(t, "", "conform", "--to", srv.URL, "--product", "sumsub", "--secret", "s", "--allow-skips",
+		"--fail-fast", "--parallel", "1", "--format", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, stderr)
+	}
+	var rep struct {
+		Failed, Skipped, Passed int
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %.300s", err, stdout)
+	}
+	if rep.Failed != 1 || rep.Skipped == 0 {
+		t.Errorf("failed %d, skipped %d: want 1 failure and the rest skipped", rep.Failed, rep.Skipped)
+	}
+}

@@ -359,6 +359,7 @@ func (s *Server) fieldsFor(v *sandbox.Verification, rec *record) map[string]any 
 		}
 	case "sumsub":
 		f["externalUserId"] = v.ExternalRef
+		f["clientId"] = sumsubClientID
 		if rec.LevelName != "" {
 			f["levelName"] = rec.LevelName
 		}

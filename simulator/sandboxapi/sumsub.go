@@ -15,6 +15,10 @@ import (
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
 
+// sumsubClientID is the clientId of the sandbox's Sumsub account, in the
+// API's answers and the webhooks alike.
+const sumsubClientID = "kycsim"
+
 // sumsubClockSkew is how far a request's X-App-Access-Ts may be from the
 // sandbox's wall clock.
 const sumsubClockSkew = 60 * time.Second
@@ -122,7 +126,7 @@ func (s *Server) reviewJSON(v *sandbox.Verification, rec *record) map[string]any
 // applicantJSON is an applicant as the API answers it.
 func (s *Server) applicantJSON(v *sandbox.Verification, rec *record) map[string]any {
 	return map[string]any{
-		"id": v.ID, "createdAt": sumsubTime(v.CreatedAt), "key": "KYCSIMSANDBOX", "clientId": "kycsim",
+		"id": v.ID, "createdAt": sumsubTime(v.CreatedAt), "key": "KYCSIMSANDBOX", "clientId": sumsubClientID,
 		"inspectionId": rec.InspectionID, "externalUserId": v.ExternalRef, "info": map[string]any{},
 		"requiredIdDocs": map[string]any{}, "review": s.reviewJSON(v, rec), "type": "individual",
 	}
