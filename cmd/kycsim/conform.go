@@ -566,16 +566,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// firstSet returns the first non-empty string.
-func firstSet(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
 // closeReports closes the --report files (a no-op for those written).
 func closeReports(files []reportFile) {
 	for _, f := range files {

@@ -39,15 +39,14 @@ type counter struct {
 	// subjectOf reads the subject of a body ("applicantId" by default).
 	subjectOf func(body []byte) string
 
-	mu       sync.Mutex
-	n        int
-	codes    map[int]int
-	seen     map[[32]byte]bool
-	dups     int
-	badSig   int
-	bodies   [][]byte
-	events   map[string]map[[32]byte]int // subject → 2xx bodies → copies
-	inFlight int
+	mu     sync.Mutex
+	n      int
+	codes  map[int]int
+	seen   map[[32]byte]bool
+	dups   int
+	badSig int
+	bodies [][]byte
+	events map[string]map[[32]byte]int // subject → 2xx bodies → copies
 }
 
 func newCounter(t *testing.T) (*counter, string) {

@@ -89,7 +89,6 @@ type Client struct {
 	target  Target
 	u       *url.URL
 	tr      *http.Transport
-	static  []headerField // Content-Type, User-Agent, the algorithm, extras
 	newHash func() hash.Hash
 	algName []string
 	book    *probeBook

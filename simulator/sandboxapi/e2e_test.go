@@ -29,10 +29,9 @@ import (
 
 // callbackSink is a receiver that keeps every callback it gets.
 type callbackSink struct {
-	mu   sync.Mutex
-	got  []gotCallback
-	srv  *httptest.Server
-	fail bool
+	mu  sync.Mutex
+	got []gotCallback
+	srv *httptest.Server
 }
 
 type gotCallback struct {

@@ -474,7 +474,6 @@ func (d *decoder) hex4() (rune, error) {
 // find where an object's first occurrence of a key is.
 type scanner struct {
 	data []byte
-	pos  int
 }
 
 // find returns the offset of the first key equal to key in the object
