@@ -31,10 +31,12 @@ func (s *Server) page(h handlerFunc) http.Handler {
 	})
 }
 
-// reasons offered on the page for a rejection.
+// pageReasons are offered on the page for a rejection: KYX decision
+// labels, Netverify reject codes (DENIED_FRAUD: 100, 105-111;
+// ERROR_NOT_READABLE_ID: the others), Sumsub reject labels.
 var pageReasons = map[string][]string{
 	"jumio-kyx":       {"MANIPULATED_DOCUMENT", "FRAUDSTER", "DIGITAL_COPY", "NO_MATCH", "PHOTOCOPY"},
-	"jumio-netverify": {"100", "105", "106", "107", "108", "109", "110", "111"},
+	"jumio-netverify": {"100", "105", "106", "107", "108", "109", "110", "111", "102", "103", "104", "200", "201", "202", "206", "207", "209", "210", "211", "300"},
 	"sumsub":          {"FORGERY", "UNSATISFACTORY_PHOTOS", "SCREENSHOTS", "DOCUMENT_PAGE_MISSING", "SPAM"},
 }
 
@@ -194,7 +196,7 @@ Status: <strong id="status">{{.Status}}</strong>.</p>
 <fieldset><legend>Pick the outcome</legend>
 {{range $i, $o := .Outcomes}}<label><input type="radio" name="outcome" value="{{$o}}"{{if eq $i 0}} checked{{end}}> {{$o}}</label>
 {{end}}
-<label>Reason (for a rejection) <select name="reason"><option value="">default</option>{{range .Reasons}}<option value="{{.}}">{{.}}</option>{{end}}</select></label>
+<label>Reason (for a rejection{{if eq .V.Product "jumio-netverify"}}: DENIED_FRAUD takes 100 and 105 to 111, ERROR_NOT_READABLE_ID the others{{end}}) <select name="reason"><option value="">default</option>{{range .Reasons}}<option value="{{.}}">{{.}}</option>{{end}}</select></label>
 {{if .Sumsub}}<label>Reject type <select name="rejectType"><option>FINAL</option><option>RETRY</option></select></label>{{end}}
 <button type="submit">Submit</button>
 </fieldset></form>
