@@ -101,7 +101,7 @@ func TestOutcomePageInChromium(t *testing.T) {
 		t.Errorf("the page asked for something other than the sandbox: %q", got)
 	}
 
-	got := sink.wait(t, "PROCESSED", func(cs []gotCallback) bool { return len(cs) > 0 && has(cs[len(cs)-1], `"PROCESSED"`, we) })
+	got := sink.wait(t, "PROCESSED", func(cs []gotCallback) bool { return anyHas(cs, `"PROCESSED"`, we) })
 	started := 0
 	for _, c := range got {
 		if has(c, "ACQUISITION_STARTED") {
