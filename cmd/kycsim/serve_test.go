@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kycsim/kycsim/internal/testpoll"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -184,19 +186,18 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, err := http.Get("http://" + addr + "/healthz")
-			if err == nil {
+		var err error
+		if !testpoll.Until(20*time.Second, func() bool {
+			var resp *http.Response
+			if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
 				resp.Body.Close()
-				return cmd
 			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("the sandbox did not start: %v", err)
-			}
-			time.Sleep(20 * time.Millisecond)
+			return err == nil
+		}) {
+			cmd.Process.Kill()
+			t.Fatalf("the sandbox did not start: %v", err)
 		}
+		return cmd
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var expected []string
@@ -241,31 +242,27 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var missing []string
+	var missing []string
+	if !testpoll.Until(60*time.Second, func() bool {
+		missing = missing[:0]
 		for _, k := range expected {
 			if !sink.has(k) {
 				missing = append(missing, k)
 			}
 		}
-		if len(missing) == 0 {
-			t.Logf("%d trials, %d callbacks expected, all delivered", trials, len(expected))
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, st := range []string{"pending", "failed", "delivered"} {
-				resp, err := http.Get("http://" + addr + "/_sandbox/deliveries?limit=3&state=" + st)
-				if err == nil {
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					t.Logf("%s: %.1500s", st, b)
-				}
+		return len(missing) == 0
+	}) {
+		for _, st := range []string{"pending", "failed", "delivered"} {
+			resp, err := http.Get("http://" + addr + "/_sandbox/deliveries?limit=3&state=" + st)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("%s: %.1500s", st, b)
 			}
-			t.Fatalf("%d of %d callbacks never arrived, e.g. %s", len(missing), len(expected), strings.Join(missing[:min(5, len(missing))], ", "))
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("%d of %d callbacks never arrived, e.g. %s", len(missing), len(expected), strings.Join(missing[:min(5, len(missing))], ", "))
 	}
+	t.Logf("%d trials, %d callbacks expected, all delivered", trials, len(expected))
 }
 
 // signSumsub signs a request to the sandbox's Sumsub API with the default

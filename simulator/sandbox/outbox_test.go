@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 	"github.com/kycsim/kycsim/simulator/sandbox/sandboxtest"
@@ -94,20 +96,18 @@ func (h *harness) enqueue(t *testing.T, url string, answer time.Duration, delays
 // most 10 s of real time.
 func (h *harness) waitState(t *testing.T, id int64, state sandbox.DeliveryState, attempts int) *sandbox.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		d, err := h.store.Delivery(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.State == state && len(d.History) >= attempts {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery %d: still %s after %d attempts %+v; want %s", id, d.State, len(d.History), d.History, state)
-		}
-		time.Sleep(2 * time.Millisecond)
+	var d *sandbox.Delivery
+	var err error
+	if !testpoll.Until(10*time.Second, func() bool {
+		d, err = h.store.Delivery(context.Background(), id)
+		return err != nil || (d.State == state && len(d.History) >= attempts)
+	}) {
+		t.Fatalf("delivery %d: still %s after %d attempts %+v; want %s", id, d.State, len(d.History), d.History, state)
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // receiver answers the n-th request (from 1) with answer(n, w, r).
@@ -283,12 +283,8 @@ func TestOutboxBoundedConcurrency(t *testing.T) {
 	for range n {
 		ds = append(ds, h.enqueue(t, rc.URL, 5*time.Second))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for inflight.Load() < workers {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d attempts in flight, want %d", inflight.Load(), workers)
-		}
-		time.Sleep(time.Millisecond)
+	if !testpoll.Until(10*time.Second, func() bool { return inflight.Load() >= workers }) {
+		t.Fatalf("%d attempts in flight, want %d", inflight.Load(), workers)
 	}
 	close(release)
 	for _, d := range ds {
@@ -415,16 +411,32 @@ func TestOutboxAtLeastOnceWhenRecordFails(t *testing.T) {
 
 func TestOutboxManyDeliveries(t *testing.T) {
 	const n = 200
+	// Every 7th delivery is refused at its first attempt, and acknowledged
+	// at its retry.
+	var mu sync.Mutex
+	refused := map[string]bool{}
 	rc := newReceiver(t, func(k int, w http.ResponseWriter, r *http.Request) {
-		if k%7 == 0 {
+		seq, _ := strconv.Atoi(r.Header.Get("X-Seq"))
+		mu.Lock()
+		defer mu.Unlock()
+		if seq%7 == 0 && !refused[r.Header.Get("X-Seq")] {
+			refused[r.Header.Get("X-Seq")] = true
 			w.WriteHeader(502)
 		}
 	})
 	h := newHarness(t, nil, func(o *sandbox.Outbox) { o.Workers = 8 })
 	var ds []*sandbox.Delivery
-	for range n {
-		ds = append(ds, h.enqueue(t, rc.URL, 2*time.Second, time.Second, time.Second, time.Second))
+	for i := range n {
+		d := sandboxtest.NewDelivery("", 1, h.clock.Now())
+		d.URL, d.From = rc.URL, netip.Addr{}
+		d.Header.Set("X-Seq", strconv.Itoa(i))
+		d.Policy = delivery.RetryPolicy{Name: "test", ConnectTimeout: time.Second, AnswerTimeout: 2 * time.Second, Delays: []time.Duration{time.Second}}
+		if err := h.store.Enqueue(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
 	}
+	h.outbox.Wake()
 	for _, d := range ds {
 		h.waitState(t, d.ID, sandbox.Delivered, 1)
 	}

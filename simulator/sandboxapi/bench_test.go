@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
 )
@@ -70,12 +71,8 @@ func benchSandbox(b *testing.B, sink http.Handler, scale float64) (string, *http
 // waitCount polls until the sink counted want callbacks.
 func waitCount(b *testing.B, sink *countingSink, want int64) {
 	b.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for sink.n.Load() < want {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d callbacks delivered", sink.n.Load(), want)
-		}
-		time.Sleep(time.Millisecond)
+	if !testpoll.Until(2*time.Minute, func() bool { return sink.n.Load() >= want }) {
+		b.Fatalf("%d of %d callbacks delivered", sink.n.Load(), want)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/sandbox/sqlite"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
@@ -56,19 +57,16 @@ func newSink(t *testing.T) *callbackSink {
 // wait polls until fn holds for the callbacks received, or fails.
 func (s *callbackSink) wait(t *testing.T, what string, fn func([]gotCallback) bool) []gotCallback {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []gotCallback
+	if !testpoll.Until(10*time.Second, func() bool {
 		s.mu.Lock()
-		got := append([]gotCallback(nil), s.got...)
+		got = append([]gotCallback(nil), s.got...)
 		s.mu.Unlock()
-		if fn(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10 s for %s; got %d callbacks", what, len(got))
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fn(got)
+	}) {
+		t.Fatalf("waited 10 s for %s; got %d callbacks", what, len(got))
 	}
+	return got
 }
 
 // find returns the first callback whose body contains every string.
@@ -348,22 +346,19 @@ func TestKYXTokenExpiresByItself(t *testing.T) {
 	}
 	sink.wait(t, "TOKEN_EXPIRED", func(cs []gotCallback) bool { return len(cs) == 1 && has(cs[0], `"TOKEN_EXPIRED"`) })
 	// The access token itself (an hour of sandbox time) runs out too.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var code int
+	var out map[string]any
+	if !testpoll.Until(10*time.Second, func() bool {
 		req := newRequest(t, "GET", base+"/api/v1/workflow-executions/x", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("User-Agent", testUA)
-		code, out := call(t, req)
-		if code == 401 {
-			if !strings.Contains(out["detail"].(string), "expired") {
-				t.Errorf("expired token: %v", out)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the token did not expire: %d", code)
-		}
-		time.Sleep(20 * time.Millisecond)
+		code, out = call(t, req)
+		return code == 401
+	}) {
+		t.Fatalf("the token did not expire: %d", code)
+	}
+	if !strings.Contains(out["detail"].(string), "expired") {
+		t.Errorf("expired token: %v", out)
 	}
 }
 
@@ -649,24 +644,20 @@ func TestDocumentAndMetricsServed(t *testing.T) {
 	}
 	call(t, sumsubRequest(t, "POST", base+"/resources/applicants?levelName=l", map[string]any{"externalUserId": "m-1"}))
 	sink.wait(t, "applicantCreated", func(cs []gotCallback) bool { return len(cs) == 1 })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var text string
+	if !testpoll.Until(5*time.Second, func() bool {
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		text := string(b)
-		if strings.Contains(text, "kycsim_callbacks_delivered_total 1") &&
+		text = string(b)
+		return strings.Contains(text, "kycsim_callbacks_delivered_total 1") &&
 			strings.Contains(text, `kycsim_http_requests_total{route="/resources/applicants",status="201"} 1`) &&
-			strings.Contains(text, "kycsim_delivery_latency_seconds_count 1") && strings.Contains(text, "kycsim_callbacks_pending 0") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics do not show the delivery:\n%s", text)
-		}
-		time.Sleep(10 * time.Millisecond)
+			strings.Contains(text, "kycsim_delivery_latency_seconds_count 1") && strings.Contains(text, "kycsim_callbacks_pending 0")
+	}) {
+		t.Fatalf("metrics do not show the delivery:\n%s", text)
 	}
 }
 

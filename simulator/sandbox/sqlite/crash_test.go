@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 	"github.com/kycsim/kycsim/simulator/sandbox/sandboxtest"
@@ -82,7 +83,12 @@ func newCountingReceiver(t *testing.T) *countingReceiver {
 			http.Error(w, "no id", http.StatusBadRequest)
 			return
 		}
-		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+		// A receiver that takes its time (up to 2 ms).
+		select {
+		case <-time.After(time.Duration(rand.IntN(2000)) * time.Microsecond):
+		case <-r.Context().Done():
+			return
+		}
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		rc.tries[body.ID]++
@@ -140,19 +146,16 @@ func drain(t *testing.T, db *sqlite.DB, rc *countingReceiver, configure func(o *
 		t.Fatal(err)
 	}
 	defer o.Close(context.Background())
-	deadline := time.Now().Add(time.Minute)
-	for {
-		pending, err := db.Deliveries(context.Background(), sandbox.DeliveryFilter{State: sandbox.Pending, Limit: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery %d still pending after a minute: %+v", pending[0].ID, pending[0])
-		}
-		time.Sleep(5 * time.Millisecond)
+	var pending []*sandbox.Delivery
+	var err error
+	if !testpoll.Until(time.Minute, func() bool {
+		pending, err = db.Deliveries(context.Background(), sandbox.DeliveryFilter{State: sandbox.Pending, Limit: 1})
+		return err != nil || len(pending) == 0
+	}) {
+		t.Fatalf("delivery %d still pending after a minute: %+v", pending[0].ID, pending[0])
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	seen := rc.acknowledged()
 	for _, d := range allDeliveries(t, db) {
@@ -268,7 +271,7 @@ func TestSIGKILL(t *testing.T) {
 		}
 		// Up to 400 ms: before the child has opened the database, while
 		// it enqueues, while it delivers.
-		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+		<-time.After(time.Duration(rng.IntN(400)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -341,6 +344,9 @@ func runChild(trial, path, receiver string) error {
 		return err
 	}
 	w := bufio.NewWriter(os.Stdout)
+	// A batch every 2 ms, so that the parent's kill lands at any stage.
+	pace := time.NewTicker(2 * time.Millisecond)
+	defer pace.Stop()
 	for batch := 0; batch < 60; batch++ {
 		var ds []*sandbox.Delivery
 		var ids []string
@@ -357,7 +363,7 @@ func runChild(trial, path, receiver string) error {
 			return err
 		}
 		o.Wake()
-		time.Sleep(2 * time.Millisecond)
+		<-pace.C
 	}
 	select {} // deliver until killed
 }
