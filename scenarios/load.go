@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kycsim/kycsim/internal/editdistance"
 	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/event"
 	"github.com/kycsim/kycsim/simulator/signing"
@@ -406,7 +407,7 @@ func (l *loader) known(m *mapping, what string, keys ...string) error {
 func suggest(s string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := distance(strings.ToLower(s), k); d < bestD {
+		if d := editdistance.Distance(strings.ToLower(s), k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -414,30 +415,6 @@ func suggest(s string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance of two short strings.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // stringTag reports whether a scalar of this tag is read as a string:

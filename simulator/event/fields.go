@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kycsim/kycsim/internal/editdistance"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -154,7 +155,7 @@ func (f *Fields) suggest(path string, toks []string, i int, n *fieldNode) string
 			return
 		}
 		for _, name := range n.memberNames() {
-			if d := distance(strings.ToLower(toks[i]), strings.ToLower(name)); d <= min(1, closeEnough(toks[i])) && (best == nil || d < best.d) {
+			if d := editdistance.Distance(strings.ToLower(toks[i]), strings.ToLower(name)); d <= min(1, closeEnough(toks[i])) && (best == nil || d < best.d) {
 				best = &hit{slices.Clone(at), d, name}
 			}
 			walk(n.members[name], append(at, name), depth+1)
@@ -181,7 +182,7 @@ func (f *Fields) names(toks []string) bool {
 func nearest(s string, list []string) string {
 	best, bestD := "", closeEnough(s)+1
 	for _, name := range list {
-		if d := distance(strings.ToLower(s), strings.ToLower(name)); d < bestD {
+		if d := editdistance.Distance(strings.ToLower(s), strings.ToLower(name)); d < bestD {
 			best, bestD = name, d
 		}
 	}
@@ -196,30 +197,6 @@ func closeEnough(s string) int {
 		return 1
 	}
 	return max(2, len(s)/3)
-}
-
-// distance is the Levenshtein distance of two short strings.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func (n *fieldNode) memberNames() []string {
