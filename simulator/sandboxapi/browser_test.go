@@ -44,14 +44,8 @@ func TestOutcomePageInChromium(t *testing.T) {
 	sink := newSink(t)
 	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.01 })
 	tok := jumioToken(t, base)
-	req := newRequest(t, "POST", base+"/api/v1/accounts", map[string]any{"customerInternalReference": "browser", "workflowDefinition": map[string]any{"key": 1},
+	acc := createAccount(t, base, tok, map[string]any{"customerInternalReference": "browser", "workflowDefinition": map[string]any{"key": 1},
 		"callbackUrl": sink.srv.URL + "/jumio", "tokenLifetime": "60d"})
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("User-Agent", testUA)
-	code, acc := call(t, req)
-	if code != 200 {
-		t.Fatalf("create: %d %v", code, acc)
-	}
 	href := acc["web"].(map[string]any)["href"].(string)
 	we := acc["workflowExecution"].(map[string]any)["id"].(string)
 
@@ -111,7 +105,7 @@ func TestOutcomePageInChromium(t *testing.T) {
 	if started != 1 {
 		t.Errorf("%d ACQUISITION_STARTED callbacks, want 1", started)
 	}
-	req = newRequest(t, "GET", base+"/api/v1/workflow-executions/"+we, nil)
+	req := newRequest(t, "GET", base+"/api/v1/workflow-executions/"+we, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("User-Agent", testUA)
 	code, det := call(t, req)

@@ -237,6 +237,20 @@ func jumioToken(t *testing.T, base string) string {
 	return out["access_token"].(string)
 }
 
+// createAccount creates a KYX account and workflow execution through the
+// API, as an app does, and returns the answer.
+func createAccount(t *testing.T, base, tok string, body map[string]any) map[string]any {
+	t.Helper()
+	req := newRequest(t, "POST", base+"/api/v1/accounts", body)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", testUA)
+	code, acc := call(t, req)
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, acc)
+	}
+	return acc
+}
+
 // sumsubSign signs a Sumsub API request the way Sumsub's clients do.
 func sumsubSign(req *http.Request, body []byte, secret string, ts time.Time) {
 	s := strconv.FormatInt(ts.Unix(), 10)
@@ -514,14 +528,8 @@ func TestPageFlow(t *testing.T) {
 	sink := newSink(t)
 	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.01 })
 	tok := jumioToken(t, base)
-	req := newRequest(t, "POST", base+"/api/v1/accounts", map[string]any{"customerInternalReference": "page", "workflowDefinition": map[string]any{"key": 1},
+	acc := createAccount(t, base, tok, map[string]any{"customerInternalReference": "page", "workflowDefinition": map[string]any{"key": 1},
 		"callbackUrl": sink.srv.URL + "/jumio", "tokenLifetime": "60d"})
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("User-Agent", testUA)
-	code, acc := call(t, req)
-	if code != 200 {
-		t.Fatalf("create: %d %v", code, acc)
-	}
 	href := acc["web"].(map[string]any)["href"].(string)
 	resp, err := http.Get(href)
 	if err != nil {
@@ -553,7 +561,7 @@ func TestPageFlow(t *testing.T) {
 		t.Errorf("%d ACQUISITION_STARTED callbacks, want 1", started)
 	}
 	we := acc["workflowExecution"].(map[string]any)["id"].(string)
-	req = newRequest(t, "GET", base+"/api/v1/workflow-executions/"+we, nil)
+	req := newRequest(t, "GET", base+"/api/v1/workflow-executions/"+we, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("User-Agent", testUA)
 	_, det := call(t, req)
