@@ -25,6 +25,8 @@ type target struct {
 	fetches map[string]bool
 	policy  string
 	quiet   time.Duration
+	// serve starts the server (httptest.NewServer when nil).
+	serve func(t *testing.T, h http.Handler) *httptest.Server
 }
 
 // certify plays every case against a target and returns the ids of the
@@ -48,7 +50,12 @@ func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase strin
 // certifyReport plays every case against a target and returns the report.
 func certifyReport(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) *Report {
 	t.Helper()
-	srv := httptest.NewServer(tg.handler)
+	var srv *httptest.Server
+	if tg.serve != nil {
+		srv = tg.serve(t, tg.handler)
+	} else {
+		srv = httptest.NewServer(tg.handler)
+	}
 	defer srv.Close()
 	opt, cases := runOptions(t, srv.URL)
 	opt.Probe, opt.Vendor, opt.VendorBase = tg.probe(srv.URL), vendor, vendorBase
@@ -172,6 +179,14 @@ func TestSelfTest(t *testing.T) {
 		{"reference-keyed", func(t *testing.T, h string) target {
 			return target{handler: newReferenceKeyedReceiver("s3cr3t"), probe: probe}
 		}},
+		{"single-threaded", func(t *testing.T, h string) target {
+			// One connection at a time behind a backlog of 1, as a
+			// development server: kycsim's 16 cases at once must not be
+			// charged to it.
+			tg := reference(t, receiver.Config{}, h)
+			tg.serve = func(t *testing.T, h http.Handler) *httptest.Server { return singleThreaded(t, h, 1) }
+			return tg
+		}},
 		{"async", func(t *testing.T, h string) target {
 			return target{handler: newAsyncReceiver("s3cr3t", 200*time.Millisecond), probe: probe, quiet: 800 * time.Millisecond}
 		}},
@@ -180,9 +195,19 @@ func TestSelfTest(t *testing.T) {
 		t.Run("correct/"+c.name, func(t *testing.T) {
 			t.Parallel()
 			vendor, base, host := vendorMock(t)
-			failed, unobserved := certify(t, c.make(t, host), vendor, base)
-			if len(failed) > 0 || len(unobserved) > 0 {
-				t.Errorf("the correct %s receiver fails %s; unobserved: %s", c.name, strings.Join(failed, ", "), strings.Join(unobserved, ", "))
+			rep := certifyReport(t, c.make(t, host), vendor, base)
+			for _, cr := range rep.Cases {
+				switch {
+				case cr.Outcome == Fail:
+					t.Errorf("the correct %s receiver fails %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
+				case cr.Unobserved:
+					t.Errorf("the correct %s receiver leaves %s unobserved: %s", c.name, cr.ID, strings.Join(cr.UnobservedChecks, "; "))
+				case cr.Capacity:
+					t.Errorf("the correct %s receiver had no room for %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
+				}
+			}
+			for _, f := range rep.Capacity {
+				t.Logf("capacity: %s", f)
 			}
 		})
 	}

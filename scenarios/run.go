@@ -136,6 +136,12 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Capacity are the expectations that could not be checked because
+	// the target had no room for kycsim's requests (a delivery or a
+	// probe got no connection while others were in flight, also after
+	// kycsim lowered its concurrency): the target's capacity failed, not
+	// the step.
+	Capacity []string `json:"capacity,omitempty"`
 	// Checked counts the expectations the step checked: one for an
 	// answer (status, within, attempts), one for effects seen through an
 	// observer. Skipped ones are not counted.
@@ -640,6 +646,10 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	if last.Capacity {
+		sr.Capacity = append(sr.Capacity, fmt.Sprintf("%s: not checked: %s", want.Pos, last.Err))
+		return sr
+	}
 	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
@@ -808,6 +818,10 @@ type probeAnswer struct {
 	Status *string `json:"status"`
 }
 
+// errNoRoom says the probe got no connection for want of the target's
+// capacity (delivery.Capacity).
+var errNoRoom = errors.New("the target had no room for the probe's connection while kycsim had other requests in flight, also after kycsim lowered its concurrency")
+
 func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error) {
 	var pa probeAnswer
 	u := strings.ReplaceAll(r.opt.Probe, "{subject}", url.PathEscape(subject))
@@ -815,8 +829,39 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 	if err != nil {
 		return pa, err
 	}
-	resp, err := r.opt.Observer.Do(req)
-	if err != nil {
+	var resp *http.Response
+	do := func() error {
+		resp, err = r.opt.Observer.Do(req)
+		if err != nil && delivery.ConnectError(err) {
+			return err
+		}
+		return nil
+	}
+	if c := r.opt.Dispatcher.Capacity; c != nil {
+		// The probe's connections count against the target's room too;
+		// its answer is read while the slot is held.
+		var body []byte
+		var status int
+		_, lost, cerr := c.Do(ctx, req.URL.Host, func() error {
+			if err := do(); err != nil || resp == nil {
+				return err
+			}
+			defer resp.Body.Close()
+			status = resp.StatusCode
+			body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			return nil
+		})
+		switch {
+		case cerr != nil:
+			return pa, cerr
+		case lost:
+			return pa, fmt.Errorf("probe %s: %w (%v)", u, errNoRoom, err)
+		case err != nil:
+			return pa, err
+		}
+		return r.probeAnswer(u, status, body)
+	}
+	if err := do(); err != nil || resp == nil {
 		return pa, err
 	}
 	defer resp.Body.Close()
@@ -824,8 +869,14 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 	if err != nil {
 		return pa, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return pa, fmt.Errorf("probe %s answered %d %s", u, resp.StatusCode, firstLine(b))
+	return r.probeAnswer(u, resp.StatusCode, b)
+}
+
+// probeAnswer reads the probe's answer.
+func (r *runner) probeAnswer(u string, status int, b []byte) (probeAnswer, error) {
+	var pa probeAnswer
+	if status != http.StatusOK {
+		return pa, fmt.Errorf("probe %s answered %d %s", u, status, firstLine(b))
 	}
 	if err := json.Unmarshal(b, &pa); err != nil {
 		return pa, fmt.Errorf("probe %s: not the probe protocol ({\"events\": N, \"status\": S}): %v", u, err)
@@ -923,7 +974,12 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
-		failures := r.check(ctx, e, subject, needProbe, needFetch)
+		failures, err := r.check(ctx, e, subject, needProbe, needFetch)
+		if errors.Is(err, errNoRoom) {
+			sr.Checked--
+			sr.Capacity = append(sr.Capacity, fmt.Sprintf("%s: not checked: %v", e.Pos, err))
+			return sr
+		}
 		now := time.Now()
 		switch {
 		case len(failures) == 0 && heldSince.IsZero():
@@ -951,12 +1007,15 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	}
 }
 
-func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, fetch bool) []string {
+func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, fetch bool) ([]string, error) {
 	var out []string
 	if probe {
 		pa, err := r.probe(ctx, subject)
+		if errors.Is(err, errNoRoom) {
+			return nil, err
+		}
 		if err != nil {
-			return []string{err.Error()}
+			return []string{err.Error()}, nil
 		}
 		if e.Events != nil && pa.Events != *e.Events {
 			out = append(out, fmt.Sprintf("expected %d events acted on, the probe says %d", *e.Events, pa.Events))
@@ -977,7 +1036,7 @@ func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, f
 			out = append(out, fmt.Sprintf("expected %d vendor API fetches, saw %d", *e.Fetches, n))
 		}
 	}
-	return out
+	return out, nil
 }
 
 // generate makes a value for a Var from the bytes read gives.

@@ -61,6 +61,15 @@ type Attempt struct {
 	ResponseBody   []byte        `json:"responseBody,omitempty"` // the first MaxResponseBytes
 	Latency        time.Duration `json:"latencyNs"`
 	Err            string        `json:"error,omitempty"`
+	// Requeued counts the times the attempt got no connection while
+	// kycsim had other requests in flight to the target, and was made
+	// again with fewer (Dispatcher.Capacity); Time and Latency are those
+	// of the last try.
+	Requeued int `json:"requeued,omitempty"`
+	// Capacity is set when the attempt still got no connection, with
+	// other requests in flight, when its budget ran out: the target's
+	// capacity failed, not this callback.
+	Capacity bool `json:"capacity,omitempty"`
 }
 
 // Acknowledged reports whether the receiver answered with a 2xx.
@@ -86,6 +95,10 @@ type Dispatcher struct {
 	Log *Log
 	// OnAttempt, when set, is called after every attempt.
 	OnAttempt func(Attempt)
+	// Capacity, when set, keeps the requests in flight to each target
+	// within what it can take, and makes again an attempt that got no
+	// connection for want of room (see Capacity).
+	Capacity *Capacity
 
 	pools      *pools
 	deliveries *atomic.Int64
@@ -116,7 +129,7 @@ func NewDispatcher(clock Clock, log *Log) *Dispatcher {
 // time each get their own clock this way, so that one's waits do not age
 // another's events.
 func (d *Dispatcher) WithClock(clock Clock) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, pools: d.pools, deliveries: d.deliveries}
+	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, Capacity: d.Capacity, pools: d.pools, deliveries: d.deliveries}
 }
 
 // Close closes the idle connections.
@@ -237,6 +250,30 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if req.From.IsValid() {
 		a.From = req.From.String()
 	}
+	if d.Capacity == nil {
+		d.try(ctx, client, req, u, &a)
+		return a
+	}
+	requeued, lost, err := d.Capacity.Do(ctx, u.Host, func() error { return d.try(ctx, client, req, u, &a) })
+	a.Requeued, a.Capacity = requeued, lost
+	switch {
+	case err != nil && a.Err == "":
+		a.Err = describe(err, req.Policy)
+	case lost:
+		a.Err += fmt.Sprintf(" (with other requests of kycsim in flight to the target, also after it lowered its concurrency; tried %d times)", requeued+1)
+	}
+	return a
+}
+
+// try makes one try of an attempt, recording its outcome in a (the
+// fields of an earlier try are replaced); it returns the error when the
+// try got no connection (ConnectError), nil otherwise.
+func (d *Dispatcher) try(ctx context.Context, client *http.Client, req Request, u *url.URL, a *Attempt) error {
+	a.Time, a.ClockTime = time.Now(), d.Clock.Now()
+	a.Status, a.ResponseHeader, a.ResponseBody, a.Latency, a.Err = 0, nil, nil, 0, ""
+	// The latency counts from before the answer deadline starts, so that
+	// an attempt cut off by it never looks faster than the deadline.
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout)
 	defer cancel()
 	// The request is made from the URL parsed once per delivery, as
@@ -253,12 +290,14 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if len(body) == 0 {
 		hr.Body, hr.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	start := time.Now()
 	resp, err := client.Do(hr)
 	if err != nil {
 		a.Latency = time.Since(start)
 		a.Err = describe(err, req.Policy)
-		return a
+		if ConnectError(err) {
+			return err
+		}
+		return nil
 	}
 	a.Status, a.ResponseHeader = resp.StatusCode, resp.Header
 	a.ResponseBody, err = readAnswer(resp.Body)
@@ -267,7 +306,7 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if err != nil {
 		a.Err = "reading the answer: " + describe(err, req.Policy)
 	}
-	return a
+	return nil
 }
 
 // answerBuffers hold answer bodies while they are read.
