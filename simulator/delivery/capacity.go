@@ -119,7 +119,10 @@ func (c *Capacity) release(h string, failedWith int, err string) {
 
 // Do makes a request to a host through try, holding a slot of the host
 // while it runs. try returns the connection error when the request got no
-// connection (ConnectError tells one), nil otherwise. When it got none
+// connection (ConnectError tells one), the error when no answer came, nil
+// otherwise. No answer while the host is short of room (a connection
+// failed for want of it before) and others are in flight is lost too; it
+// is not made again. When it got none
 // while other requests were in flight, Do makes it again once a slot is
 // free, until the budget runs out (also while it waits for a slot) or ctx
 // is done: requeued says how many times, and lost is true when the last
@@ -152,6 +155,23 @@ func (c *Capacity) Do(ctx context.Context, host string, try func() error) (reque
 			count(func(hs *hostSlots) { hs.requeued++ })
 		}
 		cerr := try()
+		if cerr != nil && !ConnectError(cerr) {
+			// The connection was made but no answer came. While the
+			// target is short of room with others in flight, the
+			// request may never have reached it (a connection the
+			// kernel took but the server never accepted): not the
+			// request's fault, but it may have been acted on, so it is
+			// not made again.
+			c.mu.Lock()
+			hs := c.host(host)
+			short := hs.refusedAt > 0 && n > 1
+			if short {
+				hs.lost++
+			}
+			c.mu.Unlock()
+			c.release(host, 0, "")
+			return requeued, short, nil
+		}
 		failedWith, msg := 0, ""
 		if cerr != nil && n > 1 {
 			failedWith, msg = n, cerr.Error()

@@ -113,3 +113,27 @@ func TestConnectError(t *testing.T) {
 		t.Error("a read timeout or a cancellation is no connect error")
 	}
 }
+
+// TestCapacityNoAnswerWhileShort: no answer, with others in flight to a
+// target short of room, is lost (not the request's fault) and not made
+// again; without a shortage it is the request's own outcome.
+func TestCapacityNoAnswerWhileShort(t *testing.T) {
+	c := NewCapacity()
+	noAnswer := context.DeadlineExceeded
+	calls := 0
+	if _, lost, _ := c.Do(context.Background(), "h:1", func() error { calls++; return noAnswer }); lost || calls != 1 {
+		t.Errorf("no answer, no shortage: lost %v after %d calls; want the outcome as it is", lost, calls)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	go c.Do(context.Background(), "h:1", func() error { close(held); <-release; return nil })
+	<-held
+	defer close(release)
+	c.mu.Lock()
+	c.host("h:1").refusedAt = 3 // a connection failed for want of room before
+	c.mu.Unlock()
+	calls = 0
+	requeued, lost, err := c.Do(context.Background(), "h:1", func() error { calls++; return noAnswer })
+	if !lost || requeued != 0 || calls != 1 || err != nil {
+		t.Errorf("no answer while short: requeued %d, lost %v, %d calls, err %v; want lost after one call", requeued, lost, calls, err)
+	}
+}

@@ -260,7 +260,7 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	case err != nil && a.Err == "":
 		a.Err = describe(err, req.Policy)
 	case lost:
-		a.Err += fmt.Sprintf(" (with other requests of kycsim in flight to the target, also after it lowered its concurrency; tried %d times)", requeued+1)
+		a.Err += fmt.Sprintf(" (with other requests of kycsim in flight to a target short of room for them, also after kycsim lowered its concurrency; tried %d time(s))", requeued+1)
 	}
 	return a
 }
@@ -294,7 +294,7 @@ func (d *Dispatcher) try(ctx context.Context, client *http.Client, req Request, 
 	if err != nil {
 		a.Latency = time.Since(start)
 		a.Err = describe(err, req.Policy)
-		if ConnectError(err) {
+		if ConnectError(err) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		return nil
