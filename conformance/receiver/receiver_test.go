@@ -660,3 +660,34 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionOf reads the decision of Jumio callbacks: a Netverify
+// approval is one only when the face check did not fail, whatever form
+// validity comes in.
+func TestDecisionOf(t *testing.T) {
+	iv := func(s string) []byte { return []byte("identityVerification=" + url.QueryEscape(s)) }
+	for _, tt := range []struct {
+		message string
+		body    []byte
+		truthy  bool
+		want    string
+	}{
+		{"APPROVED_VERIFIED", nil, false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":true}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"TRUE"}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":false}`), false, "rejected"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"FALSE"}`), false, "rejected"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"FALSE"}`), true, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"NO_MATCH","validity":true}`), false, "rejected"},
+		{"DENIED_FRAUD", nil, false, "rejected"},
+		{"ERROR_NOT_READABLE_ID", nil, false, "retry"},
+	} {
+		if got := decisionOf("jumio-netverify", tt.message, tt.body, tt.truthy); got != tt.want {
+			t.Errorf("%s %s (truthy %v): %s, want %s", tt.message, tt.body, tt.truthy, got, tt.want)
+		}
+	}
+	if got := decisionOf("jumio-kyx", "PROCESSED", nil, false); got != "" {
+		t.Errorf("KYX: %q, want no decision", got)
+	}
+}
