@@ -110,7 +110,7 @@ func (d *Drift) Add(body []byte, n int, file string) (string, []Departure, error
 	if len(all) == 0 {
 		d.clean++
 	}
-	var fresh []Departure
+	var freshKeys []string
 	seenHere := map[string]bool{}
 	for _, f := range all {
 		dep := f.dep
@@ -122,7 +122,7 @@ func (d *Drift) Add(body []byte, n int, file string) (string, []Departure, error
 			have = &dep
 			d.byKey[key] = have
 			d.list = append(d.list, have)
-			fresh = append(fresh, dep)
+			freshKeys = append(freshKeys, key)
 		}
 		if !slices.Contains(have.Levels, string(f.level)) {
 			have.Levels = append(have.Levels, string(f.level))
@@ -132,8 +132,10 @@ func (d *Drift) Add(body []byte, n int, file string) (string, []Departure, error
 			have.Count++
 		}
 	}
-	for i := range fresh {
-		fresh[i].Levels = slices.Clone(d.byKey[strings.Join([]string{fresh[i].Kind, fresh[i].Message, fresh[i].Place, fresh[i].Rule, fresh[i].Found}, "\x00")].Levels)
+	fresh := make([]Departure, len(freshKeys))
+	for i, k := range freshKeys {
+		fresh[i] = *d.byKey[k]
+		fresh[i].Levels = slices.Clone(fresh[i].Levels)
 	}
 	return message, fresh, nil
 }

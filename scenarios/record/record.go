@@ -364,7 +364,7 @@ func (r *Recorder) record(ex *exchange, h http.Header, body []byte) {
 	}
 	answer := "no answer: " + ex.answerErr
 	if ex.status != 0 {
-		answer = fmt.Sprintf("%d in %s", ex.status, ex.latency.Round(time.Millisecond))
+		answer = fmt.Sprintf("%d in %s", ex.status, ex.latency.Round(10*time.Microsecond))
 	}
 	sig := ""
 	if ex.signature != "" {

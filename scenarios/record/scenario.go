@@ -171,7 +171,7 @@ func (s *session) step(e *exchange, exactStatus bool) *yaml.Node {
 	}
 	answer := "no answer: " + e.answerErr
 	if e.status != 0 {
-		answer = fmt.Sprintf("answered %d in %s", e.status, e.latency.Round(time.Millisecond))
+		answer = fmt.Sprintf("answered %d in %s", e.status, e.latency.Round(10*time.Microsecond))
 	}
 	name := fmt.Sprintf("recorded #%d: %s", e.n, answer)
 	if e.signature != "" {
