@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
@@ -132,11 +132,11 @@ func Outcomes(product string) []string {
 	return out
 }
 
-// scenarioFor finds the scenario that plays an outcome.
-func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenario, error) {
+// scenarioFor names the scenario that plays an outcome.
+func (s *Server) scenarioFor(product, outcome, reason string) (string, error) {
 	name, ok := outcomeScenarios[product][outcome]
 	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
+		return "", errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
 	}
 	if strings.HasSuffix(name, "-") {
 		if reason == "" {
@@ -144,18 +144,17 @@ func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenar
 		}
 		name += reason
 	}
-	sc, ok := s.cfg.Library[name]
-	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
+	if !s.cfg.Planner.Has(name) {
+		return "", errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
 	}
-	return sc, nil
+	return name, nil
 }
 
 // play plans an outcome's scenario for a verification from start, adds
 // its timeline to the record and returns the deliveries to enqueue. When
 // endAt is set the plan is moved so that its last callback is due then
 // (an expiry that happened at that time).
-func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *scenarios.Plan, error) {
+func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *simulator.Plan, error) {
 	sc, err := s.scenarioFor(v.Product, outcome, reason)
 	if err != nil {
 		return nil, nil, err
@@ -169,13 +168,10 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 		// Nothing to send to: the plan still moves the state on.
 		target = "http://127.0.0.1:9/"
 	}
-	opt := scenarios.Options{
-		Catalog: s.cfg.Catalog, URLs: map[string]string{v.Product: target},
-		Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
-		VendorBase: s.cfg.PublicURL, Vars: map[string]string{"subject": v.ID},
-		AccountID: v.AccountID, Fields: fields,
-	}
-	plan, err := scenarios.PlanScenario(sc, opt, start)
+	plan, err := s.cfg.Planner.Plan(sc, simulator.PlanRequest{
+		Product: v.Product, URL: target, Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
+		VendorBase: s.cfg.PublicURL, Subject: v.ID, AccountID: v.AccountID, Fields: fields, Start: start,
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
 	}
@@ -271,7 +267,7 @@ func (s *Server) enqueueOutcome(ctx context.Context, id, product, outcome, reaso
 
 // applyPlan records what an outcome's plan decided: the final status, the
 // KYX decision, the Netverify scan, the end of any pending expiry.
-func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *scenarios.Plan) {
+func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *simulator.Plan) {
 	switch outcome {
 	case "STARTED", "CREATED", "PENDING":
 		// Steps on the way: no outcome yet.

@@ -19,7 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/gorilla/mux"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 	"github.com/kycsim/kycsim/simulator/signing"
 	"github.com/kycsim/kycsim/spec"
@@ -37,9 +37,9 @@ type Config struct {
 	WallNow func() time.Time
 	// Catalog builds the callbacks.
 	Catalog *spec.Catalog
-	// Library holds the scenarios outcomes play (the built-in library and
-	// the sandbox's own).
-	Library map[string]*scenarios.Scenario
+	// Planner plans the scenarios outcomes play (the built-in library and
+	// the sandbox's own, OutcomeScenarios).
+	Planner simulator.Planner
 	// PublicURL is the base URL the sandbox is reached at: web.href,
 	// redirectUrl, websdkLink URLs and the callbacks' hrefs point at it.
 	PublicURL string
@@ -86,8 +86,11 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Clock == nil || cfg.Catalog == nil || cfg.Library == nil {
-		return nil, errors.New("sandbox server: Store, Clock, Catalog and Library are required")
+	if cfg.Store == nil || cfg.Clock == nil || cfg.Catalog == nil || cfg.Planner == nil {
+		return nil, errors.New("sandbox server: Store, Clock, Catalog and Planner are required")
+	}
+	if err := checkPlanner(cfg.Planner); err != nil {
+		return nil, err
 	}
 	if cfg.WallNow == nil {
 		cfg.WallNow = time.Now
