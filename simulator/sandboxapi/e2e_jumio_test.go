@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -448,4 +449,271 @@ func upload(t *testing.T, method, u, token string, data []byte) (int, map[string
 	req.Header.Set("User-Agent", testUA)
 	req.Header.Set("Accept", "application/json")
 	return call(t, req)
+}
+
+// pngBytes draws a small PNG, as an app's camera capture would be.
+func pngBytes(t *testing.T, seed byte) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	img.Pix[0] = seed
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestKYXAPIChannelFlow plays the API channel as a server-side capture
+// app does: create the account, upload the ID's front and the selfie's
+// face to the api.parts URLs with api.token, finalize; the callbacks
+// follow and the retrieval lists the uploaded parts, whose hrefs answer
+// the uploaded bytes. A missing part gets Jumio's error.
+func TestKYXAPIChannelFlow(t *testing.T) {
+	sink := newSink(t)
+	_, base := startSandbox(t, sink, nil)
+	c := newKYXClient(t, base)
+	_, acc := c.do("POST", "/api/v1/accounts", map[string]any{"customerInternalReference": "api-1", "workflowDefinition": map[string]any{"key": 3},
+		"callbackUrl": sink.srv.URL + "/kyx", "tokenLifetime": "60d"})
+	checkShape(t, "kyx-account-api.json", fixture(t, "kyx-account-api.json"), acc)
+	we, account := str(acc, "workflowExecution", "id"), str(acc, "account", "id")
+	apis := map[string]map[string]any{}
+	for _, cr := range obj(acc, "workflowExecution", "credentials").([]any) {
+		if api, ok := obj(cr, "api").(map[string]any); ok {
+			apis[str(cr, "category")] = api
+		}
+	}
+	id, selfie := apis["ID"], apis["SELFIE"]
+	if id == nil || selfie == nil || str(id, "parts", "front") == "" || str(id, "parts", "back") == "" || str(selfie, "parts", "face") == "" {
+		t.Fatalf("the account answer has no API channel for the ID and the selfie: %v", acc)
+	}
+	token := str(id, "token")
+	finalize := func(tok string) (int, map[string]any) {
+		req := newRequest(t, "PUT", str(id, "workflowExecution"), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("User-Agent", testUA)
+		req.Header.Set("Accept", "application/json")
+		return call(t, req)
+	}
+	// Finalizing before the parts are there is Jumio's error, naming them.
+	if code, out := finalize(token); code != 400 || !strings.Contains(str(out, "detail"), "ID FRONT") || !strings.Contains(str(out, "detail"), "SELFIE FACE") {
+		t.Errorf("finalize without parts: %d %v, want 400 naming ID FRONT and SELFIE FACE", code, out)
+	}
+	front, face := pngBytes(t, 1), pngBytes(t, 2)
+	code, up := upload(t, "POST", str(id, "parts", "front"), token, front)
+	if code != 200 {
+		t.Fatalf("upload front: %d %v", code, up)
+	}
+	checkShape(t, "kyx-part-upload.json", fixture(t, "kyx-part-upload.json"), up)
+	sink.wait(t, "ACQUISITION_STARTED", func(cs []gotCallback) bool { return anyHas(cs, we, "ACQUISITION_STARTED") })
+	if code, out := finalize(token); code != 400 || !strings.Contains(str(out, "detail"), "SELFIE FACE") || strings.Contains(str(out, "detail"), "ID FRONT") {
+		t.Errorf("finalize without the face: %d %v, want 400 naming SELFIE FACE only", code, out)
+	}
+	// The rules of an upload.
+	for _, tc := range []struct {
+		name, url, token string
+		data             []byte
+		want             int
+	}{
+		{"not an image", str(selfie, "parts", "face"), token, []byte("%PDF-1.4 not an image"), 400},
+		{"no token", str(selfie, "parts", "face"), "", face, 401},
+		{"forged token", str(selfie, "parts", "face"), token[:len(token)-4] + "0000", face, 401},
+		{"a classifier the credential has not", strings.Replace(str(selfie, "parts", "face"), "/FACE", "/FRONT", 1), token, face, 400},
+		{"unknown credential", strings.Replace(str(selfie, "parts", "face"), we+"/credentials/", we+"/credentials/0", 1), token, face, 404},
+	} {
+		if code, out := upload(t, "POST", tc.url, tc.token, tc.data); code != tc.want {
+			t.Errorf("%s: %d %v, want %d", tc.name, code, out, tc.want)
+		}
+	}
+	// Another workflow's token does not open this one.
+	_, other := c.do("POST", "/api/v1/accounts", map[string]any{"customerInternalReference": "api-2", "workflowDefinition": map[string]any{"key": 3}, "tokenLifetime": "60d"})
+	otherToken := str(other, "workflowExecution", "credentials", 0, "api", "token")
+	if code, _ := upload(t, "POST", str(selfie, "parts", "face"), otherToken, face); code != 401 {
+		t.Errorf("another workflow's token: %d, want 401", code)
+	}
+	// An upload again replaces the part (PUT); the OAuth token works too.
+	if code, out := upload(t, "PUT", str(selfie, "parts", "face"), c.token(), face); code != 200 {
+		t.Fatalf("upload face: %d %v", code, out)
+	}
+	code, fin := finalize(token)
+	if code != 200 {
+		t.Fatalf("finalize: %d %v", code, fin)
+	}
+	checkShape(t, "kyx-finalize.json", fixture(t, "kyx-finalize.json"), fin)
+	if code, _ := finalize(token); code != 409 {
+		t.Errorf("finalize twice: %d, want 409", code)
+	}
+	if code, _ := upload(t, "POST", str(id, "parts", "back"), token, front); code != 409 {
+		t.Errorf("upload after finalizing: %d, want 409", code)
+	}
+	got := sink.wait(t, "PROCESSED", func(cs []gotCallback) bool { return anyHas(cs, we, `"PROCESSED"`) })
+	cb, _ := find(got, we, `"PROCESSED"`)
+	var callback map[string]any
+	json.Unmarshal(cb.Body, &callback)
+	_, det := c.do("GET", str(callback, "workflowExecution", "href"), nil)
+	if str(det, "workflow", "status") != "PROCESSED" || str(det, "decision", "type") != "PASSED" || str(det, "account", "id") != account {
+		t.Fatalf("retrieval after finalize: %v", det)
+	}
+	uploaded := map[string][]byte{"FRONT": front, "FACE": face}
+	n := 0
+	for _, cr := range det["credentials"].([]any) {
+		for _, p := range obj(cr, "parts").([]any) {
+			cl := str(p, "classifier")
+			want, ok := uploaded[cl]
+			if !ok {
+				t.Errorf("retrieval lists part %s, which was never uploaded", cl)
+				continue
+			}
+			n++
+			code, ctype, b := c.fetch(str(p, "href"), "")
+			if code != 200 || ctype != "image/png" || !bytes.Equal(b, want) {
+				t.Errorf("part %s: %d %s, %d bytes; want the %d bytes uploaded", cl, code, ctype, len(b), len(want))
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d parts listed, want FRONT and FACE", n)
+	}
+	if d := capDecisions(det); !slices.Equal(d["liveness"], []string{"PASSED/OK"}) || !slices.Equal(d["similarity"], []string{"PASSED/OK"}) {
+		t.Errorf("capabilities of the API channel: %v", d)
+	}
+}
+
+// netverifyGet is a Netverify retrieval as the guide shows it: HTTP
+// Basic, Accept and User-Agent.
+func netverifyGet(t *testing.T, u, accept string) (int, string, []byte) {
+	t.Helper()
+	req := newRequest(t, "GET", u, nil)
+	req.SetBasicAuth(jumioID, jumioSecret)
+	req.Header.Set("User-Agent", testUA)
+	req.Header.Set("Accept", accept)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	checkResponse(t, req, resp, b)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func netverifyJSON(t *testing.T, u string) (int, map[string]any) {
+	t.Helper()
+	code, _, b := netverifyGet(t, u, "application/json")
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: %v: %s", u, err, b)
+	}
+	return code, out
+}
+
+// TestNetverifyRetrievalOutcomes plays Netverify as an app does, once per
+// outcome: initiate, the outcome is picked, the callback arrives, and the
+// app retrieves the scan, its data by part and its images. Retrieval
+// agrees with the callback; an approval carries liveness images in the
+// callback and the image list, and every image URL answers an image.
+func TestNetverifyRetrievalOutcomes(t *testing.T) {
+	sink := newSink(t)
+	_, base := startSandbox(t, sink, nil)
+	for _, tc := range []struct{ status, reason, scan string }{
+		{"APPROVED_VERIFIED", "", "DONE"},
+		{"DENIED_FRAUD", "107", "DONE"},
+		{"ERROR_NOT_READABLE_ID", "206", "DONE"},
+		{"DENIED_UNSUPPORTED_ID_TYPE", "", "DONE"},
+		{"NO_ID_UPLOADED", "", "FAILED"},
+	} {
+		t.Run(tc.status, func(t *testing.T) {
+			req := newRequest(t, "POST", base+"/api/v4/initiate", map[string]any{"customerInternalReference": "nv-" + tc.status, "userReference": "user-" + tc.status,
+				"reportingCriteria": "crit", "callbackUrl": sink.srv.URL + "/nv"})
+			req.SetBasicAuth(jumioID, jumioSecret)
+			req.Header.Set("User-Agent", testUA)
+			req.Header.Set("Accept", "application/json")
+			_, ini := call(t, req)
+			ref := str(ini, "transactionReference")
+			scans := base + "/api/netverify/v2/scans/" + ref
+			if code, out := netverifyJSON(t, scans); code != 200 || out["status"] != "PENDING" {
+				t.Errorf("before the callback: %d %v, want PENDING", code, out)
+			}
+			if code, _ := netverifyJSON(t, scans+"/data/document"); code != 404 {
+				t.Errorf("document data before the callback: %d, want 404", code)
+			}
+			if code, out := call(t, newRequest(t, "POST", base+"/_sandbox/netverify/"+ref+"/outcome", map[string]any{"outcome": tc.status, "reason": tc.reason})); code != 202 {
+				t.Fatalf("outcome: %d %v", code, out)
+			}
+			got := sink.wait(t, tc.status, func(cs []gotCallback) bool { return anyHas(cs, "jumioIdScanReference="+ref) })
+			cb, _ := find(got, "jumioIdScanReference="+ref)
+			form, err := url.ParseQuery(string(cb.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scan map[string]any
+			if !pollOK(func() bool { _, scan = netverifyJSON(t, scans); return scan["status"] == tc.scan }) {
+				t.Fatalf("scan status %v, want %s", scan["status"], tc.scan)
+			}
+			_, doc := netverifyJSON(t, scans+"/data/document")
+			_, tx := netverifyJSON(t, scans+"/data/transaction")
+			_, ver := netverifyJSON(t, scans+"/data/verification")
+			_, data := netverifyJSON(t, scans+"/data")
+			_, imgs := netverifyJSON(t, scans+"/images")
+			checkShape(t, "netverify-transaction.json", fixture(t, "netverify-transaction.json"), tx)
+			if doc["status"] != form.Get("verificationStatus") || str(data, "document", "status") != form.Get("verificationStatus") {
+				t.Errorf("document status %v / %v, the callback says %s", doc["status"], obj(data, "document", "status"), form.Get("verificationStatus"))
+			}
+			for f, field := range map[string]string{"type": "idType", "issuingCountry": "idCountry", "firstName": "idFirstName", "lastName": "idLastName", "dob": "idDob", "expiry": "idExpiry", "number": "idNumber"} {
+				if str(doc, f) != form.Get(field) {
+					t.Errorf("document %s = %q, the callback's %s = %q", f, str(doc, f), field, form.Get(field))
+				}
+			}
+			if str(tx, "merchantScanReference") != form.Get("merchantIdScanReference") || str(tx, "customerId") != form.Get("customerId") ||
+				str(tx, "clientIp") != form.Get("clientIp") || str(tx, "source") != form.Get("idScanSource") || str(tx, "merchantReportingCriteria") != "crit" {
+				t.Errorf("transaction %v does not agree with the callback %v", tx, form)
+			}
+			if code := form.Get("rejectReason"); code != "" && !strings.Contains(code, fmt.Sprintf("%q", str(ver, "rejectReason", "rejectReasonCode"))) {
+				t.Errorf("verification rejectReason %v, the callback's %s", ver["rejectReason"], code)
+			}
+			// Images: the list names what the callback named, and each answers.
+			listed := map[string]bool{}
+			for _, im := range imgs["images"].([]any) {
+				listed[str(im, "classifier")] = true
+				code, ctype, b := netverifyGet(t, str(im, "href"), "image/jpeg, image/png")
+				if code != 200 || ctype != "image/png" {
+					t.Errorf("image %s: %d %s", str(im, "href"), code, ctype)
+				} else if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+					t.Errorf("image %s: %v", str(im, "href"), err)
+				}
+			}
+			for field, cl := range map[string]string{"idScanImage": "front", "idScanImageBackside": "back", "idScanImageFace": "face"} {
+				if u := form.Get(field); (u != "") != listed[cl] || (u != "" && u != scans+"/images/"+cl) {
+					t.Errorf("callback %s = %q, image list has %s: %v", field, u, cl, listed[cl])
+				}
+			}
+			var liveness []string
+			if l := form.Get("livenessImages"); l != "" {
+				if err := json.Unmarshal([]byte(l), &liveness); err != nil {
+					t.Fatalf("livenessImages is not a JSON array: %v", err)
+				}
+			}
+			if approved := tc.status == "APPROVED_VERIFIED"; approved != (len(liveness) > 0) || approved != (form.Get("idScanImageFace") != "") {
+				t.Errorf("%s: %d liveness images, face %q; want both exactly when the face was checked", tc.status, len(liveness), form.Get("idScanImageFace"))
+			}
+			if listedL, _ := imgs["livenessImages"].([]any); len(listedL) != len(liveness) {
+				t.Errorf("image list has %d liveness images, the callback %d", len(listedL), len(liveness))
+			}
+			for _, u := range liveness {
+				if code, ctype, _ := netverifyGet(t, u, "image/jpeg"); code != 200 || ctype != "image/jpeg" {
+					t.Errorf("liveness image %s: %d %s", u, code, ctype)
+				}
+			}
+			if tc.status == "APPROVED_VERIFIED" {
+				checkShape(t, "netverify-images.json", fixture(t, "netverify-images.json"), imgs)
+				checkShape(t, "netverify-document.json", fixture(t, "netverify-document.json"), doc, "/issuingDate")
+				checkShape(t, "netverify-verification.json", fixture(t, "netverify-verification.json"), ver)
+				if form.Get("idScanSource") != "SDK" {
+					t.Errorf("liveness images with source %s; the guide gives them to SDK captures only", form.Get("idScanSource"))
+				}
+				if code, _, _ := netverifyGet(t, fmt.Sprintf("%s/images/liveness/%d", scans, len(liveness)+1), "image/png"); code != 404 {
+					t.Errorf("a liveness image past the last: %d, want 404", code)
+				}
+			}
+		})
+	}
 }

@@ -30,19 +30,26 @@ func (s *Server) netverifyImagesBase(ref string) string {
 	return s.cfg.PublicURL + "/api/netverify/v2/scans/" + ref + "/images/"
 }
 
-// rewriteNetverifyImages points a planned Netverify callback's image URLs
-// at the sandbox's retrieval API and, where the face was checked
-// (identity verification, which comes with an approval), adds the
-// liveness images the capture took, as real identity-verification
-// callbacks carry them (the guide: liveness images come with the mobile
-// SDKs, so the source is SDK then).
-func (s *Server) rewriteNetverifyImages(plan *scenarios.Plan, ref string) error {
+// finishNetverify makes planned Netverify callbacks agree with the
+// retrieval: the customerId the app gave is always there (the generator
+// leaves it out at random), the image URLs point at the sandbox's
+// retrieval API and, where the face was checked (identity verification,
+// which comes with an approval), the callback carries the liveness images
+// the capture took, as real identity-verification callbacks do (the
+// guide: liveness images come with the mobile SDKs, so the source is SDK
+// then).
+func (s *Server) finishNetverify(plan *scenarios.Plan, ref string, rec *record) error {
 	base := s.netverifyImagesBase(ref)
 	for i := range plan.Callbacks {
 		c := &plan.Callbacks[i]
 		ev := c.Event
 		if ev == nil {
 			continue
+		}
+		if rec.UserReference != "" {
+			if err := ev.SetValue("customerId", rec.UserReference); err != nil {
+				return err
+			}
 		}
 		for _, f := range netverifyImageFields {
 			if _, err := ev.Get(f[0]); err == nil {

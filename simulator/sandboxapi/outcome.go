@@ -190,7 +190,7 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
 	}
 	if v.Product == "jumio-netverify" {
-		if err := s.rewriteNetverifyImages(plan, v.ID); err != nil {
+		if err := s.finishNetverify(plan, v.ID, rec); err != nil {
 			return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
 		}
 	}
