@@ -29,9 +29,16 @@ type record struct {
 	Sent []string `json:"sent,omitempty"`
 
 	// Jumio KYX and Netverify.
-	UserReference string       `json:"userReference,omitempty"`
-	DefinitionKey string       `json:"definitionKey,omitempty"`
-	Decision      *kyxDecision `json:"decision,omitempty"`
+	UserReference     string       `json:"userReference,omitempty"`
+	ReportingCriteria string       `json:"reportingCriteria,omitempty"`
+	DefinitionKey     string       `json:"definitionKey,omitempty"`
+	Decision          *kyxDecision `json:"decision,omitempty"`
+	// KYX API channel: Channel is "API" once a part was uploaded through
+	// it; Uploaded lists the classifiers uploaded per credential id;
+	// Finalized says the acquisition was finalized.
+	Channel   string              `json:"channel,omitempty"`
+	Uploaded  map[string][]string `json:"uploaded,omitempty"`
+	Finalized bool                `json:"finalized,omitempty"`
 	// Netverify: fields of the final callback the retrieval repeats.
 	Scan map[string]any `json:"scan,omitempty"`
 
@@ -51,9 +58,12 @@ type mark struct {
 
 // kyxDecision is a KYX retrieval decision.
 type kyxDecision struct {
-	Type         string         `json:"type"`
-	RiskScore    int            `json:"riskScore"`
-	Label        string         `json:"label"`
+	Type      string `json:"type"`
+	RiskScore int    `json:"riskScore"`
+	Label     string `json:"label"`
+	// Reason is the label picked with the outcome (page, control API):
+	// it decides which capability fails.
+	Reason       string         `json:"reason,omitempty"`
 	Capabilities map[string]any `json:"capabilities,omitempty"`
 }
 
@@ -175,6 +185,11 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 	if err != nil {
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
 	}
+	if v.Product == "jumio-netverify" {
+		if err := s.finishNetverify(plan, v.ID, rec); err != nil {
+			return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
+		}
+	}
 	var ds []*sandbox.Delivery
 	for _, c := range plan.Callbacks {
 		msg := c.Request.Message
@@ -291,7 +306,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 			d.Label = band.label
 		}
 		if reason != "" {
-			d.Label = reason
+			d.Label, d.Reason = reason, reason
 		}
 		rec.Decision = d
 	}
@@ -325,7 +340,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 		last := plan.Callbacks[len(plan.Callbacks)-1]
 		rec.Scan = map[string]any{}
 		if last.Event != nil {
-			for _, f := range []string{"idType", "idCountry", "idSubtype", "verificationStatus", "rejectReason", "identityVerification", "idScanSource", "idFirstName", "idLastName", "idDob", "idExpiry", "idNumber"} {
+			for _, f := range scanFields {
 				if val, err := last.Event.Get(f); err == nil {
 					rec.Scan[f] = val
 				}
