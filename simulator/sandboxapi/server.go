@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,10 @@ type Config struct {
 	JumioClientID, JumioClientSecret string
 	// SumsubAppToken and SumsubSecretKey sign Sumsub API requests.
 	SumsubAppToken, SumsubSecretKey string
+	// SumsubCreateStatus is the status an applicant creation answers
+	// with (DefaultSumsubCreateStatus, 201, when 0; 200 for clients that
+	// accept nothing else).
+	SumsubCreateStatus int
 	// Webhooks maps a product to its default callback URL (Sumsub's only
 	// one; Jumio's when a request names no callbackUrl).
 	Webhooks map[string]string
@@ -130,28 +135,37 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // behind request validation, and the routes outside the document.
 func (s *Server) routes() error {
 	handlers := map[string]handlerFunc{
-		"jumioToken":              s.jumioToken,
-		"kyxCreateAccount":        s.kyxCreateAccount,
-		"kyxUpdateAccount":        s.kyxUpdateAccount,
-		"kyxDetails":              s.kyxDetails,
-		"kyxStatus":               s.kyxStatus,
-		"kyxDetailsShort":         s.kyxDetails,
-		"kyxStatusShort":          s.kyxStatus,
-		"netverifyInitiate":       s.netverifyInitiate,
-		"netverifyScan":           s.netverifyScan,
-		"netverifyScanData":       s.netverifyScanData,
-		"sumsubCreateApplicant":   s.sumsubCreateApplicant,
-		"sumsubApplicant":         s.sumsubApplicant,
-		"sumsubStatus":            s.sumsubStatus,
-		"sumsubPending":           s.sumsubPending,
-		"sumsubTestCompleted":     s.sumsubTestCompleted,
-		"sumsubAccessToken":       s.sumsubAccessToken,
-		"sumsubWebSDKLink":        s.sumsubWebSDKLink,
-		"controlKYXOutcome":       s.controlKYXOutcome,
-		"controlNetverifyOutcome": s.controlNetverifyOutcome,
-		"controlDeliveries":       s.controlDeliveries,
-		"controlResend":           s.controlResend,
-		"controlVerification":     s.controlVerification,
+		"jumioToken":                      s.jumioToken,
+		"kyxCreateAccount":                s.kyxCreateAccount,
+		"kyxUpdateAccount":                s.kyxUpdateAccount,
+		"kyxDetails":                      s.kyxDetails,
+		"kyxStatus":                       s.kyxStatus,
+		"kyxDetailsShort":                 s.kyxDetails,
+		"kyxStatusShort":                  s.kyxStatus,
+		"netverifyInitiate":               s.netverifyInitiate,
+		"netverifyScan":                   s.netverifyScan,
+		"netverifyScanData":               s.netverifyScanData,
+		"sumsubCreateApplicant":           s.sumsubCreateApplicant,
+		"sumsubApplicant":                 s.sumsubApplicant,
+		"sumsubStatus":                    s.sumsubStatus,
+		"sumsubPending":                   s.sumsubPending,
+		"sumsubTestCompleted":             s.sumsubTestCompleted,
+		"sumsubAccessToken":               s.sumsubAccessToken,
+		"sumsubWebSDKLink":                s.sumsubWebSDKLink,
+		"sumsubAccessTokenSDK":            s.sumsubAccessTokenSDK,
+		"sumsubApplicantByExternalUserId": s.sumsubApplicantByExternalUserId,
+		"sumsubFixedInfo":                 s.sumsubFixedInfo,
+		"sumsubChangeTopLevelInfo":        s.sumsubChangeTopLevelInfo,
+		"sumsubRequiredIdDocsStatus":      s.sumsubRequiredIdDocsStatus,
+		"sumsubReset":                     s.sumsubReset,
+		"sumsubAddIdDoc":                  s.sumsubAddIdDoc,
+		"sumsubImage":                     s.sumsubImage,
+		"sumsubHealth":                    s.sumsubHealth,
+		"controlKYXOutcome":               s.controlKYXOutcome,
+		"controlNetverifyOutcome":         s.controlNetverifyOutcome,
+		"controlDeliveries":               s.controlDeliveries,
+		"controlResend":                   s.controlResend,
+		"controlVerification":             s.controlVerification,
 	}
 	r := mux.NewRouter()
 	for _, path := range s.doc.Paths.InMatchingOrder() {
@@ -163,7 +177,7 @@ func (s *Server) routes() error {
 			}
 			delete(handlers, op.OperationID)
 			route := &routers.Route{Spec: s.doc, Path: path, PathItem: item, Method: method, Operation: op}
-			r.Handle(path, s.operation(route, h)).Methods(method)
+			r.Handle(muxPath(path), s.operation(route, h)).Methods(method)
 		}
 	}
 	if len(handlers) > 0 {
@@ -181,10 +195,19 @@ func (s *Server) routes() error {
 	}).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
+	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", s.webSDKPage)).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if vendorOf(r.URL.Path) == vendorSumsub {
+			s.sumsubNotSimulated(w, r)
+			return
+		}
 		s.writeError(w, r, errorf(http.StatusNotFound, "no sandbox API at %s", r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if vendorOf(r.URL.Path) == vendorSumsub {
+			s.sumsubNotSimulated(w, r)
+			return
+		}
 		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 	s.router = r
@@ -195,7 +218,7 @@ func (s *Server) routes() error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	r.Body = http.MaxBytesReader(rec, r.Body, maxRequestBody)
+	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyFor(r.URL.Path))
 	s.router.ServeHTTP(rec, r)
 	route := rec.route
 	if route == "" {
@@ -207,8 +230,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("request", "method", r.Method, "route", route, "status", rec.status, "duration", time.Since(start))
 }
 
-// maxRequestBody bounds a request body.
-const maxRequestBody = 1 << 20
+// maxRequestBody bounds a request body; maxUploadBody a Sumsub document
+// upload's (a file of sandbox.MaxDocumentBytes and its multipart
+// envelope).
+const (
+	maxRequestBody = 1 << 20
+	maxUploadBody  = sandbox.MaxDocumentBytes + 1<<20
+)
+
+// maxBodyFor is the bound of a request body to a path.
+func maxBodyFor(path string) int64 {
+	if strings.HasPrefix(path, "/resources/applicants/") && strings.HasSuffix(path, "/info/idDoc") {
+		return maxUploadBody
+	}
+	return maxRequestBody
+}
+
+// pathVar matches a path template's variable.
+var pathVar = regexp.MustCompile(`\{([A-Za-z0-9_]+)\}`)
+
+// muxPath is the gorilla/mux template of a document path: a variable
+// matches no ';', which starts Sumsub's selectors
+// (/resources/applicants/-;externalUserId=ID/one) and is never part of an
+// id.
+func muxPath(path string) string {
+	return pathVar.ReplaceAllString(path, `{$1:[^/;]+}`)
+}
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -252,6 +299,11 @@ func (s *Server) operation(route *routers.Route, h handlerFunc) http.Handler {
 		input := &openapi3filter.RequestValidationInput{
 			Request: r, PathParams: mux.Vars(r), Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if isMultipart(r) {
+			// The handler reads multipart bodies itself and names the
+			// form field at fault.
+			input.Options.ExcludeRequestBody = true
 		}
 		if err := s.authenticate(r); err != nil {
 			s.writeError(w, r, err)
