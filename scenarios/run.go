@@ -136,6 +136,10 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Checked counts the expectations the step checked: one for an
+	// answer (status, within, attempts), one for effects seen through an
+	// observer. Skipped ones are not counted.
+	Checked int `json:"checked,omitempty"`
 	// AnswerTimeout is the answer deadline of the step's delivery (zero
 	// for a step that delivers nothing), so that a replay can keep it.
 	AnswerTimeout time.Duration `json:"-"`
@@ -636,6 +640,7 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
 		if want.Status == StatusRefuse {
@@ -898,6 +903,7 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if !needProbe && !needFetch {
 		return sr
 	}
+	sr.Checked++
 	within := cmp.Or(e.Within, r.opt.Settle, 2*time.Second)
 	quiet := cmp.Or(r.opt.Quiet, DefaultQuiet)
 	if quiet < 0 {
