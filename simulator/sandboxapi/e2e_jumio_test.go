@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 )
 
@@ -364,17 +365,8 @@ func TestKYXWebFlowOutcomes(t *testing.T) {
 	}
 }
 
-// pollOK polls fn for up to 10 s.
-func pollOK(fn func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
+// pollOK polls fn with a deadline of 10 s.
+func pollOK(fn func() bool) bool { return testpoll.Until(10*time.Second, fn) }
 
 // TestJumioTokenExpiresIn checks expires_in in the caller's real seconds
 // at the time scale the sandbox runs at.
