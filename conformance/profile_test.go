@@ -35,7 +35,7 @@ settle: 500ms
 	}
 	for _, tt := range []struct{ doc, want string }{
 		{"", "p.yaml: empty profile"},
-		{"targets: {sumsub: http://x/}\nprobee: x\n", "p.yaml:2: field probee not found"},
+		{"targets: {sumsub: http://x/}\nprobee: x\n", "p.yaml:2: unknown key \"probee\""},
 		{"targets: {onfido: http://x/}\n", `p.yaml:1: targets: unknown product "onfido"`},
 		{"targets: {sumsub: ftp://x/}\n", `p.yaml:1: targets: sumsub: "ftp://x/" is not an http(s) URL`},
 		{"probe: http://x/\ntargets: {sumsub: http://x/}\n", `p.yaml:1: probe "http://x/" has no {subject}`},
