@@ -45,7 +45,7 @@ settle: 500ms
 		{"targets: {sumsub: http://x/}\nhandles: {onfido: [x]}\n", `p.yaml:2: handles: unknown product "onfido"`},
 		{"targets: {sumsub: http://x/}\nfetches: [jumio]\n", `p.yaml:2: fetches: unknown product "jumio"`},
 		{"targets: {sumsub: http://x/}\nparallel: 1000\n", `p.yaml:2: parallel must be 1..64`},
-		{"targets: {sumsub: http://x/}\ntime-scale: .nan\n", `p.yaml:2: time-scale must be > 0`},
+		{"targets: {sumsub: http://x/}\ntime-scale: .nan\n", `p.yaml:2: time-scale must be a factor > 0`},
 		{"targets: {sumsub: http://x/}\nenforce: [MAY]\n", `p.yaml:2: enforce: "MAY"`},
 		{"targets: {sumsub: http://x/}\nforeign-source: 10.0.0.1\n", "p.yaml:2: foreign-source: source address 10.0.0.1 is not a loopback address"},
 		{"targets: {sumsub: http://x/}\nsecret-env: NO_SUCH_VAR_XYZ\n", "p.yaml:2: secret-env: $NO_SUCH_VAR_XYZ is not set"},
