@@ -140,6 +140,10 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Checked counts the expectations the step checked: one for an
+	// answer (status, within, attempts), one for effects seen through an
+	// observer. Skipped ones are not counted.
+	Checked int `json:"checked,omitempty"`
 	// AnswerTimeout is the answer deadline of the step's delivery (zero
 	// for a step that delivers nothing), so that a replay can keep it.
 	AnswerTimeout time.Duration `json:"-"`
@@ -434,6 +438,20 @@ func (r *runner) rand(key string, index, part int) *rand.Rand {
 	return event.NewRand(h.Sum64())
 }
 
+// identity returns the identity of a subject (event.Options.Identity):
+// every event about it carries the same identifying fields and takes the
+// same variants. With a seed it derives from the seed, the scenario and
+// the subject; without one, from the subject alone (nil).
+func (r *runner) identity(subject string) *uint64 {
+	if r.opt.Seed == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00identity\x00%s", *r.opt.Seed, r.sc.Name, r.sc.Pos.File, subject)
+	id := h.Sum64()
+	return &id
+}
+
 // build makes the event of a send step; rnd is the source of its
 // generated values (nil: random).
 func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, []byte, error) {
@@ -443,7 +461,7 @@ func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, [
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
 		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd,
-		AccountID: r.opt.AccountID}
+		AccountID: r.opt.AccountID, Identity: r.identity(subject)}
 	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err
@@ -642,6 +660,7 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
 		if want.Status == StatusRefuse {
@@ -904,6 +923,7 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if !needProbe && !needFetch {
 		return sr
 	}
+	sr.Checked++
 	within := cmp.Or(e.Within, r.opt.Settle, 2*time.Second)
 	quiet := cmp.Or(r.opt.Quiet, DefaultQuiet)
 	if quiet < 0 {

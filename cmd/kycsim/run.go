@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -189,8 +188,10 @@ func runProbe(probe, base string) (string, error) {
 	if probe == "" && base != "" {
 		probe = strings.TrimSuffix(base, "/") + "/_probe/{subject}"
 	}
-	if probe != "" && !strings.Contains(probe, "{subject}") {
-		return "", usageErrorf("--probe %q: the template has no {subject}", probe)
+	if probe != "" {
+		if err := checkProbe("--probe", probe); err != nil {
+			return "", err
+		}
 	}
 	return probe, nil
 }
@@ -288,7 +289,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		products[sc.Product] = true
 	}
 	if base != "" {
-		if err := checkURL("--base", base); err != nil {
+		if err := checkTarget("--base", base); err != nil {
 			return nil, err
 		}
 		for p := range products {
@@ -300,7 +301,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		}
 	}
 	if to != "" {
-		if err := checkURL("--to", to); err != nil {
+		if err := checkTarget("--to", to); err != nil {
 			return nil, err
 		}
 		if len(products) > 1 {
@@ -320,7 +321,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		if !ok {
 			return nil, usageErrorf("--target %q: want PRODUCT=URL", t)
 		}
-		if err := checkURL("--target "+p, u); err != nil {
+		if err := checkTarget("--target "+p, u); err != nil {
 			return nil, err
 		}
 		urls[p] = u
@@ -331,14 +332,6 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		}
 	}
 	return urls, nil
-}
-
-func checkURL(flagName, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErrorf("%s %q: want an http:// or https:// URL", flagName, s)
-	}
-	return nil
 }
 
 func defaultPaths() string {
