@@ -198,7 +198,9 @@ func capDecisions(det map[string]any) map[string][]string {
 // image.
 func TestKYXWebFlowOutcomes(t *testing.T) {
 	sink := newSink(t)
-	_, base := startSandbox(t, sink, nil)
+	// Slow enough that the 15-minute session (2.7 s) outlasts a user's
+	// picking on a loaded machine, fast enough for the expiries to come.
+	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.003 })
 	c := newKYXClient(t, base)
 	for _, tc := range []struct {
 		name, outcome, reason string
@@ -462,7 +464,8 @@ func pngBytes(t *testing.T, seed byte) []byte {
 // the uploaded bytes. A missing part gets Jumio's error.
 func TestKYXAPIChannelFlow(t *testing.T) {
 	sink := newSink(t)
-	_, base := startSandbox(t, sink, nil)
+	// The session (15 minutes, 9 s here) must outlast the uploads.
+	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.01 })
 	c := newKYXClient(t, base)
 	_, acc := c.do("POST", "/api/v1/accounts", map[string]any{"customerInternalReference": "api-1", "workflowDefinition": map[string]any{"key": 3},
 		"callbackUrl": sink.srv.URL + "/kyx", "tokenLifetime": "60d"})
