@@ -303,6 +303,8 @@ type DeliveryFilter struct {
 // Times are kept to the microsecond at least. Errors are Errors with the
 // codes above where the caller can act on them.
 type Store interface {
+	DocumentStore
+
 	// CreateVerification writes a new verification with Version 1
 	// (ECONFLICT when its id is taken) and, in the same
 	// transaction, enqueues the deliveries its creation causes (their

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandbox/sqlite"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
@@ -24,12 +25,12 @@ func FuzzRequests(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		f.Fatal(err)
 	}
 	in, err := sandboxapi.Open(context.Background(), sandboxapi.Options{DB: sqlite.Memory, TimeScale: 1,
-		Config: sandboxapi.Config{Catalog: cat, Library: lib, PublicURL: "http://127.0.0.1:8089",
+		Config: sandboxapi.Config{Catalog: cat, Planner: planner, PublicURL: "http://127.0.0.1:8089",
 			JumioClientID: jumioID, JumioClientSecret: jumioSecret, SumsubAppToken: appToken, SumsubSecretKey: appSecret}})
 	if err != nil {
 		f.Fatal(err)

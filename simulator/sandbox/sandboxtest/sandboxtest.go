@@ -90,6 +90,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 		{"CancelledContext", testCancelledContext},
 	}
 	tests = append(tests, partTests...)
+	tests = append(tests, documentTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
 	}
