@@ -56,7 +56,7 @@ func (m *Main) runRecord(ctx context.Context, args []string) error {
 	case *maxBody <= 0 || *maxExchanges <= 0 || *maxDisk <= 0 || *timeout <= 0:
 		return usageErrorf("--max-body, --max-exchanges, --max-disk and --timeout must be > 0")
 	}
-	if err := checkURL("--forward", *forward); err != nil {
+	if err := checkTarget("--forward", *forward); err != nil {
 		return err
 	}
 	fwd, _ := url.Parse(*forward)
@@ -64,7 +64,7 @@ func (m *Main) runRecord(ctx context.Context, args []string) error {
 		if _, err := runProbe(*probe, ""); err != nil {
 			return err
 		}
-		if err := checkURL("--probe", *probe); err != nil {
+		if err := checkProbe("--probe", *probe); err != nil {
 			return err
 		}
 	}
