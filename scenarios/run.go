@@ -91,6 +91,10 @@ type Options struct {
 	Quiet time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
+	// AsRecorded sends recorded callbacks (send steps with
+	// recorded-headers) with the signature headers they were recorded
+	// with instead of signing them with Secret.
+	AsRecorded bool
 	// Seed, when set, makes the run repeatable: the generated variables
 	// (the subject too) and every payload's generated values and variants
 	// derive from it, the scenario's name and the step, so that the same
@@ -531,6 +535,9 @@ func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Ra
 		sr.Failures = append(sr.Failures, err.Error())
 		return sr
 	}
+	if r.opt.AsRecorded && s.Recorded != nil {
+		req = r.asRecorded(req, s.Recorded)
+	}
 	if st.ID != "" {
 		r.mu.Lock()
 		r.sent[st.ID] = &sent{ev: ev, send: s, subject: subject, body: body, req: req}
@@ -639,6 +646,19 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 		policy.AnswerTimeout = d.AnswerTimeout
 	}
 	return cb.Request(r.opt.URLs[r.sc.Product], policy)
+}
+
+// asRecorded replaces the signature headers of a request with those a
+// recorded callback came with.
+func (r *runner) asRecorded(req delivery.Request, recorded []Header) delivery.Request {
+	h := req.Header.Clone()
+	h.Del(signing.DigestHeader)
+	h.Del(signing.AlgorithmHeader)
+	for _, x := range recorded {
+		h.Add(x.Name, r.expand(x.Value))
+	}
+	req.Header = h
+	return req
 }
 
 // tamper changes a body after it was signed: the first letter of the

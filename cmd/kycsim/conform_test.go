@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -50,9 +51,11 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 			t.Errorf("--jumio-invalid %s against a rejecting receiver: exit %d, want %d\n%s", policy, code, want, out)
 		}
 	}
-	// The profile's foreign address is the one sent from.
-	code, out, _ := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.source.*",
-		"--probe", base+"/_probe/{subject}", "--foreign-source", "127.0.0.1", "--settle", "200ms")
+	// The profile's foreign address is the one sent from: one the
+	// receiver allows fails the source cases.
+	allows3 := referenceServerWith(t, receiver.Config{Sources: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.3")}})
+	code, out, _ := run(t, "", "conform", "--to", allows3+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.source.*",
+		"--probe", allows3+"/_probe/{subject}", "--foreign-source", "127.0.0.3", "--settle", "200ms")
 	if code != 1 {
 		t.Errorf("an allowed address declared foreign: exit %d, want 1\n%s", code, out)
 	}
@@ -274,7 +277,7 @@ func TestConformProfile(t *testing.T) {
 	}
 	bad := dir + "/bad.yaml"
 	writeFile(t, bad, "targets:\n  sumsub: "+base+"/sumsub\nsecrett: x\n")
-	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: field secrett not found") {
+	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: unknown key \"secrett\"") {
 		t.Errorf("bad profile: exit %d %s", code, stderr)
 	}
 	if code, _, stderr := run(t, "", "conform", "--profile", prof, "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "do not combine") {
