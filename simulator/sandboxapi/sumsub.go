@@ -172,8 +172,13 @@ func (s *Server) reviewJSON(v *sandbox.Verification, rec *record) map[string]any
 	if !rec.ResetAt.IsZero() {
 		created = rec.ResetAt
 	}
+	attempts := rec.AttemptCnt
+	if attempts == 0 && status != "init" {
+		// Checked without the API's pending (a magic value, the page).
+		attempts = 1
+	}
 	out := map[string]any{
-		"reviewId": v.ID[:min(5, len(v.ID))], "attemptId": rec.AttemptID, "attemptCnt": rec.AttemptCnt,
+		"reviewId": v.ID[:min(5, len(v.ID))], "attemptId": rec.AttemptID, "attemptCnt": attempts,
 		"levelName": rec.LevelName, "levelAutoCheckMode": nil, "createDate": sumsubReviewTime(created), "reviewStatus": status, "priority": 0,
 	}
 	if out["attemptId"] == "" {
