@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/simulator/signing"
 	"github.com/kycsim/kycsim/spec"
@@ -59,8 +59,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
-	if *scale <= 0 {
-		return usageErrorf("--time-scale %v: want a factor > 0", *scale)
+	if err := checkListenAddr("--addr", *addr); err != nil {
+		return err
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
@@ -82,8 +82,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		if !ok || !slices.Contains(sandboxProducts, product) {
 			return usageErrorf("--webhook %q: want PRODUCT=URL with PRODUCT one of %s", w, strings.Join(sandboxProducts, ", "))
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErrorf("--webhook %q: %q is not an absolute http(s) URL", w, u)
+		if err := checkTarget("--webhook "+product, u); err != nil {
+			return err
 		}
 		hooks[product] = u
 	}
@@ -117,14 +117,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		return err
 	}
 	in, err := sandboxapi.Open(ctx, sandboxapi.Options{
 		DB: *dbPath, TimeScale: *scale, Workers: *workers,
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
 			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey, SumsubCreateStatus: *createStatus,
 			Webhooks: hooks, WebhookSecret: secret, WebhookAlg: alg,

@@ -348,6 +348,9 @@ type Store interface {
 	// at, with the whole retry policy ahead and any lease on it ended.
 	// Its History is kept.
 	Resend(ctx context.Context, id int64, at time.Time) (*Delivery, error)
+
+	// PartStore keeps the images uploaded through Jumio's API channel.
+	PartStore
 }
 
 // MaxUpdateTries bounds how often Update tries again after losing to a

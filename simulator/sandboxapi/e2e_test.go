@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/kycsim/kycsim/internal/testpoll"
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandbox/sqlite"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
@@ -116,7 +117,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 	opt := sandboxapi.Options{
 		DB: sqlite.Memory, TimeScale: testTimeScale, ExpiryInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: jumioID, JumioClientSecret: jumioSecret,
 			SumsubAppToken: appToken, SumsubSecretKey: appSecret,
 			WebhookSecret: webhookSecret, Webhooks: map[string]string{"sumsub": sink.srv.URL + "/sumsub"},

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
@@ -30,9 +30,16 @@ type record struct {
 	Sent []string `json:"sent,omitempty"`
 
 	// Jumio KYX and Netverify.
-	UserReference string       `json:"userReference,omitempty"`
-	DefinitionKey string       `json:"definitionKey,omitempty"`
-	Decision      *kyxDecision `json:"decision,omitempty"`
+	UserReference     string       `json:"userReference,omitempty"`
+	ReportingCriteria string       `json:"reportingCriteria,omitempty"`
+	DefinitionKey     string       `json:"definitionKey,omitempty"`
+	Decision          *kyxDecision `json:"decision,omitempty"`
+	// KYX API channel: Channel is "API" once a part was uploaded through
+	// it; Uploaded lists the classifiers uploaded per credential id;
+	// Finalized says the acquisition was finalized.
+	Channel   string              `json:"channel,omitempty"`
+	Uploaded  map[string][]string `json:"uploaded,omitempty"`
+	Finalized bool                `json:"finalized,omitempty"`
 	// Netverify: fields of the final callback the retrieval repeats.
 	Scan map[string]any `json:"scan,omitempty"`
 
@@ -71,9 +78,12 @@ type mark struct {
 
 // kyxDecision is a KYX retrieval decision.
 type kyxDecision struct {
-	Type         string         `json:"type"`
-	RiskScore    int            `json:"riskScore"`
-	Label        string         `json:"label"`
+	Type      string `json:"type"`
+	RiskScore int    `json:"riskScore"`
+	Label     string `json:"label"`
+	// Reason is the label picked with the outcome (page, control API):
+	// it decides which capability fails.
+	Reason       string         `json:"reason,omitempty"`
 	Capabilities map[string]any `json:"capabilities,omitempty"`
 }
 
@@ -179,11 +189,11 @@ func Outcomes(product string) []string {
 	return out
 }
 
-// scenarioFor finds the scenario that plays an outcome.
-func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenario, error) {
+// scenarioFor names the scenario that plays an outcome.
+func (s *Server) scenarioFor(product, outcome, reason string) (string, error) {
 	name, ok := outcomeScenarios[product][outcome]
 	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
+		return "", errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
 	}
 	if strings.HasSuffix(name, "-") {
 		if reason == "" {
@@ -191,18 +201,17 @@ func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenar
 		}
 		name += reason
 	}
-	sc, ok := s.cfg.Library[name]
-	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
+	if !s.cfg.Planner.Has(name) {
+		return "", errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
 	}
-	return sc, nil
+	return name, nil
 }
 
 // play plans an outcome's scenario for a verification from start, adds
 // its timeline to the record and returns the deliveries to enqueue. When
 // endAt is set the plan is moved so that its last callback is due then
 // (an expiry that happened at that time).
-func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *scenarios.Plan, error) {
+func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *simulator.Plan, error) {
 	sc, err := s.scenarioFor(v.Product, outcome, reason)
 	if err != nil {
 		return nil, nil, err
@@ -216,15 +225,17 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 		// Nothing to send to: the plan still moves the state on.
 		target = "http://127.0.0.1:9/"
 	}
-	opt := scenarios.Options{
-		Catalog: s.cfg.Catalog, URLs: map[string]string{v.Product: target},
-		Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
-		VendorBase: s.cfg.PublicURL, Vars: map[string]string{"subject": v.ID},
-		AccountID: v.AccountID, Fields: fields,
-	}
-	plan, err := scenarios.PlanScenario(sc, opt, start)
+	plan, err := s.cfg.Planner.Plan(sc, simulator.PlanRequest{
+		Product: v.Product, URL: target, Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
+		VendorBase: s.cfg.PublicURL, Subject: v.ID, AccountID: v.AccountID, Fields: fields, Start: start,
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
+	}
+	if v.Product == "jumio-netverify" {
+		if err := s.finishNetverify(plan, v.ID, rec); err != nil {
+			return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
+		}
 	}
 	var ds []*sandbox.Delivery
 	for _, c := range plan.Callbacks {
@@ -339,7 +350,7 @@ func (s *Server) enqueueOutcomeWith(ctx context.Context, id, product string, cho
 
 // applyPlan records what an outcome's plan decided: the final status, the
 // KYX decision, the Netverify scan, the end of any pending expiry.
-func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *scenarios.Plan) {
+func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *simulator.Plan) {
 	if !stepOutcomes[outcome] {
 		rec.Outcome = outcome
 	}
@@ -360,7 +371,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 			d.Label = band.label
 		}
 		if reason != "" {
-			d.Label = reason
+			d.Label, d.Reason = reason, reason
 		}
 		rec.Decision = d
 	}
@@ -394,7 +405,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 		last := plan.Callbacks[len(plan.Callbacks)-1]
 		rec.Scan = map[string]any{}
 		if last.Event != nil {
-			for _, f := range []string{"idType", "idCountry", "idSubtype", "verificationStatus", "rejectReason", "identityVerification", "idScanSource", "idFirstName", "idLastName", "idDob", "idExpiry", "idNumber"} {
+			for _, f := range scanFields {
 				if val, err := last.Event.Get(f); err == nil {
 					rec.Scan[f] = val
 				}
