@@ -66,7 +66,7 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 	var rep struct {
 		Cases []struct{ ID, Outcome string }
 	}
-	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 || !strings.Contains(stderr, "incomplete: 3 enforced case(s) could not be observed; add --probe") {
+	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 4 || !strings.Contains(stderr, "incomplete: 4 enforced case(s) could not be observed; add --probe") {
 		t.Fatalf("no probe: exit %d\n%s%s", code, out, stderr)
 	}
 	for _, c := range rep.Cases {
