@@ -47,15 +47,15 @@ type store struct {
 	mu          sync.Mutex
 	maxSubjects int
 	maxKeys     int
-	dedup       bool                     // drop events seen before
+	dedup       bool // drop events seen before
 	// racyWindow, when set (DefectRacyDedup), makes record check then
 	// act: it looks the key up, waits this long, then records without
 	// looking again, so copies arriving together are all acted on.
 	racyWindow time.Duration
-	ordered     bool                     // never let an older event replace the state
-	subjects    map[string]*list.Element // of *subjectState, in byUpdate
-	byUpdate    *list.List               // *subjectState, most recently updated first
-	keys        *list.List               // seenKey, most recently seen first
+	ordered    bool                     // never let an older event replace the state
+	subjects   map[string]*list.Element // of *subjectState, in byUpdate
+	byUpdate   *list.List               // *subjectState, most recently updated first
+	keys       *list.List               // seenKey, most recently seen first
 }
 
 func newStore(maxSubjects int) *store {
