@@ -430,7 +430,10 @@ func hints(rep *conformance.Report) []string {
 	if rep.Misdirected != nil {
 		return nil
 	}
-	if rep.GaveUp != "" {
+	switch {
+	case rep.GaveUp != "" && strings.Contains(rep.GaveUp, "after the vendor's deadline"):
+		out = append(out, "answer at once and do the work afterwards: the vendor counts a late answer as a failed delivery and sends it again")
+	case rep.GaveUp != "":
 		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
 	}
 	signed, refused := 0, 0
