@@ -33,7 +33,7 @@ func (e *unreachableError) Error() string { return e.msg }
 type incompleteError struct{ n int }
 
 func (e *incompleteError) Error() string {
-	return fmt.Sprintf("incomplete: %d enforced case(s) could not be observed; add --probe (or pass --allow-skips)", e.n)
+	return fmt.Sprintf("incomplete: %d enforced case(s) have effect checks that could not be observed; add --probe (or pass --allow-skips)", e.n)
 }
 
 // conformSettings are conform's settings after flags and profile.
@@ -456,7 +456,7 @@ func hints(rep *conformance.Report) []string {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {
-		out = append(out, fmt.Sprintf("%d case(s) could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
+		out = append(out, fmt.Sprintf("%d case(s) have effect checks that could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
 	}
 	return out
 }

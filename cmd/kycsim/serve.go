@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/simulator/signing"
 	"github.com/kycsim/kycsim/spec"
@@ -112,14 +113,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		return err
 	}
 	in, err := sandboxapi.Open(ctx, sandboxapi.Options{
 		DB: *dbPath, TimeScale: *scale, Workers: *workers,
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
 			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey,
 			Webhooks: hooks, WebhookSecret: secret, WebhookAlg: alg,
