@@ -107,6 +107,10 @@ type Report struct {
 	// (delivery.Capacity), so that its own load is never charged to a
 	// case. A finding with Lost > 0 left cases unjudged (CaseResult.Capacity).
 	Capacity []delivery.CapacityFinding `json:"capacity,omitempty"`
+	// Misdirected is set when every answer of the run was the same 404,
+	// 405 or redirect (Config.DiagnoseTarget): the callbacks go to the
+	// wrong place, and the cases say nothing about the receiver.
+	Misdirected *Misdirection `json:"misdirected,omitempty"`
 }
 
 // CapacityLost counts the cases not judged for want of the target's
@@ -228,6 +232,12 @@ type Config struct {
 	// target's room is made again (delivery.DefaultCapacityBudget when
 	// zero).
 	CapacityBudget time.Duration
+	// DiagnoseTarget stops the run as soon as GiveUpAfter answers in a
+	// row are all the same 404, 405 or redirect, and marks a run whose
+	// every answer (at least 3) was so, in Report.Misdirected: a
+	// certification run has no case that expects such answers from every
+	// callback.
+	DiagnoseTarget bool
 }
 
 // DefaultParallel is how many cases run at once by default.
@@ -284,6 +294,9 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	}
 	close(work)
 	wg.Wait()
+	if cfg.DiagnoseTarget && rep.Misdirected == nil {
+		rep.Misdirected = rs.target.misdirection(minMisdirectedAnswers)
+	}
 	rep.Duration = time.Since(start)
 	if capacity != nil {
 		rep.Capacity = capacity.Findings()
@@ -318,6 +331,7 @@ type runState struct {
 	cfg        Config
 	cancel     context.CancelFunc
 	giveUp     int
+	target     targetWatch
 	unanswered int    // attempts in a row without an answer
 	answered   bool   // any attempt got an answer
 	stopped    string // why FailFast stopped handing out cases
@@ -344,14 +358,36 @@ func (rs *runState) watch(d *delivery.Dispatcher) *delivery.Dispatcher {
 func (rs *runState) attempted(a delivery.Attempt) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if a.Err == "" {
+	if a.GotAnswer() {
 		rs.unanswered, rs.answered = 0, true
+		rs.target.observe(a)
+		rs.diagnose(a)
 		return
 	}
 	rs.unanswered++
 	if rs.giveUp > 0 && rs.unanswered >= rs.giveUp && rs.rep.GaveUp == "" {
 		rs.rep.GaveUp = fmt.Sprintf("the target stopped answering: %d attempts in a row got no answer (the last: %s)", rs.unanswered, a.Err)
 		rs.rep.NeverAnswered = !rs.answered
+		rs.cancel()
+	}
+}
+
+// diagnose stops the run when the answers so far show a misconfigured
+// target: the same 404, 405 or redirect every time (with
+// Config.DiagnoseTarget), or every answer after the deadline. rs.mu is
+// held.
+func (rs *runState) diagnose(a delivery.Attempt) {
+	if rs.giveUp <= 0 || rs.rep.GaveUp != "" {
+		return
+	}
+	if m := rs.target.misdirection(rs.giveUp); m != nil && rs.cfg.DiagnoseTarget {
+		rs.rep.Misdirected = m
+		rs.rep.GaveUp = m.Hint("the target URL")
+		rs.cancel()
+		return
+	}
+	if rs.target.late >= rs.giveUp {
+		rs.rep.GaveUp = lateMessage(rs.target.late, a)
 		rs.cancel()
 	}
 }

@@ -414,6 +414,9 @@ func (r *runner) step(ctx context.Context, index, part int, st *Step) []StepResu
 		}
 		return []StepResult{sr}
 	case KindParallel:
+		if st.Identical {
+			return r.sendCopies(ctx, index, st)
+		}
 		out := make([]StepResult, len(st.Parallel))
 		var wg sync.WaitGroup
 		for i := range st.Parallel {

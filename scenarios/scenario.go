@@ -110,10 +110,15 @@ type Step struct {
 	Name string
 	Pos  Pos
 
-	Send        *Send
-	Wait        time.Duration
-	Redeliver   *Redeliver
-	Parallel    []Step // send or redeliver steps, played at once
+	Send      *Send
+	Wait      time.Duration
+	Redeliver *Redeliver
+	Parallel  []Step // send or redeliver steps, played at once
+	// Identical is set on a parallel step whose parts are copies of one
+	// send ({count: N, send: ..., identical: true}): the callback is built once and its
+	// copies go out byte-identical, at the same instant, as the vendor's
+	// duplicate deliveries racing a receiver's first look-up.
+	Identical   bool
 	VendorState *VendorState
 	Expect      *Effects
 }

@@ -34,6 +34,11 @@ const (
 	DefectReserializedBody Defect = "reserialized-body"
 	// DefectNoDedup acts on every delivery, redeliveries included.
 	DefectNoDedup Defect = "no-dedup"
+	// DefectRacyDedup deduplicates by checking then acting: it looks the
+	// event up, and inserts it RaceWindow later without looking again,
+	// with no lock or unique key across the two. Copies that arrive
+	// together before the first is stored are all acted on.
+	DefectRacyDedup Defect = "racy-dedup"
 	// DefectMergeFinals deduplicates by subject alone, merging distinct
 	// events (GREEN then RED, ACQUIRED then PROCESSED).
 	DefectMergeFinals Defect = "merge-finals"
@@ -100,7 +105,7 @@ const (
 
 // Defects lists every known defect.
 var Defects = []Defect{
-	DefectNoSignatureCheck, DefectAssumeSHA256, DefectReserializedBody, DefectNoDedup, DefectMergeFinals,
+	DefectNoSignatureCheck, DefectAssumeSHA256, DefectReserializedBody, DefectNoDedup, DefectRacyDedup, DefectMergeFinals,
 	DefectStateRegression, DefectStrictMillis, DefectBoolSandboxMode, DefectUnknownFields5xx,
 	DefectRejectUnknownType, DefectAcceptInvalid, DefectSlow, DefectAnySource, DefectTrustForwardedFor,
 	DefectActsOnRefusedLater, DefectUnusable5xx, DefectUnknownStatusApproved, DefectRejectStrict,
@@ -146,6 +151,9 @@ func newDefectHooks(rc *Receiver, defects []Defect) (*defectHooks, error) {
 		h.catalog = cat
 	}
 	rc.state.dedup = !h.on[DefectNoDedup]
+	if h.on[DefectRacyDedup] {
+		rc.state.racyWindow = rc.cfg.RaceWindow
+	}
 	rc.state.ordered = !h.on[DefectStateRegression]
 	rc.state.staleRedApplies = h.on[DefectStaleRedApplies]
 	rc.state.redIsFinal = h.on[DefectRetryAsFinal]

@@ -129,6 +129,9 @@ type Config struct {
 	// SlowDelay is how long the slow defect waits before answering
 	// (11 s, beyond Sumsub's 10 s deadline, when zero).
 	SlowDelay time.Duration
+	// RaceWindow is how long the racy-dedup defect waits between looking
+	// an event up and recording it (50 ms when zero).
+	RaceWindow time.Duration
 	// LaterDelay is how long the acts-on-refused-later defect waits
 	// before acting on a callback it refused (300 ms when zero).
 	LaterDelay time.Duration
@@ -176,6 +179,9 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	if cfg.SlowDelay <= 0 {
 		cfg.SlowDelay = 11 * time.Second
+	}
+	if cfg.RaceWindow <= 0 {
+		cfg.RaceWindow = 50 * time.Millisecond
 	}
 	if cfg.LaterDelay <= 0 {
 		cfg.LaterDelay = 300 * time.Millisecond

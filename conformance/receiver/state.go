@@ -49,7 +49,11 @@ type store struct {
 	maxSubjects int
 	maxKeys     int
 	dedup       bool // drop events seen before
-	ordered     bool // never let an older event replace the state
+	// racyWindow, when set (DefectRacyDedup), makes record check then
+	// act: it looks the key up, waits this long, then records without
+	// looking again, so copies arriving together are all acted on.
+	racyWindow time.Duration
+	ordered    bool // never let an older event replace the state
 	// Defects (DefectStaleRedApplies, DefectRetryAsFinal).
 	staleRedApplies bool                     // a RED review applies even when older
 	redIsFinal      bool                     // once RED, the state stays
@@ -69,6 +73,27 @@ func newStore(maxSubjects int) *store {
 // moves only forward: a KYX event must rank higher than the current one,
 // any other must be newer (by vendor time).
 func (s *store) record(e event) recorded {
+	if s.racyWindow > 0 && s.dedup {
+		if s.seenBefore(e) {
+			return duplicate
+		}
+		time.Sleep(s.racyWindow)
+		return s.insert(e, false)
+	}
+	return s.insert(e, true)
+}
+
+// seenBefore reports whether the event's key was recorded.
+func (s *store) seenBefore(e event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el := s.subjects[e.subject]
+	return el != nil && el.Value.(*subjectState).seen[e.key] != nil
+}
+
+// insert records an event; check says whether to look its key up first
+// (atomically, under the same lock).
+func (s *store) insert(e event, check bool) recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	el := s.subjects[e.subject]
@@ -77,11 +102,13 @@ func (s *store) record(e event) recorded {
 		s.subjects[e.subject] = el
 	}
 	st := el.Value.(*subjectState)
-	if k := st.seen[e.key]; k != nil && s.dedup {
+	if k := st.seen[e.key]; k != nil && s.dedup && check {
 		s.keys.MoveToFront(k)
 		return duplicate
 	}
-	if s.dedup {
+	if k := st.seen[e.key]; k != nil && s.dedup {
+		s.keys.MoveToFront(k)
+	} else if s.dedup {
 		st.seen[e.key] = s.keys.PushFront(seenKey{e.subject, e.key})
 	}
 	st.events++
