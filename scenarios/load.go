@@ -1703,11 +1703,18 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.known(m, "expect", "events", "status", "not-status", "fetches", "within", "subject"); err != nil {
+	if err := l.known(m, "expect", "events", "status", "not-status", "decision", "fetches", "within", "subject"); err != nil {
 		return nil, err
 	}
-	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("fetches") {
-		return nil, l.errf(m.node, "expect: give events, status, not-status or fetches")
+	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("decision") && !m.has("fetches") {
+		return nil, l.errf(m.node, "expect: give events, status, not-status, decision or fetches")
+	}
+	if f, ok := m.get("decision"); ok {
+		s, err := l.enum(f.val, "decision", DecisionClasses...)
+		if err != nil {
+			return nil, err
+		}
+		e.Decision = &s
 	}
 	if f, ok := m.get("not-status"); ok {
 		s, err := l.text(f.val, "not-status")

@@ -256,6 +256,11 @@ type Effects struct {
 	// NotStatus is a status the probe must not report (nil: not
 	// checked), e.g. completed/GREEN for an event that is no approval.
 	NotStatus *string
+	// Decision is the class of the receiver's own decision the probe
+	// must report (ClassApproved, ClassRejected, ClassNotApproved; nil:
+	// not checked). A probe that reports no decision leaves it
+	// unobserved.
+	Decision *string
 	// Fetches is the number of vendor-API fetches for the subject (nil:
 	// not checked).
 	Fetches *int

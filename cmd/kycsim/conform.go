@@ -259,6 +259,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		return &unreachableError{msg: rep.GaveUp}
 	case rep.Failed(st.enforced):
 		return &failedError{what: "conformance failure"}
+	case rep.CapacityLost() > 0:
+		return &capacityError{n: rep.CapacityLost()}
 	}
 	if n := rep.Incomplete(st.enforced); n > 0 && !st.allowSkips {
 		return &incompleteError{n: n}

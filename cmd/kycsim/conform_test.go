@@ -373,3 +373,22 @@ func TestConformFailFast(t *testing.T) {
 		t.Errorf("failed %d, skipped %d: want 1 failure and the rest skipped", rep.Failed, rep.Skipped)
 	}
 }
+
+// TestExitCodes maps conform's errors to the documented exit codes.
+func TestExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{&failedError{what: "x"}, ExitFailed},
+		{usageErrorf("x"), ExitUsage},
+		{&unreachableError{msg: "x"}, ExitUnreachable},
+		{&incompleteError{n: 1}, ExitIncomplete},
+		{&capacityError{n: 1}, ExitCapacity},
+	} {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}

@@ -63,6 +63,15 @@ type Attempt struct {
 	ResponseBody   []byte        `json:"responseBody,omitempty"` // the first MaxResponseBytes
 	Latency        time.Duration `json:"latencyNs"`
 	Err            string        `json:"error,omitempty"`
+	// Requeued counts the times the attempt got no connection while
+	// kycsim had other requests in flight to the target, and was made
+	// again with fewer (Dispatcher.Capacity); Time and Latency are those
+	// of the last try.
+	Requeued int `json:"requeued,omitempty"`
+	// Capacity is set when the attempt still got no connection, with
+	// other requests in flight, when its budget ran out: the target's
+	// capacity failed, not this callback.
+	Capacity bool `json:"capacity,omitempty"`
 	// Capture marks: what was cut from what is kept (MaxKeptHeaderBytes,
 	// MaxResponseBytes), and how an attempt that failed was answered.
 	ResponseHeaderTruncated bool `json:"responseHeaderTruncated,omitempty"`
@@ -104,6 +113,10 @@ type Dispatcher struct {
 	Log *Log
 	// OnAttempt, when set, is called after every attempt.
 	OnAttempt func(Attempt)
+	// Capacity, when set, keeps the requests in flight to each target
+	// within what it can take, and makes again an attempt that got no
+	// connection for want of room (see Capacity).
+	Capacity *Capacity
 	// LateGrace is how long past the answer deadline an attempt keeps
 	// listening, to tell a receiver that answers late from one that does
 	// not answer (0: not at all). A late answer still fails the attempt.
@@ -142,7 +155,7 @@ func NewDispatcher(clock Clock, log *Log) *Dispatcher {
 // time each get their own clock this way, so that one's waits do not age
 // another's events.
 func (d *Dispatcher) WithClock(clock Clock) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, LateGrace: d.LateGrace, Secrets: d.Secrets, pools: d.pools, deliveries: d.deliveries}
+	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, Capacity: d.Capacity, LateGrace: d.LateGrace, Secrets: d.Secrets, pools: d.pools, deliveries: d.deliveries}
 }
 
 // Close closes the idle connections.
@@ -267,6 +280,31 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if req.From.IsValid() {
 		a.From = req.From.String()
 	}
+	if d.Capacity == nil {
+		d.try(ctx, client, req, u, &a)
+		return a
+	}
+	requeued, lost, err := d.Capacity.Do(ctx, u.Host, func() error { return d.try(ctx, client, req, u, &a) })
+	a.Requeued, a.Capacity = requeued, lost
+	switch {
+	case err != nil && a.Err == "":
+		a.Err = describe(err, req.Policy)
+	case lost:
+		a.Err += fmt.Sprintf(" (with other requests of kycsim in flight to a target short of room for them, also after kycsim lowered its concurrency; tried %d time(s))", requeued+1)
+	}
+	return a
+}
+
+// try makes one try of an attempt, recording its outcome in a (the
+// fields of an earlier try are replaced); it returns the error when the
+// try got no connection (ConnectError), nil otherwise.
+func (d *Dispatcher) try(ctx context.Context, client *http.Client, req Request, u *url.URL, a *Attempt) error {
+	a.Time, a.ClockTime = time.Now(), d.Clock.Now()
+	a.Status, a.ResponseHeader, a.ResponseBody, a.Latency, a.Err = 0, nil, nil, 0, ""
+	a.ResponseHeaderTruncated, a.ResponseBodyTruncated, a.Late, a.HeadersTooLarge = false, false, false, false
+	// The latency counts from before the answer deadline starts, so that
+	// an attempt cut off by it never looks faster than the deadline.
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout+d.LateGrace)
 	defer cancel()
 	// The request is made from the URL parsed once per delivery, as
@@ -283,7 +321,6 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if len(body) == 0 {
 		hr.Body, hr.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	start := time.Now()
 	resp, err := client.Do(hr)
 	if err != nil {
 		a.Latency = time.Since(start)
@@ -291,10 +328,15 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 		if isHeadersTooLarge(err) {
 			a.HeadersTooLarge = true
 			a.Err = fmt.Sprintf("the answer's headers are larger than %d KiB: refused (a vendor reads a bounded answer)", MaxAnswerHeaderBytes>>10)
-		} else if d.LateGrace > 0 && strings.HasPrefix(a.Err, "no answer within") {
+			return nil
+		}
+		if d.LateGrace > 0 && strings.HasPrefix(a.Err, "no answer within") {
 			a.Err += fmt.Sprintf(" (nor in the %s after it)", d.LateGrace)
 		}
-		return a
+		if ConnectError(err) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
 	}
 	a.Status, a.ResponseHeader = resp.StatusCode, resp.Header
 	a.ResponseBody, a.ResponseBodyTruncated, err = readAnswer(resp.Body)
@@ -307,7 +349,7 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 		a.Late = true
 		a.Err = fmt.Sprintf("answered after the vendor's %s deadline (%d in %s)", spaced(req.Policy.AnswerTimeout), a.Status, a.Latency.Round(time.Millisecond))
 	}
-	return a
+	return nil
 }
 
 // answerBuffers hold answer bodies while they are read.
