@@ -925,8 +925,10 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 		}
 		return r.probeAnswer(u, status, body)
 	}
-	if err := do(); err != nil || resp == nil {
-		return pa, err
+	// do reports connect errors only (for the capacity above); any other
+	// error of the request is in err.
+	if derr := do(); derr != nil || resp == nil {
+		return pa, cmp.Or(derr, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
