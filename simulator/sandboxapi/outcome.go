@@ -172,7 +172,7 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 	opt := scenarios.Options{
 		Catalog: s.cfg.Catalog, URLs: map[string]string{v.Product: target},
 		Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
-		VendorBase: s.cfg.PublicURL, Vars: map[string]string{"subject": v.ID},
+		VendorBase: s.cfg.InternalURL, Vars: map[string]string{"subject": v.ID},
 		AccountID: v.AccountID, Fields: fields,
 	}
 	plan, err := scenarios.PlanScenario(sc, opt, start)
