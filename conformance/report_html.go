@@ -533,6 +533,7 @@ var htmlCSP = func() string {
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"half": func(a, b float64) float64 { return (a + b) / 2 },
+	"lat":  FormatLatency,
 }).Parse(strings.Replace(htmlTemplate, "{{/*CSP*/}}", htmlCSP, 1)))
 
 // htmlTemplate is the page; {{/*CSP*/}} is replaced with htmlCSP (an
@@ -598,7 +599,7 @@ summary{cursor:pointer;color:#0a58ca}
 {{end}}</header>
 <section id="latency-section">
 <h2>Answer latency</h2>
-<p>{{.Latency.Count}} answers: p50 {{.Latency.P50}}, p90 {{.Latency.P90}}, p99 {{.Latency.P99}}, max {{.Latency.Max}}{{if .NoAnswer}}; {{.NoAnswer}} attempt(s) got no answer{{end}}</p>
+<p>{{.Latency.Count}} answers: p50 {{lat .Latency.P50}}, p90 {{lat .Latency.P90}}, p99 {{lat .Latency.P99}}, max {{lat .Latency.Max}}{{if .NoAnswer}}; {{.NoAnswer}} attempt(s) got no answer{{end}}</p>
 {{with .Chart}}<ul class="legend">{{range .Legend}}<li><i class="sw s{{.Series}}"></i>{{.Product}}: {{.Answers}} answer(s){{if .Missing}}, {{.Missing}} without{{end}} (deadline {{.Deadline}})</li>{{end}}<li><i class="deadline-key"></i>vendor answer deadline</li></ul>
 <div class="chart"><svg id="latency" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="histogram of answer latency per product, log scale, with the vendor answer deadlines">
 {{$c := .}}{{range .YTicks}}<line class="grid" x1="{{f1 $c.Left}}" x2="{{f1 $c.Right}}" y1="{{f1 .At}}" y2="{{f1 .At}}"/><text x="{{f1 $c.Left}}" dx="-6" y="{{f1 .At}}" dy="4" text-anchor="end">{{.Label}}</text>

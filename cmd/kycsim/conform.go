@@ -78,7 +78,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
-	var only, skip listFlag
+	var only, skip, enforce listFlag
+	fs.Var(&enforce, "enforce", "the levels whose failures fail the run, comma-separated: MUST (the default) or MUST,SHOULD to be strict (wins over the profile's enforce)")
 	var reports repeatFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
@@ -154,6 +155,16 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		st.fetches[p.Name] = *fetches
 	} else if len(handles) > 0 || *fetches {
 		return usageErrorf("--handles and --fetches describe the receiver of one --product")
+	}
+	if len(enforce) > 0 {
+		st.enforced = map[string]bool{}
+		for _, l := range enforce {
+			l = strings.ToUpper(l)
+			if l != scenarios.LevelMust && l != scenarios.LevelShould {
+				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
+			}
+			st.enforced[l] = true
+		}
 	}
 	if cases, err = conformance.Select(cases, st.products, st.only, st.skip); err != nil {
 		return usageErrorf("--only/--skip: %v", err)

@@ -55,7 +55,7 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	fs.Var(&f.scenarios, "scenario", "play this scenario (a built-in name or a file) as one session per arrival (repeatable: sessions take turns)")
 	fs.Float64Var(&f.timeScale, "time-scale", defaultTimeScale, "with --scenario: multiply the scenarios' waits and retry delays by this factor")
 	fs.IntVar(&f.precision, "precision", 3, "Jumio timestamps: millisecond digits, 0 to 3")
-	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" or \"string\" (default: as the vendor's examples)")
+	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" (default: as the attribute table and real deliveries) or \"string\" (as most of the vendor's examples)")
 	fs.StringVar(&f.vendorBase, "vendor-base", "", "base URL of the vendor API that hrefs and image URLs point at")
 	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable)")
 	fs.StringVar(&f.from, "from", "", "bind the source address (a loopback address, e.g. 127.0.0.2)")
@@ -96,6 +96,9 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	}
 	if f.duration == 0 && f.maxRequests == 0 {
 		f.duration = 10 * time.Second
+	}
+	if f.slack < 0 {
+		return usageErrorf("--slack %s: must be 0 or more", f.slack)
 	}
 	if f.connections <= 0 {
 		return usageErrorf("--connections %d: must be > 0", f.connections)
