@@ -246,7 +246,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
 		}
 		conformance.WriteSummary(m.Stdout, rep)
-		for _, h := range hints(rep) {
+		for _, h := range hints(rep, st.secret != "") {
 			fmt.Fprintln(m.Stdout, "hint: "+safetext.TerminalLine(h))
 		}
 	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
@@ -414,7 +414,7 @@ func cmpOr(s, def string) string {
 }
 
 // hints are the advice a run's results call for.
-func hints(rep *conformance.Report) []string {
+func hints(rep *conformance.Report, secret bool) []string {
 	var out []string
 	if rep.GaveUp != "" {
 		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
@@ -435,7 +435,9 @@ func hints(rep *conformance.Report) []string {
 			}
 		}
 	}
-	if signed > 0 && refused == signed {
+	if signed > 0 && refused == signed && !secret {
+		out = append(out, "every Sumsub webhook got 401, and no secret was given (--secret, $"+secretFromEnv+", or secret/secret-env in a profile), so they went unsigned: give the webhook secret your receiver checks")
+	} else if signed > 0 && refused == signed {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {

@@ -29,3 +29,19 @@ func TestConformEnforce(t *testing.T) {
 		t.Errorf("--enforce MAY: exit %d, want 2\n%s", code, errs)
 	}
 }
+
+// TestConformSecretHint checks the hint when every Sumsub webhook got 401:
+// with no secret given it says so, rather than blaming a wrong secret.
+func TestConformSecretHint(t *testing.T) {
+	t.Setenv(secretFromEnv, "")
+	url := referenceServer(t)
+	args := []string{"conform", "--to", url + "/sumsub", "--product", "sumsub", "--probe", url + "/_probe/{subject}", "--only", "sumsub.accept.message.*"}
+	_, out, _ := run(t, "", args...)
+	if !strings.Contains(out, "hint: every Sumsub webhook got 401, and no secret was given") || strings.Contains(out, "check that --secret") {
+		t.Errorf("no secret: the hint does not say so:\n%s", out)
+	}
+	_, out, _ = run(t, "", append(args, "--secret", "wrong")...)
+	if !strings.Contains(out, "hint: every correctly signed webhook got 401: check that --secret") {
+		t.Errorf("a wrong secret: no hint about it:\n%s", out)
+	}
+}
