@@ -85,8 +85,10 @@ type jsonReport struct {
 	Skipped   int               `json:"skipped"`
 	Latencies Latencies         `json:"latencies"`
 	// GaveUp says why the run stopped early, when it did.
-	GaveUp string     `json:"gaveUp,omitempty"`
-	Cases  []jsonCase `json:"cases"`
+	GaveUp string `json:"gaveUp,omitempty"`
+	// Capacity are the capacity findings (Report.Capacity).
+	Capacity []delivery.CapacityFinding `json:"capacity,omitempty"`
+	Cases    []jsonCase                 `json:"cases"`
 }
 
 // jsonCase is a case as the JSON report has it: a CaseResult whose
@@ -157,7 +159,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	err := enc.Encode(jsonReport{
 		Schema: ReportSchema, Kind: r.kind(), Version: r.Version, Seed: r.Settings["seed"], Started: r.Started.UTC(), Duration: r.Duration.Seconds(),
 		Targets: orEmpty(r.Targets), Settings: orEmpty(r.Settings),
-		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Cases: cases,
+		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Capacity: r.Capacity, Cases: cases,
 	})
 	if err != nil {
 		return err
@@ -224,10 +226,15 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		case Skip:
 			tc.Skipped = &junit.Result{Message: safetext.TerminalLine(first(c.Reasons))}
 		}
-		if len(c.Notes) > 0 {
+		if len(c.Notes) > 0 || (c.Outcome == Pass && c.Unobserved) {
 			var b strings.Builder
 			for _, n := range c.Notes {
 				fmt.Fprintf(&b, "note: %s\n", safetext.TerminalLine(n))
+			}
+			if c.Outcome == Pass {
+				for _, u := range c.UnobservedChecks {
+					fmt.Fprintf(&b, "not observed: %s\n", safetext.TerminalLine(u))
+				}
 			}
 			tc.SystemOut = &junit.Output{Data: b.String()}
 		}
@@ -404,6 +411,11 @@ func WriteCase(w io.Writer, c CaseResult, st TextStyle) {
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "       note: %s\n", line(n))
 	}
+	if c.Outcome == Pass {
+		for _, u := range c.UnobservedChecks {
+			fmt.Fprintf(w, "       not observed: %s\n", line(u))
+		}
+	}
 	if c.Outcome != Fail {
 		return
 	}
@@ -451,19 +463,20 @@ func WriteSummary(w io.Writer, r *Report) {
 		}
 		fmt.Fprintf(w, "settings: %s\n", strings.Join(kv, ", "))
 	}
-	unobserved := 0
-	for _, c := range r.Cases {
-		if c.Outcome == Skip && c.Unobserved {
-			unobserved++
-		}
-	}
+	unobserved, checks := r.Unobserved()
 	noun := r.noun()
 	fmt.Fprintf(w, "%d %s(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), noun, p, f, s, r.Duration.Round(time.Millisecond))
 	if unobserved > 0 {
-		fmt.Fprintf(w, "%d skipped %s(s) could not be observed (no probe): they prove nothing\n", unobserved, noun)
+		fmt.Fprintf(w, "%d effect check(s) of %d %s(s) could not be observed (no probe): their answers were checked, their effects prove nothing\n", checks, unobserved, noun)
 	}
 	if r.GaveUp != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", line(r.GaveUp))
+	}
+	for _, c := range r.Capacity {
+		fmt.Fprintf(w, "capacity: %s\n", line(c.String()))
+	}
+	if n := r.CapacityLost(); n > 0 {
+		fmt.Fprintf(w, "%d %s(s) not judged: the target had no room for kycsim's requests, also one at a time; a capacity finding, not a failure of those %ss\n", n, noun, noun)
 	}
 	if l.Count > 0 {
 		fmt.Fprintf(w, "answer latency over %d attempts: p50 %s, p90 %s, p99 %s, max %s\n", l.Count,

@@ -48,6 +48,7 @@ type htmlView struct {
 	Title                       string
 	Version, Started, Duration  string
 	GaveUp                      string
+	Capacity                    []string
 	Targets, Settings           []htmlPair
 	Passed, Failed, Skipped     int
 	Total, Unobserved, NoAnswer int
@@ -100,12 +101,15 @@ func newHTMLView(r *Report) htmlView {
 	}
 	v.Chart, v.NoAnswer = newHTMLChart(r, chartWide)
 	v.Narrow, _ = newHTMLChart(r, chartNarrow)
+	for _, c := range r.Capacity {
+		v.Capacity = append(v.Capacity, line(c.String()))
+	}
 	groups := map[Outcome]*htmlGroup{
 		Fail: {Outcome: Fail, Title: "Failed"}, Skip: {Outcome: Skip, Title: "Skipped"}, Pass: {Outcome: Pass, Title: "Passed"},
 	}
 	for _, c := range r.Cases {
 		hc := newHTMLCase(c)
-		if c.Outcome == Skip && c.Unobserved {
+		if c.Outcome != Fail && c.Unobserved {
 			v.Unobserved++
 		}
 		g := groups[c.Outcome]
@@ -134,6 +138,11 @@ func newHTMLCase(c CaseResult) htmlCase {
 	}
 	for _, x := range c.Notes {
 		hc.Notes = append(hc.Notes, line(x))
+	}
+	if c.Outcome == Pass {
+		for _, x := range c.UnobservedChecks {
+			hc.Notes = append(hc.Notes, "not observed: "+line(x))
+		}
 	}
 	for _, rp := range c.Replays {
 		hc.Replays = append(hc.Replays, htmlPair{line(rp.Pos), line(rp.Command)})
@@ -616,7 +625,8 @@ summary{cursor:pointer;color:#0a58ca}
 {{end}}{{range .Targets}}<p class="run target">target {{.Name}}: <code>{{.Value}}</code></p>
 {{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{breakable .Value}}</code></span>{{end}}</p>
 {{end}}<p class="summary"><span>{{.Total}} cases</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span class="pass">{{.Passed}} passed</span><span>started {{.Started}}</span><span>took {{.Duration}}</span>{{if .Chart}}<span>answer latency p50 {{lat .Latency.P50}}, p99 {{lat .Latency.P99}} (chart after the cases)</span>{{end}}</p>
-{{if .Unobserved}}<p class="run">{{.Unobserved}} skipped case(s) could not be observed (no probe): they prove nothing.</p>
+{{if .Unobserved}}<p class="run">{{.Unobserved}} case(s) have effect checks that could not be observed (no probe): their answers were checked, their effects prove nothing.</p>
+{{end}}{{range .Capacity}}<p class="gaveup">capacity: {{.}}</p>
 {{end}}{{if .GaveUp}}<p class="gaveup">stopped early: {{.GaveUp}}</p>
 {{end}}</header>
 <section id="cases">
@@ -630,7 +640,7 @@ summary{cursor:pointer;color:#0a58ca}
 {{range .Groups}}<section class="group" data-outcome="{{.Outcome}}">
 <h3>{{.Title}} ({{len .Cases}})</h3>
 {{range .Cases}}<article class="case {{.Outcome}}" id="{{.ID}}" data-outcome="{{.Outcome}}">
-<header><span class="badge">{{.Outcome}}</span><span class="level">{{.Level}}</span><code class="id">{{.ID}}</code><span class="product">{{.Product}}</span>{{if .Unobserved}}<span class="product">(not observed)</span>{{end}}</header>
+<header><span class="badge">{{.Outcome}}</span><span class="level">{{.Level}}</span><code class="id">{{.ID}}</code><span class="product">{{.Product}}</span>{{if .Unobserved}}<span class="product">(effects not observed)</span>{{end}}</header>
 <p>{{.Description}}</p>
 <p class="rule">rule: {{.Rule}} ({{.Source}})</p>
 {{range .Reasons}}<p class="reason">{{.}}</p>

@@ -763,7 +763,7 @@ var (
 	kinds      = []string{"send", "wait", "redeliver", "parallel", "vendor-state", "expect"}
 	deliveryKs = []string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"}
 	sendKeys   = append([]string{"send", "id", "name", "subject", "set", "set-unknown", "unset", "raw-body", "age",
-		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign"},
+		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign", "recorded-headers"},
 		append(deliveryKs, "expect")...)
 	redeliverKeys = append([]string{"redeliver", "name", "restamp"}, append(deliveryKs, "expect")...)
 	// payloadKeys shape a built payload: a raw body takes none of them.
@@ -842,7 +842,7 @@ func (l *loader) step(n *yaml.Node, inParallel bool) (Step, error) {
 	case KindRedeliver:
 		st.Redeliver, err = l.redeliver(m)
 	case KindParallel:
-		st.Parallel, err = l.parallel(val)
+		st.Parallel, st.Identical, err = l.parallel(val)
 	case KindVendorState:
 		st.VendorState, err = l.vendorState(val)
 	case KindExpect:
@@ -992,6 +992,11 @@ func (l *loader) send(m *mapping) (*Send, error) {
 			return nil, err
 		}
 	}
+	if f, ok := m.get("recorded-headers"); ok {
+		if s.Recorded, err = l.recordedHeaders(f.val); err != nil {
+			return nil, err
+		}
+	}
 	if s.Delivery, err = l.delivery(m); err != nil {
 		return nil, err
 	}
@@ -1001,6 +1006,32 @@ func (l *loader) send(m *mapping) (*Send, error) {
 		}
 	}
 	return s, nil
+}
+
+// recordedHeaders reads the recorded-headers key of a send step: the
+// signature headers a recorded callback came with, which `kycsim run
+// --as-recorded` sends instead of signing ({} when it came with none).
+func (l *loader) recordedHeaders(n *yaml.Node) ([]Header, error) {
+	hm, err := l.mapping(n, "recorded-headers")
+	if err != nil {
+		return nil, err
+	}
+	out := []Header{}
+	for _, h := range hm.fields {
+		v, err := l.str(h.val, "recorded header "+h.name)
+		if err != nil {
+			return nil, err
+		}
+		name, value, err := simulator.ParseHeader(h.name + ": " + v)
+		if err != nil {
+			return nil, l.errf(h.key, "%v", err)
+		}
+		if err := l.expandable(h.val, value, "recorded header "+name); err != nil {
+			return nil, err
+		}
+		out = append(out, Header{Name: name, Value: value})
+	}
+	return out, nil
 }
 
 // overrides reads the mapping of a set or set-unknown key: paths whose
@@ -1513,50 +1544,61 @@ func (l *loader) redeliver(m *mapping) (*Redeliver, error) {
 	return rd, nil
 }
 
-func (l *loader) parallel(n *yaml.Node) ([]Step, error) {
+// parallel reads a parallel step: its parts, and whether they are
+// identical copies of one send ({count: N, send: ..., identical: true}).
+func (l *loader) parallel(n *yaml.Node) ([]Step, bool, error) {
 	n = resolve(n)
 	if n.Kind == yaml.MappingNode {
 		// The shorthand {count: N, send|redeliver: ..., ...}.
 		m, err := l.mapping(n, "parallel")
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		count, ok := m.get("count")
 		if !ok {
-			return nil, l.errf(n, "parallel: give a sequence of send and redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
+			return nil, false, l.errf(n, "parallel: give a sequence of send and redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
 		}
 		c, err := l.integer(count.val, "count", 2, 100)
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		identical := false
+		if f, ok := m.get("identical"); ok {
+			if identical, err = l.boolean(f.val, "identical"); err != nil {
+				return nil, false, err
+			}
+			if _, isSend := m.get("send"); !isSend {
+				return nil, false, l.errf(f.key, "identical applies to {count: N, send: ...}: the copies of a redeliver are identical anyway")
+			}
 		}
 		rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 		for _, f := range m.fields {
-			if f.name != "count" {
+			if f.name != "count" && f.name != "identical" {
 				rest.Content = append(rest.Content, f.key, f.val)
 			}
 		}
 		one, err := l.step(rest, true)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out := make([]Step, c)
 		for i := range out {
 			out[i] = one
 		}
-		return out, nil
+		return out, identical, nil
 	}
 	if n.Kind != yaml.SequenceNode || len(n.Content) < 2 {
-		return nil, l.errf(n, "parallel: give a sequence of at least two send or redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
+		return nil, false, l.errf(n, "parallel: give a sequence of at least two send or redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
 	}
 	var out []Step
 	for _, c := range n.Content {
 		st, err := l.step(c, true)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // The vendor-state keys of each product.
@@ -1661,11 +1703,18 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.known(m, "expect", "events", "status", "not-status", "fetches", "within", "subject"); err != nil {
+	if err := l.known(m, "expect", "events", "status", "not-status", "decision", "fetches", "within", "subject"); err != nil {
 		return nil, err
 	}
-	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("fetches") {
-		return nil, l.errf(m.node, "expect: give events, status, not-status or fetches")
+	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("decision") && !m.has("fetches") {
+		return nil, l.errf(m.node, "expect: give events, status, not-status, decision or fetches")
+	}
+	if f, ok := m.get("decision"); ok {
+		s, err := l.enum(f.val, "decision", DecisionClasses...)
+		if err != nil {
+			return nil, err
+		}
+		e.Decision = &s
 	}
 	if f, ok := m.get("not-status"); ok {
 		s, err := l.text(f.val, "not-status")

@@ -9,6 +9,8 @@ package scenarios
 import (
 	"fmt"
 	"time"
+
+	"github.com/kycsim/kycsim/simulator"
 )
 
 // Pos is a place in a scenario file.
@@ -108,10 +110,15 @@ type Step struct {
 	Name string
 	Pos  Pos
 
-	Send        *Send
-	Wait        time.Duration
-	Redeliver   *Redeliver
-	Parallel    []Step // send or redeliver steps, played at once
+	Send      *Send
+	Wait      time.Duration
+	Redeliver *Redeliver
+	Parallel  []Step // send or redeliver steps, played at once
+	// Identical is set on a parallel step whose parts are copies of one
+	// send ({count: N, send: ..., identical: true}): the callback is built once and its
+	// copies go out byte-identical, at the same instant, as the vendor's
+	// duplicate deliveries racing a receiver's first look-up.
+	Identical   bool
 	VendorState *VendorState
 	Expect      *Effects
 }
@@ -145,7 +152,12 @@ type Send struct {
 	RejectType   string
 	RejectLabels []string
 	Sign         Signing
-	Delivery     Delivery
+	// Recorded holds the signature headers a recorded callback came with
+	// (kycsim record); non-nil (maybe empty) for a recorded Sumsub step.
+	// A run with Options.AsRecorded sends them as they are instead of
+	// signing.
+	Recorded []Header
+	Delivery Delivery
 	// Expect is what the receiver's answer must be.
 	Expect *Answer
 }
@@ -228,22 +240,8 @@ type Redeliver struct {
 }
 
 // VendorState is what the vendor API answers for the subject from now
-// on: for Jumio KYX the retrieval decision, for Sumsub the applicant's
-// review.
-type VendorState struct {
-	// Subject overrides ${subject}.
-	Subject string
-	// Jumio KYX retrieval.
-	Decision   string // PASSED, REJECTED, WARNING, NOT_EXECUTED
-	RiskScore  *int
-	Label      string         // decision details label, e.g. TOKEN_EXPIRED
-	Capability map[string]any // capabilities object, as JSON
-	// Sumsub applicant review.
-	ReviewStatus string
-	ReviewAnswer string
-	RejectLabels []string
-	RejectType   string
-}
+// on; the type lives in simulator, which the sandbox's plans use.
+type VendorState = simulator.VendorState
 
 // Effects is an expectation on what the receiver did, seen through the
 // probe and the vendor API mock.
@@ -258,6 +256,11 @@ type Effects struct {
 	// NotStatus is a status the probe must not report (nil: not
 	// checked), e.g. completed/GREEN for an event that is no approval.
 	NotStatus *string
+	// Decision is the class of the receiver's own decision the probe
+	// must report (ClassApproved, ClassRejected, ClassNotApproved; nil:
+	// not checked). A probe that reports no decision leaves it
+	// unobserved.
+	Decision *string
 	// Fetches is the number of vendor-API fetches for the subject (nil:
 	// not checked).
 	Fetches *int

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kycsim/kycsim/conformance"
+	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
@@ -32,7 +33,7 @@ func (e *unreachableError) Error() string { return e.msg }
 type incompleteError struct{ n int }
 
 func (e *incompleteError) Error() string {
-	return fmt.Sprintf("incomplete: %d enforced case(s) could not be observed; add --probe (or pass --allow-skips)", e.n)
+	return fmt.Sprintf("incomplete: %d enforced case(s) have effect checks that could not be observed; add --probe (or pass --allow-skips)", e.n)
 }
 
 // conformSettings are conform's settings after flags and profile.
@@ -53,6 +54,7 @@ type conformSettings struct {
 	allowSkips    bool
 	wait          time.Duration
 	only, skip    []string
+	fromProfile   bool
 }
 
 func (m *Main) runConform(ctx context.Context, args []string) error {
@@ -215,6 +217,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	}
 	defer stopVendor()
 	d := delivery.NewDispatcher(delivery.NewScaledClock(st.timeScale), delivery.NewLog(nil))
+	d.LateGrace, d.Secrets = delivery.DefaultLateGrace, []string{st.secret}
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: st.urls, Probe: st.probe, Secret: st.secret,
@@ -227,7 +230,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, OnCase: func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, DiagnoseTarget: true, OnCase: func(c conformance.CaseResult) {
 		done++
 		if text {
 			if style.Color {
@@ -261,10 +264,14 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		return rp.err
 	}
 	switch {
+	case rep.Misdirected != nil:
+		return &unreachableError{msg: "misconfigured target: " + rep.Misdirected.Hint(st.targetFlag())}
 	case rep.NeverAnswered:
 		return &unreachableError{msg: rep.GaveUp}
 	case rep.Failed(st.enforced):
 		return &failedError{what: "conformance failure"}
+	case rep.CapacityLost() > 0:
+		return &capacityError{n: rep.CapacityLost()}
 	}
 	if n := rep.Incomplete(st.enforced); n > 0 && !st.allowSkips {
 		return &incompleteError{n: n}
@@ -291,7 +298,7 @@ func (st *conformSettings) applyProfile(fs *flag.FlagSet, file string, cat *spec
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	st.products = map[string]bool{}
+	st.products, st.fromProfile = map[string]bool{}, true
 	for p, u := range prof.Targets {
 		st.products[p], st.urls[p] = true, u
 	}
@@ -337,10 +344,7 @@ func (st *conformSettings) check() error {
 		}
 	}
 	if st.probe != "" {
-		if !strings.Contains(st.probe, "{subject}") {
-			return usageErrorf("--probe %q: the template has no {subject}", st.probe)
-		}
-		if err := checkTarget("--probe", strings.ReplaceAll(st.probe, "{subject}", "s")); err != nil {
+		if err := checkProbe("--probe", st.probe); err != nil {
 			return err
 		}
 	}
@@ -363,11 +367,21 @@ func (st *conformSettings) check() error {
 		st.secret = os.Getenv(secretFromEnv)
 	}
 	if st.sourceMode == conformance.SourceDirect {
-		if _, err := simulator.ParseSource(st.foreign); err != nil {
+		a, err := simulator.ParseSource(st.foreign)
+		if err != nil {
 			return usageErrorf("--foreign-source: %v (in source mode direct it must be a loopback address)", err)
 		}
-	} else if _, err := netip.ParseAddr(st.foreign); err != nil {
-		return usageErrorf("--foreign-source: %v", err)
+		if a.Unmap() == netip.IPv4Unspecified() || a == netip.MustParseAddr("127.0.0.1") || a == netip.IPv6Loopback() {
+			return usageErrorf("--foreign-source %s: genuine callbacks come from this address; give another loopback address, such as 127.0.0.2", st.foreign)
+		}
+	} else {
+		a, err := netip.ParseAddr(st.foreign)
+		if err != nil {
+			return usageErrorf("--foreign-source: %v", err)
+		}
+		if slices.Contains(receiver.JumioCallbackSources, a.Unmap()) {
+			return usageErrorf("--foreign-source %s: this is one of Jumio's callback addresses, which genuine callbacks carry in source mode proxy; give an address that is not Jumio's, such as 127.0.0.2", st.foreign)
+		}
 	}
 	return nil
 }
@@ -413,10 +427,26 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// targetFlag names where the run's target URLs came from, for hints.
+func (st *conformSettings) targetFlag() string {
+	if st.fromProfile {
+		return "the profile's target"
+	}
+	return "--to"
+}
+
 // hints are the advice a run's results call for.
 func hints(rep *conformance.Report, secret bool) []string {
 	var out []string
-	if rep.GaveUp != "" {
+	// A misdirected run ends with its diagnosis as the error; the
+	// other hints would be about the wrong place.
+	if rep.Misdirected != nil {
+		return nil
+	}
+	switch {
+	case rep.GaveUp != "" && strings.Contains(rep.GaveUp, "after the vendor's deadline"):
+		out = append(out, "answer at once and do the work afterwards: the vendor counts a late answer as a failed delivery and sends it again")
+	case rep.GaveUp != "":
 		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
 	}
 	signed, refused := 0, 0
@@ -441,25 +471,9 @@ func hints(rep *conformance.Report, secret bool) []string {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {
-		out = append(out, fmt.Sprintf("%d case(s) could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
+		out = append(out, fmt.Sprintf("%d case(s) have effect checks that could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
 	}
 	return out
-}
-
-// checkTarget checks a URL the run will send to: http(s), a host, and a
-// port in range.
-func checkTarget(flagName, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return usageErrorf("%s %q: want an http:// or https:// URL with a host", flagName, s)
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return usageErrorf("%s %q: port %s is out of range 1..65535", flagName, s, p)
-		}
-	}
-	return nil
 }
 
 // reportFile is a --report file, created before the run.

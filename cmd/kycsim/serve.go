@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/simulator/signing"
 	"github.com/kycsim/kycsim/spec"
@@ -45,6 +46,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	webhookAlg := fs.String("webhook-alg", string(signing.SHA256), "Sumsub webhook digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
 	appToken := fs.String("sumsub-app-token", defaultSumsubAppToken, "Sumsub app token the API accepts")
 	secretKey := fs.String("sumsub-secret-key", defaultSumsubSecret, "Sumsub secret key API requests are signed with")
+	createStatus := fs.Int("sumsub-create-status", sandboxapi.DefaultSumsubCreateStatus, "status a Sumsub applicant creation answers with: 201 (as Sumsub's own Postman collection expects) or 200 (for clients that accept nothing else)")
 	jumioClient := fs.String("jumio-client", defaultJumioClient, "Jumio API client as ID:SECRET (OAuth2 client credentials, Netverify HTTP Basic)")
 	controlToken := fs.String("control-token", "", "token the control API and the outcome page require (Authorization: Bearer T or ?control-token=T); required on a non-loopback address")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -59,11 +61,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
-	if *scale <= 0 {
-		return usageErrorf("--time-scale %v: want a factor > 0", *scale)
+	if err := checkListenAddr("--addr", *addr); err != nil {
+		return err
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
+	}
+	if *createStatus != 200 && *createStatus != 201 {
+		return usageErrorf("--sumsub-create-status %d: want 201 or 200", *createStatus)
 	}
 	alg, err := signing.ParseAlgorithm(*webhookAlg)
 	if err != nil {
@@ -79,8 +84,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		if !ok || !slices.Contains(sandboxProducts, product) {
 			return usageErrorf("--webhook %q: want PRODUCT=URL with PRODUCT one of %s", w, strings.Join(sandboxProducts, ", "))
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErrorf("--webhook %q: %q is not an absolute http(s) URL", w, u)
+		if err := checkTarget("--webhook "+product, u); err != nil {
+			return err
 		}
 		hooks[product] = u
 	}
@@ -119,16 +124,16 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		return err
 	}
 	in, err := sandboxapi.Open(ctx, sandboxapi.Options{
 		DB: *dbPath, TimeScale: *scale, Workers: *workers,
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base, InternalURL: *internalURL,
+			Catalog: cat, Planner: planner, PublicURL: base, InternalURL: *internalURL,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
-			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey,
+			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey, SumsubCreateStatus: *createStatus,
 			Webhooks: hooks, WebhookSecret: secret, WebhookAlg: alg,
 			ControlToken: *controlToken, AllowCallback: allow, Logger: log,
 		},
@@ -162,7 +167,7 @@ func (m *Main) printServeBanner(base, db string, scale float64, hooks map[string
 	fmt.Fprintf(w, "kycsim sandbox on %s (state in %s, time scale %g)\n", base, db, scale)
 	fmt.Fprintf(w, "  Jumio KYX      POST %s/oauth2/token, POST %s/api/v1/accounts\n", base, base)
 	fmt.Fprintf(w, "  Netverify      POST %s/api/v4/initiate\n", base)
-	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...\n", base)
+	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...   WebSDK: %s/websdk/ACCESS_TOKEN\n", base, base)
 	fmt.Fprintf(w, "  control API    %s/_sandbox/...   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 	show := func(v, def string) string {
 		if v == def {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kycsim/kycsim/internal/testpoll"
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
 )
@@ -41,7 +42,7 @@ func benchSandbox(b *testing.B, sink http.Handler, scale float64) (string, *http
 	if err != nil {
 		b.Fatal(err)
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func benchSandbox(b *testing.B, sink http.Handler, scale float64) (string, *http
 	base := "http://" + srv.Listener.Addr().String()
 	in, err := sandboxapi.Open(context.Background(), sandboxapi.Options{
 		DB: filepath.Join(b.TempDir(), "bench.db"), TimeScale: scale, Workers: 64,
-		Config: sandboxapi.Config{Catalog: cat, Library: lib, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
+		Config: sandboxapi.Config{Catalog: cat, Planner: planner, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
 			SumsubAppToken: appToken, SumsubSecretKey: appSecret, WebhookSecret: webhookSecret,
 			Webhooks: map[string]string{"sumsub": recv.URL + "/sumsub", "jumio-netverify": recv.URL + "/nv", "jumio-kyx": recv.URL + "/kyx"}},
 	})
