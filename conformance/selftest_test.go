@@ -162,6 +162,9 @@ func TestSelfTest(t *testing.T) {
 		{"future-guard", func(t *testing.T, h string) target {
 			return target{handler: newFutureGuardReceiver("s3cr3t"), probe: probe}
 		}},
+		{"reference-keyed", func(t *testing.T, h string) target {
+			return target{handler: newReferenceKeyedReceiver("s3cr3t"), probe: probe}
+		}},
 		{"async", func(t *testing.T, h string) target {
 			return target{handler: newAsyncReceiver("s3cr3t", 200*time.Millisecond), probe: probe, quiet: 800 * time.Millisecond}
 		}},

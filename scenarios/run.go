@@ -430,6 +430,20 @@ func (r *runner) rand(key string, index, part int) *rand.Rand {
 	return event.NewRand(h.Sum64())
 }
 
+// identity returns the identity of a subject (event.Options.Identity):
+// every event about it carries the same identifying fields and takes the
+// same variants. With a seed it derives from the seed, the scenario and
+// the subject; without one, from the subject alone (nil).
+func (r *runner) identity(subject string) *uint64 {
+	if r.opt.Seed == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00identity\x00%s", *r.opt.Seed, r.sc.Name, r.sc.Pos.File, subject)
+	id := h.Sum64()
+	return &id
+}
+
 // build makes the event of a send step; rnd is the source of its
 // generated values (nil: random).
 func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, []byte, error) {
@@ -439,7 +453,7 @@ func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, [
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
 		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd,
-		AccountID: r.opt.AccountID}
+		AccountID: r.opt.AccountID, Identity: r.identity(subject)}
 	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err

@@ -303,6 +303,8 @@ type DeliveryFilter struct {
 // Times are kept to the microsecond at least. Errors are Errors with the
 // codes above where the caller can act on them.
 type Store interface {
+	DocumentStore
+
 	// CreateVerification writes a new verification with Version 1
 	// (ECONFLICT when its id is taken) and, in the same
 	// transaction, enqueues the deliveries its creation causes (their
@@ -346,6 +348,9 @@ type Store interface {
 	// at, with the whole retry policy ahead and any lease on it ended.
 	// Its History is kept.
 	Resend(ctx context.Context, id int64, at time.Time) (*Delivery, error)
+
+	// PartStore keeps the images uploaded through Jumio's API channel.
+	PartStore
 }
 
 // MaxUpdateTries bounds how often Update tries again after losing to a

@@ -13,8 +13,13 @@ import (
 // page wraps a handler of the outcome page: the control token, and
 // errors as a plain page.
 func (s *Server) page(h handlerFunc) http.Handler {
+	return s.pageAt("/web/{id}", h)
+}
+
+// pageAt is page for a route other than /web/{id}.
+func (s *Server) pageAt(route string, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setRoute(w, "/web/{id}")
+		setRoute(w, route)
 		err := s.control(r)
 		if err == nil {
 			err = h(w, r)
