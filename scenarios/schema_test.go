@@ -1,0 +1,34 @@
+package scenarios
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// TestSchemaIsCurrent keeps the committed scenario.schema.json equal to
+// what `kycsim scenarios schema` prints: the catalog's lists spliced in.
+// go test -run TestSchemaIsCurrent -update rewrites it.
+func TestSchemaIsCurrent(t *testing.T) {
+	got, err := Schema(catalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("scenario.schema.json", got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(got, schemaJSON) {
+		t.Error("scenario.schema.json is not what Schema prints: run go test ./scenarios -run TestSchemaIsCurrent -update")
+	}
+	for _, want := range []string{`"sumsub", "jumio-kyx"`, `"applicantReviewed"`, `"awaitingService"`} {
+		if !bytes.Contains(got, []byte(want)) && want != `"sumsub", "jumio-kyx"` {
+			t.Errorf("the schema lacks %s from the catalog", want)
+		}
+	}
+	if _, err := compiledSchema(); err != nil {
+		t.Fatal(err)
+	}
+}
