@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +52,7 @@ func Load(file string, data []byte, cat *spec.Catalog) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{d: d, cat: cat, vars: map[string]*Var{"subject": nil}, ids: map[string]*sendID{}}
+	l := &loader{d: d, cat: cat, vars: map[string]*Var{"subject": nil}, ids: map[string]*sendID{}, fields: map[string]*event.Fields{}}
 	// The step kinds are checked here, where a step with two kinds or
 	// a wait inside parallel is worded better than the schema could; the
 	// schema's errors inside such a step are left out.
@@ -66,7 +67,11 @@ func Load(file string, data []byte, cat *spec.Catalog) (*Scenario, error) {
 	if first := yamldoc.First(append(errs, kindErrs...)); first != nil {
 		return nil, fromDoc(first)
 	}
-	return l.scenario()
+	sc := l.scenario()
+	if l.err != nil {
+		return nil, l.err
+	}
+	return sc, nil
 }
 
 // nameOf names the value at a pointer in errors about its keys.
@@ -110,6 +115,15 @@ type loader struct {
 	ids map[string]*sendID
 	// fields caches the fields of each message, for override paths.
 	fields map[string]*event.Fields
+	// err is the first error noted (fail).
+	err error
+}
+
+// fail notes an error; the first one noted is the file's.
+func (l *loader) fail(err error) {
+	if l.err == nil {
+		l.err = err
+	}
 }
 
 // sendID is what a redeliver needs to know of a send step.
@@ -129,47 +143,6 @@ func (l *loader) errf(ptr, format string, args ...any) error {
 
 func (l *loader) keyErrf(ptr, format string, args ...any) error {
 	return &loadError{pos: l.keyAt(ptr), msg: fmt.Sprintf(format, args...)}
-}
-
-// get returns the value at ptr and whether it is there.
-func (l *loader) get(ptr string) (any, bool) {
-	i := strings.LastIndexByte(ptr, '/')
-	switch c := yamldoc.Lookup(l.d.Value, ptr[:i]).(type) {
-	case map[string]any:
-		v, ok := c[strings.NewReplacer("~1", "/", "~0", "~").Replace(ptr[i+1:])]
-		return v, ok
-	case []any:
-		if n, err := strconv.Atoi(ptr[i+1:]); err == nil && n >= 0 && n < len(c) {
-			return c[n], true
-		}
-	}
-	return nil, false
-}
-
-// str returns a string value, or a number as written.
-func str(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// strs returns a sequence of strings.
-func strs(v any) []string {
-	out := []string{}
-	for _, e := range v.([]any) {
-		out = append(out, str(e))
-	}
-	return out
-}
-
-// integer returns an integer the schema has checked.
-func integer(v any) int {
-	i, _ := strconv.Atoi(str(v))
-	return i
 }
 
 // The keys of each kind of step.
@@ -202,7 +175,7 @@ func (l *loader) kindOf(ptr string) []string {
 // parallel, whose {count: N, ...} form is one step.
 func (l *loader) kinds(ptr string, inParallel bool) []*yamldoc.Error {
 	var steps []string
-	switch v := yamldoc.Lookup(l.d.Value, ptr).(type) {
+	switch v := l.d.Lookup(ptr).(type) {
 	case []any:
 		for i := range v {
 			steps = append(steps, ptr+"/"+strconv.Itoa(i))
@@ -215,7 +188,7 @@ func (l *loader) kinds(ptr string, inParallel bool) []*yamldoc.Error {
 	var out []*yamldoc.Error
 	add := func(step string, e *yamldoc.Error) { e.Ptr = step; out = append(out, e) }
 	for _, step := range steps {
-		if _, ok := yamldoc.Lookup(l.d.Value, step).(map[string]any); !ok {
+		if _, ok := l.d.Lookup(step).(map[string]any); !ok {
 			continue
 		}
 		switch found := l.kindOf(step); {
@@ -233,7 +206,6 @@ func (l *loader) kinds(ptr string, inParallel bool) []*yamldoc.Error {
 }
 
 var (
-	idPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 	// refPattern is a ${name} reference at the start of a string, as
 	// the runner's varRef expands it.
@@ -241,80 +213,61 @@ var (
 	caseID     = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)+$`)
 )
 
-// refs lists the ${name} references of a string; "${" that starts no
-// reference is an error.
-func (l *loader) refs(ptr, s, what string) ([]string, error) {
-	var out []string
+// refsError tells what is wrong with the ${references} of a string the
+// runner expands: a "${" that starts no reference, or a name that is no
+// declared variable (nil when nothing is).
+func (l *loader) refsError(ptr, s, what string) *loadError {
 	for i := 0; ; {
 		j := strings.Index(s[i:], "${")
 		if j < 0 {
-			return out, nil
+			return nil
 		}
 		m := refPattern.FindStringSubmatch(s[i+j:])
 		if m == nil {
-			return nil, l.errf(ptr, "%s: ${ starts no reference; write ${name} with letters, digits, _ and -", what)
+			return &loadError{pos: l.at(ptr), msg: what + ": ${ starts no reference; write ${name} with letters, digits, _ and -"}
 		}
-		out = append(out, m[1])
+		if _, ok := l.vars[m[1]]; !ok {
+			declared := slices.Sorted(maps.Keys(l.vars))
+			return &loadError{pos: l.at(ptr), msg: fmt.Sprintf("%s: ${%s} names no variable (declared: %s)", what, m[1], strings.Join(declared, ", "))}
+		}
 		i += j + len(m[0])
 	}
 }
 
-// expandable checks the references of a string the runner expands: each
-// names a declared variable or subject.
-func (l *loader) expandable(ptr, s, what string) error {
-	names, err := l.refs(ptr, s, what)
-	if err != nil {
-		return err
+// expandable checks the references of a string the runner expands.
+func (l *loader) expandable(ptr, s, what string) {
+	if err := l.refsError(ptr, s, what); err != nil {
+		l.fail(err)
 	}
-	for _, name := range names {
-		if _, ok := l.vars[name]; !ok {
-			declared := make([]string, 0, len(l.vars))
-			for v := range l.vars {
-				declared = append(declared, v)
-			}
-			slices.Sort(declared)
-			return l.errf(ptr, "%s: ${%s} names no variable (declared: %s)", what, name, strings.Join(declared, ", "))
-		}
-	}
-	return nil
-}
-
-// literal refuses references in a string the runner does not expand.
-func (l *loader) literal(pos Pos, s, what string) error {
-	if strings.Contains(s, "${") {
-		return &loadError{pos: pos, msg: what + " is sent as written: ${name} works only in subject, set, unset, raw-body, sign.secret, headers, from and forwarded-for"}
-	}
-	return nil
 }
 
 // address expands the references of from or forwarded-for: they must
 // name literal variables, whose values are addresses.
-func (l *loader) address(ptr, s, what string) (string, error) {
-	if err := l.expandable(ptr, s, what); err != nil {
-		return "", err
+func (l *loader) address(ptr, s, what string) string {
+	if err := l.refsError(ptr, s, what); err != nil {
+		l.fail(err)
+		return ""
 	}
-	var bad error
-	out := varRef.ReplaceAllStringFunc(s, func(m string) string {
+	return varRef.ReplaceAllStringFunc(s, func(m string) string {
 		v := l.vars[m[2:len(m)-1]]
 		if v == nil || v.Generate != "" {
-			if bad == nil {
-				bad = l.errf(ptr, "%s: %s is generated, not an address; declare a variable with a literal address", what, m)
-			}
-			return m
+			l.fail(l.errf(ptr, "%s: %s is generated, not an address; declare a variable with a literal address", what, m))
+			return ""
 		}
 		return v.Value
 	})
-	return out, bad
 }
 
-// duration reads a duration the schema has shaped: it must also parse,
-// and be positive.
-func (l *loader) duration(ptr, what string) (time.Duration, error) {
-	v, _ := l.get(ptr)
-	s := str(v)
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, l.errf(ptr, "%s %q is not a positive duration such as 500ms, 30s, 5m or 2h", what, s)
+// duration reads a duration the schema has shaped (0 when absent): it
+// must also parse, and be positive.
+func (l *loader) duration(ptr, what string) time.Duration {
+	v, ok := l.d.Get(ptr)
+	if !ok {
+		return 0
 	}
-	return d, nil
+	d, err := time.ParseDuration(yamldoc.Text(v))
+	if err != nil || d <= 0 {
+		l.fail(l.errf(ptr, "%s %q is not a positive duration such as 500ms, 30s, 5m or 2h", what, yamldoc.Text(v)))
+	}
+	return d
 }

@@ -159,9 +159,17 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 	sub, _ := lookup(s.raw, parent).(map[string]any)
 	inst := e.InstanceLocation
 	value := lookup(d.Value, inst)
+	toks := strings.Split(inst, "/")
+	key, parentKey := unescape(toks[len(toks)-1]), ""
+	if len(toks) > 1 {
+		parentKey = unescape(toks[len(toks)-2])
+	}
 	what, _ := sub["title"].(string)
 	if what == "" {
-		what = unescape(inst[strings.LastIndexByte(inst, '/')+1:])
+		what = key
+		if strings.Trim(key, "0123456789") == "" {
+			what = parentKey // an element of a sequence
+		}
 	}
 	known := func() string {
 		var names []string
@@ -209,11 +217,6 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 		default:
 			msg = "{what}: " + e.Message
 		}
-	}
-	toks := strings.Split(inst, "/")
-	key, parentKey := unescape(toks[len(toks)-1]), ""
-	if len(toks) > 1 {
-		parentKey = unescape(toks[len(toks)-2])
 	}
 	n := 0
 	if list, ok := value.([]any); ok {

@@ -177,6 +177,55 @@ func (d *Doc) KeyAt(ptr string) Pos {
 // keys where their merge key stands).
 func (d *Doc) Keys(ptr string) []string { return d.keys[ptr] }
 
+// Lookup returns the value at ptr, or nil.
+func (d *Doc) Lookup(ptr string) any { return lookup(d.Value, ptr) }
+
+// Get returns the value at ptr and whether it is there (a null value is
+// there).
+func (d *Doc) Get(ptr string) (any, bool) {
+	i := strings.LastIndexByte(ptr, '/')
+	if i < 0 {
+		return d.Value, true
+	}
+	switch c := lookup(d.Value, ptr[:i]).(type) {
+	case map[string]any:
+		v, ok := c[unescape(ptr[i+1:])]
+		return v, ok
+	case []any:
+		if n, err := strconv.Atoi(ptr[i+1:]); err == nil && n >= 0 && n < len(c) {
+			return c[n], true
+		}
+	}
+	return nil, false
+}
+
+// Text returns a string value, a number as written, and "" for null.
+func Text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// Texts returns the Text of each element of a sequence.
+func Texts(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		out = append(out, Text(e))
+	}
+	return out
+}
+
+// Int returns an integer value (0 when it is none).
+func Int(v any) int {
+	i, _ := strconv.Atoi(Text(v))
+	return i
+}
+
 // Errorf returns an *Error at the value at ptr.
 func (d *Doc) Errorf(ptr, format string, args ...any) *Error {
 	return &Error{Pos: d.At(ptr), Ptr: ptr, Msg: fmt.Sprintf(format, args...)}
