@@ -3,6 +3,8 @@ package scenarios
 import (
 	"bytes"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +32,27 @@ func TestSchemaIsCurrent(t *testing.T) {
 	}
 	if _, err := compiledSchema(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScenariosNameTheSchema: every built-in scenario (and the sandbox's
+// own) names the schema on its first line, so that editors check it.
+func TestScenariosNameTheSchema(t *testing.T) {
+	for dir, rel := range map[string]string{"library/*/*.yaml": "../../", "conformance/*/*.yaml": "../../", "testdata/example.yaml": "../",
+		"../simulator/sandboxapi/outcomes/*.yaml": "../../../scenarios/"} {
+		files, _ := filepath.Glob(dir)
+		if len(files) == 0 {
+			t.Fatalf("no %s", dir)
+		}
+		want := "# yaml-language-server: $schema=" + rel + "scenario.schema.json\n"
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(data), want) {
+				t.Errorf("%s does not begin with %q", f, want)
+			}
+		}
 	}
 }
