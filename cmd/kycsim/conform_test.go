@@ -265,7 +265,7 @@ func TestConformProfile(t *testing.T) {
 	}
 	bad := dir + "/bad.yaml"
 	writeFile(t, bad, "targets:\n  sumsub: "+base+"/sumsub\nsecrett: x\n")
-	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: field secrett not found") {
+	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, `bad.yaml:3:1: profile: unknown key "secrett"; did you mean "secret"?`) {
 		t.Errorf("bad profile: exit %d %s", code, stderr)
 	}
 	if code, _, stderr := run(t, "", "conform", "--profile", prof, "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "do not combine") {

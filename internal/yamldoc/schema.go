@@ -189,8 +189,11 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 		props := s.properties(parent)
 		for _, k := range d.Keys(inst) {
 			if !slices.Contains(props, k) {
-				return &Error{Pos: d.KeyAt(Pointer(inst, k)), Ptr: Pointer(inst, k),
-					Msg: fmt.Sprintf("%s: unknown key %q%s (known: %s)", what, k, Suggest(k, props), strings.Join(props, ", "))}
+				if msg == "" {
+					msg = "{what}: unknown key {qkey}{suggest} (known: {known})"
+				}
+				msg = strings.NewReplacer("{what}", what, "{qkey}", strconv.Quote(k), "{suggest}", Suggest(k, props), "{known}", strings.Join(props, ", ")).Replace(msg)
+				return &Error{Pos: d.KeyAt(Pointer(inst, k)), Ptr: Pointer(inst, k), Msg: msg}
 			}
 		}
 	case "required":

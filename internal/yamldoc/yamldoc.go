@@ -82,7 +82,7 @@ type Options struct {
 	// second document ("a file" when "").
 	Empty, What string
 	// Name names the value at a pointer in errors about its keys ("a
-	// step", "set"); the pointer itself when nil.
+	// step", "set"); its key (or "the document") when nil.
 	Name func(ptr string) string
 }
 
@@ -115,7 +115,12 @@ func Parse(file string, data []byte, opt Options) (d *Doc, err error) {
 		opt.What = "a file"
 	}
 	if opt.Name == nil {
-		opt.Name = func(ptr string) string { return ptr }
+		opt.Name = func(ptr string) string {
+			if ptr == "" {
+				return "the document"
+			}
+			return unescape(ptr[strings.LastIndexByte(ptr, '/')+1:])
+		}
 	}
 	defer func() {
 		// yaml.v3 has panicked on malformed input before; never pass
