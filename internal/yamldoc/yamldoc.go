@@ -81,6 +81,17 @@ type Options struct {
 	// document" when ""); What names the file in the message about a
 	// second document ("a file" when "").
 	Empty, What string
+	// ShortestNumbers writes numbers other than integers as the shortest
+	// text of their float64 value (2.50 becomes 2.5, 1e3 becomes 1000),
+	// as encoding/json would write them; else they stay as written when
+	// JSON can write them so.
+	ShortestNumbers bool
+	// FirstDocument reads the first document of a stream and ignores the
+	// rest; else a second document is an error.
+	FirstDocument bool
+	// ScalarKeys takes any scalar as a mapping key, as its text (true,
+	// null, 1.5); else a key must be a string or a number.
+	ScalarKeys bool
 	// Name names the value at a pointer in errors about its keys ("a
 	// step", "set"); its key (or "the document") when nil.
 	Name func(ptr string) string
@@ -139,7 +150,7 @@ func Parse(file string, data []byte, opt Options) (d *Doc, err error) {
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
+	case opt.FirstDocument, errors.Is(err, io.EOF):
 	case err != nil:
 		return nil, syntaxError(file, data, err)
 	default:
@@ -357,7 +368,7 @@ func (c *converter) fill(m map[string]any, n *yaml.Node, ptr string, depth int, 
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			continue
 		}
-		if k.Kind != yaml.ScalarNode || !stringTag(k.Tag) {
+		if k.Kind != yaml.ScalarNode || !stringTag(k.Tag) && !c.opt.ScalarKeys {
 			return c.errf(raw, ptr, "%s: a key must be a string, not %s", c.opt.Name(ptr), describeNode(k))
 		}
 		if prev, dup := own[k.Value]; dup {
@@ -473,7 +484,7 @@ func (c *converter) scalar(n *yaml.Node, ptr string) (any, error) {
 		}
 		return b, nil
 	case "!!int", "!!float":
-		if jsonNumber.MatchString(n.Value) {
+		if jsonNumber.MatchString(n.Value) && (n.Tag == "!!int" || !c.opt.ShortestNumbers) {
 			return json.Number(n.Value), nil
 		}
 		if i, ok := new(big.Int).SetString(strings.ReplaceAll(n.Value, "_", ""), 0); ok {
@@ -486,8 +497,8 @@ func (c *converter) scalar(n *yaml.Node, ptr string) (any, error) {
 			}
 		}
 		return nil, c.errf(n, ptr, "%s: %s has no JSON form", c.opt.Name(ptr), describeNode(n))
-	case "!!str", "!!timestamp":
-		return n.Value, nil
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value, nil // base64 stays as written
 	}
 	return nil, c.errf(n, ptr, "%s: %s (%s) has no JSON form", c.opt.Name(ptr), describeNode(n), n.Tag)
 }
