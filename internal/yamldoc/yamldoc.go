@@ -130,7 +130,12 @@ func Parse(file string, data []byte, opt Options) (d *Doc, err error) {
 			if ptr == "" {
 				return "the document"
 			}
-			return unescape(ptr[strings.LastIndexByte(ptr, '/')+1:])
+			toks := strings.Split(ptr, "/")
+			name := toks[len(toks)-1]
+			if strings.Trim(name, "0123456789") == "" && len(toks) > 2 {
+				name = toks[len(toks)-2] // an element of a sequence
+			}
+			return unescape(name)
 		}
 	}
 	defer func() {
