@@ -130,6 +130,10 @@ func LoadProfile(file string, data []byte, known map[string][]string) (*Profile,
 		u := yamldoc.Text(d.Lookup(ptr))
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			return nil, d.Errorf(ptr, "targets: %s: %q is not an http(s) URL", product, u)
+		} else if port := pu.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return nil, d.Errorf(ptr, "targets: %s: %q: port %s is out of range 1..65535", product, u, port)
+			}
 		}
 		p.Targets[product] = u
 	}

@@ -200,6 +200,9 @@ func (l *loader) send(ptr string, m map[string]any) *Send {
 		s.RejectLabels = yamldoc.Texts(v)
 	}
 	s.Sign = l.signing(ptr + "/sign")
+	// The headers a recorded callback came with (kycsim record), sent
+	// by run --as-recorded instead of signing.
+	s.Recorded = l.headers(ptr+"/recorded-headers", "recorded header")
 	s.Delivery = l.delivery(ptr, m)
 	s.Expect = l.answer(ptr + "/expect")
 	return s
@@ -392,15 +395,8 @@ func (l *loader) delivery(ptr string, m map[string]any) Delivery {
 			}
 		}
 	}
-	headers, _ := m["headers"].(map[string]any)
-	for _, h := range l.d.Keys(ptr + "/headers") {
-		at := yamldoc.Pointer(ptr+"/headers", h)
-		name, value, err := simulator.ParseHeader(h + ": " + yamldoc.Text(headers[h]))
-		if err != nil {
-			l.fail(&loadError{pos: l.keyAt(at), msg: err.Error(), err: err})
-		}
-		l.expandable(at, value, "header "+name)
-		d.Headers = append(d.Headers, Header{Name: name, Value: value})
+	if hs := l.headers(ptr+"/headers", "header"); len(hs) > 0 {
+		d.Headers = hs
 	}
 	if _, ok := m["content-type"]; ok {
 		if _, _, err := simulator.ParseHeader("Content-Type: " + d.ContentType); err != nil {
@@ -418,6 +414,26 @@ func (l *loader) delivery(ptr string, m map[string]any) Delivery {
 	}
 	d.AnswerTimeout = l.duration(ptr+"/answer-timeout", "answer-timeout")
 	return d
+}
+
+// headers reads a mapping of header names to values that may hold
+// ${references} (nil when absent).
+func (l *loader) headers(ptr, what string) []Header {
+	m, ok := l.d.Lookup(ptr).(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := []Header{}
+	for _, h := range l.d.Keys(ptr) {
+		at := yamldoc.Pointer(ptr, h)
+		name, value, err := simulator.ParseHeader(h + ": " + yamldoc.Text(m[h]))
+		if err != nil {
+			l.fail(&loadError{pos: l.keyAt(at), msg: err.Error(), err: err})
+		}
+		l.expandable(at, value, what+" "+name)
+		out = append(out, Header{Name: name, Value: value})
+	}
+	return out
 }
 
 // answer reads the expect key of a send or redeliver step (nil when

@@ -91,6 +91,10 @@ type Options struct {
 	Quiet time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
+	// AsRecorded sends recorded callbacks (send steps with
+	// recorded-headers) with the signature headers they were recorded
+	// with instead of signing them with Secret.
+	AsRecorded bool
 	// Seed, when set, makes the run repeatable: the generated variables
 	// (the subject too) and every payload's generated values and variants
 	// derive from it, the scenario's name and the step, so that the same
@@ -136,6 +140,10 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Checked counts the expectations the step checked: one for an
+	// answer (status, within, attempts), one for effects seen through an
+	// observer. Skipped ones are not counted.
+	Checked int `json:"checked,omitempty"`
 	// AnswerTimeout is the answer deadline of the step's delivery (zero
 	// for a step that delivers nothing), so that a replay can keep it.
 	AnswerTimeout time.Duration `json:"-"`
@@ -518,6 +526,9 @@ func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Ra
 		sr.Failures = append(sr.Failures, err.Error())
 		return sr
 	}
+	if r.opt.AsRecorded && s.Recorded != nil {
+		req = r.asRecorded(req, s.Recorded)
+	}
 	if st.ID != "" {
 		r.mu.Lock()
 		r.sent[st.ID] = &sent{ev: ev, send: s, subject: subject, body: body, req: req}
@@ -597,6 +608,19 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 	return cb.Request(r.opt.URLs[r.sc.Product], policy)
 }
 
+// asRecorded replaces the signature headers of a request with those a
+// recorded callback came with.
+func (r *runner) asRecorded(req delivery.Request, recorded []Header) delivery.Request {
+	h := req.Header.Clone()
+	h.Del(signing.DigestHeader)
+	h.Del(signing.AlgorithmHeader)
+	for _, x := range recorded {
+		h.Add(x.Name, r.expand(x.Value))
+	}
+	req.Header = h
+	return req
+}
+
 // tamper changes a body after it was signed: the first letter of the
 // last string value that starts with one and is not the subject, so that the body stays
 // well-formed and a receiver that acts on it anyway acts on the subject
@@ -636,6 +660,7 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
 		if want.Status == StatusRefuse {
@@ -898,6 +923,7 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if !needProbe && !needFetch {
 		return sr
 	}
+	sr.Checked++
 	within := cmp.Or(e.Within, r.opt.Settle, 2*time.Second)
 	quiet := cmp.Or(r.opt.Quiet, DefaultQuiet)
 	if quiet < 0 {

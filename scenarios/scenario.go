@@ -147,7 +147,12 @@ type Send struct {
 	RejectType   string
 	RejectLabels []string
 	Sign         Signing
-	Delivery     Delivery
+	// Recorded holds the signature headers a recorded callback came with
+	// (kycsim record); non-nil (maybe empty) for a recorded Sumsub step.
+	// A run with Options.AsRecorded sends them as they are instead of
+	// signing.
+	Recorded []Header
+	Delivery Delivery
 	// Expect is what the receiver's answer must be.
 	Expect *Answer
 }

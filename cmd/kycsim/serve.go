@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -59,8 +58,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
-	if *scale <= 0 {
-		return usageErrorf("--time-scale %v: want a factor > 0", *scale)
+	if err := checkListenAddr("--addr", *addr); err != nil {
+		return err
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
@@ -79,8 +78,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		if !ok || !slices.Contains(sandboxProducts, product) {
 			return usageErrorf("--webhook %q: want PRODUCT=URL with PRODUCT one of %s", w, strings.Join(sandboxProducts, ", "))
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErrorf("--webhook %q: %q is not an absolute http(s) URL", w, u)
+		if err := checkTarget("--webhook "+product, u); err != nil {
+			return err
 		}
 		hooks[product] = u
 	}

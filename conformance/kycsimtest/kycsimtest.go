@@ -322,12 +322,15 @@ func report(t *testing.T, cr conformance.CaseResult, should bool, once *sync.Onc
 		t.Log("note: " + n)
 	}
 	switch {
-	case cr.Outcome == conformance.Pass:
-	case cr.Outcome == conformance.Skip && cr.Unobserved && enforced:
+	case cr.Outcome != conformance.Fail && cr.Unobserved && enforced:
 		once.Do(func() {
 			t.Log("give kycsimtest.WithProber (or implement kycsimtest.Prober on the handler) to observe effects")
 		})
-		t.Errorf("%s %s could not be observed: %s", cr.Level, cr.ID, strings.Join(cr.Reasons, "; "))
+		t.Errorf("%s %s could not be observed: %s", cr.Level, cr.ID, strings.Join(cr.UnobservedChecks, "; "))
+	case cr.Outcome == conformance.Pass:
+		for _, u := range cr.UnobservedChecks {
+			t.Log("not observed: " + u)
+		}
 	case cr.Outcome == conformance.Skip:
 		t.Skip(strings.Join(cr.Reasons, "; "))
 	case !enforced:

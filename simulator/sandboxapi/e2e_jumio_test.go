@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 )
 
-// fixture reads a vendor example answer from testdata/jumio (sources in
+// jumioFixture reads a vendor example answer from testdata/jumio (sources in
 // testdata/jumio/SOURCES.md).
-func fixture(t *testing.T, name string) any {
+func jumioFixture(t *testing.T, name string) any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "jumio", name))
 	if err != nil {
@@ -197,7 +198,9 @@ func capDecisions(det map[string]any) map[string][]string {
 // image.
 func TestKYXWebFlowOutcomes(t *testing.T) {
 	sink := newSink(t)
-	_, base := startSandbox(t, sink, nil)
+	// Slow enough that the 15-minute session (2.7 s) outlasts a user's
+	// picking on a loaded machine, fast enough for the expiries to come.
+	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.003 })
 	c := newKYXClient(t, base)
 	for _, tc := range []struct {
 		name, outcome, reason string
@@ -307,7 +310,7 @@ func TestKYXWebFlowOutcomes(t *testing.T) {
 				}
 			}
 			if tc.decision == "PASSED" {
-				checkShape(t, "kyx-details.json", fixture(t, "kyx-details.json"), det,
+				checkShape(t, "kyx-details.json", jumioFixture(t, "kyx-details.json"), det,
 					"/capabilities/extraction/*/data/subType", "/capabilities/extraction/*/data/personalNumber")
 				data := obj(det, "capabilities", "extraction", 0, "data")
 				for _, f := range []string{"type", "issuingCountry", "firstName", "lastName", "dateOfBirth", "expiryDate", "documentNumber"} {
@@ -364,17 +367,8 @@ func TestKYXWebFlowOutcomes(t *testing.T) {
 	}
 }
 
-// pollOK polls fn for up to 10 s.
-func pollOK(fn func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
+// pollOK polls fn with a deadline of 10 s.
+func pollOK(fn func() bool) bool { return testpoll.Until(10*time.Second, fn) }
 
 // TestJumioTokenExpiresIn checks expires_in in the caller's real seconds
 // at the time scale the sandbox runs at.
@@ -451,8 +445,8 @@ func upload(t *testing.T, method, u, token string, data []byte) (int, map[string
 	return call(t, req)
 }
 
-// pngBytes draws a small PNG, as an app's camera capture would be.
-func pngBytes(t *testing.T, seed byte) []byte {
+// capturePNG draws a small PNG, as an app's camera capture would be.
+func capturePNG(t *testing.T, seed byte) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
 	img.Pix[0] = seed
@@ -470,11 +464,12 @@ func pngBytes(t *testing.T, seed byte) []byte {
 // the uploaded bytes. A missing part gets Jumio's error.
 func TestKYXAPIChannelFlow(t *testing.T) {
 	sink := newSink(t)
-	_, base := startSandbox(t, sink, nil)
+	// The session (15 minutes, 9 s here) must outlast the uploads.
+	_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.TimeScale = 0.01 })
 	c := newKYXClient(t, base)
 	_, acc := c.do("POST", "/api/v1/accounts", map[string]any{"customerInternalReference": "api-1", "workflowDefinition": map[string]any{"key": 3},
 		"callbackUrl": sink.srv.URL + "/kyx", "tokenLifetime": "60d"})
-	checkShape(t, "kyx-account-api.json", fixture(t, "kyx-account-api.json"), acc)
+	checkShape(t, "kyx-account-api.json", jumioFixture(t, "kyx-account-api.json"), acc)
 	we, account := str(acc, "workflowExecution", "id"), str(acc, "account", "id")
 	apis := map[string]map[string]any{}
 	for _, cr := range obj(acc, "workflowExecution", "credentials").([]any) {
@@ -498,12 +493,12 @@ func TestKYXAPIChannelFlow(t *testing.T) {
 	if code, out := finalize(token); code != 400 || !strings.Contains(str(out, "detail"), "ID FRONT") || !strings.Contains(str(out, "detail"), "SELFIE FACE") {
 		t.Errorf("finalize without parts: %d %v, want 400 naming ID FRONT and SELFIE FACE", code, out)
 	}
-	front, face := pngBytes(t, 1), pngBytes(t, 2)
+	front, face := capturePNG(t, 1), capturePNG(t, 2)
 	code, up := upload(t, "POST", str(id, "parts", "front"), token, front)
 	if code != 200 {
 		t.Fatalf("upload front: %d %v", code, up)
 	}
-	checkShape(t, "kyx-part-upload.json", fixture(t, "kyx-part-upload.json"), up)
+	checkShape(t, "kyx-part-upload.json", jumioFixture(t, "kyx-part-upload.json"), up)
 	sink.wait(t, "ACQUISITION_STARTED", func(cs []gotCallback) bool { return anyHas(cs, we, "ACQUISITION_STARTED") })
 	if code, out := finalize(token); code != 400 || !strings.Contains(str(out, "detail"), "SELFIE FACE") || strings.Contains(str(out, "detail"), "ID FRONT") {
 		t.Errorf("finalize without the face: %d %v, want 400 naming SELFIE FACE only", code, out)
@@ -538,7 +533,7 @@ func TestKYXAPIChannelFlow(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("finalize: %d %v", code, fin)
 	}
-	checkShape(t, "kyx-finalize.json", fixture(t, "kyx-finalize.json"), fin)
+	checkShape(t, "kyx-finalize.json", jumioFixture(t, "kyx-finalize.json"), fin)
 	if code, _ := finalize(token); code != 409 {
 		t.Errorf("finalize twice: %d, want 409", code)
 	}
@@ -654,7 +649,7 @@ func TestNetverifyRetrievalOutcomes(t *testing.T) {
 			_, ver := netverifyJSON(t, scans+"/data/verification")
 			_, data := netverifyJSON(t, scans+"/data")
 			_, imgs := netverifyJSON(t, scans+"/images")
-			checkShape(t, "netverify-transaction.json", fixture(t, "netverify-transaction.json"), tx)
+			checkShape(t, "netverify-transaction.json", jumioFixture(t, "netverify-transaction.json"), tx)
 			if doc["status"] != form.Get("verificationStatus") || str(data, "document", "status") != form.Get("verificationStatus") {
 				t.Errorf("document status %v / %v, the callback says %s", doc["status"], obj(data, "document", "status"), form.Get("verificationStatus"))
 			}
@@ -704,9 +699,9 @@ func TestNetverifyRetrievalOutcomes(t *testing.T) {
 				}
 			}
 			if tc.status == "APPROVED_VERIFIED" {
-				checkShape(t, "netverify-images.json", fixture(t, "netverify-images.json"), imgs)
-				checkShape(t, "netverify-document.json", fixture(t, "netverify-document.json"), doc, "/issuingDate")
-				checkShape(t, "netverify-verification.json", fixture(t, "netverify-verification.json"), ver)
+				checkShape(t, "netverify-images.json", jumioFixture(t, "netverify-images.json"), imgs)
+				checkShape(t, "netverify-document.json", jumioFixture(t, "netverify-document.json"), doc, "/issuingDate")
+				checkShape(t, "netverify-verification.json", jumioFixture(t, "netverify-verification.json"), ver)
 				if form.Get("idScanSource") != "SDK" {
 					t.Errorf("liveness images with source %s; the guide gives them to SDK captures only", form.Get("idScanSource"))
 				}

@@ -175,7 +175,7 @@ func (s *Server) reviewJSON(v *sandbox.Verification, rec *record) map[string]any
 	}
 	out := map[string]any{
 		"reviewId": v.ID[:min(5, len(v.ID))], "attemptId": rec.AttemptID, "attemptCnt": rec.AttemptCnt,
-		"levelName": rec.LevelName, "createDate": sumsubReviewTime(created), "reviewStatus": status, "priority": 0,
+		"levelName": rec.LevelName, "levelAutoCheckMode": nil, "createDate": sumsubReviewTime(created), "reviewStatus": status, "priority": 0,
 	}
 	if out["attemptId"] == "" {
 		out["attemptId"] = rec.InspectionID[:min(5, len(rec.InspectionID))]
@@ -212,15 +212,21 @@ func (s *Server) reviewJSON(v *sandbox.Verification, rec *record) map[string]any
 // identity document and a selfie (the sandbox does not know the app's
 // levels; see the README).
 var defaultDocSets = []docSet{
-	{Type: "IDENTITY", Types: []string{"PASSPORT", "ID_CARD", "DRIVERS", "RESIDENCE_PERMIT"}},
+	{Type: "IDENTITY", Types: []string{"PASSPORT", "ID_CARD", "DRIVERS", "RESIDENCE_PERMIT"}, SubTypes: []string{"FRONT_SIDE", "BACK_SIDE"}},
 	{Type: "SELFIE", Types: []string{"SELFIE"}},
 }
 
 // docSet is one step of requiredIdDocs.
 type docSet struct {
-	Type  string   `json:"idDocSetType"`
-	Types []string `json:"types"`
+	Type     string   `json:"idDocSetType"`
+	Types    []string `json:"types"`
+	SubTypes []string `json:"subTypes,omitempty"`
 }
+
+// sumsubCreatedBy is the applicants' createdBy: the sandbox app token's
+// service, as Sumsub names the creator of an applicant made through the
+// API.
+const sumsubCreatedBy = "service-sbx-KYCSIMSANDBOX-app-kycsim"
 
 // applicantJSON is an applicant as the API answers it: what the app sent
 // (only what it sent), what Sumsub adds, and the review.
@@ -237,7 +243,7 @@ func (s *Server) applicantJSON(v *sandbox.Verification, rec *record) map[string]
 		info = json.RawMessage("{}")
 	}
 	out := map[string]any{
-		"id": v.ID, "createdAt": sumsubTime(v.CreatedAt), "key": "KYCSIMSANDBOX", "clientId": sumsubClientID,
+		"id": v.ID, "createdAt": sumsubTime(v.CreatedAt), "createdBy": sumsubCreatedBy, "key": "KYCSIMSANDBOX", "clientId": sumsubClientID,
 		"inspectionId": rec.InspectionID, "externalUserId": v.ExternalRef, "info": info, "applicantPlatform": "API",
 		"requiredIdDocs": map[string]any{"docSets": defaultDocSets}, "review": s.reviewJSON(v, rec), "type": typ,
 	}

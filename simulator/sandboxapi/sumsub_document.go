@@ -255,7 +255,7 @@ func (s *Server) sumsubRequiredIdDocsStatus(w http.ResponseWriter, r *http.Reque
 			}
 			if step == nil {
 				step = map[string]any{"idDocType": m.IDDocType, "country": m.Country, "imageIds": []int64{},
-					"imageReviewResults": map[string]any{}, "forbidden": false}
+					"imageReviewResults": map[string]any{}, "forbidden": false, "partialCompletion": nil, "stepStatuses": nil, "imageStatuses": []any{}}
 			}
 			if len(d.Content) == 0 && d.ContentType == "" {
 				continue // metadata only: no image

@@ -122,7 +122,17 @@ func (s *Server) sumsubNotSimulated(w http.ResponseWriter, r *http.Request) {
 	}
 	what := r.Method + " " + r.URL.Path
 	msg := "kycsim's Sumsub sandbox does not simulate " + what + ", an operation it does not know; see the README's table of Sumsub operations"
-	if op, ok := sumsubOperationOf(r.Method, r.URL.Path); ok {
+	op, ok := sumsubOperationOf(r.Method, r.URL.Path)
+	if !ok {
+		// A path the sandbox simulates with another method?
+		for _, sim := range SumsubOperations {
+			if sim.Simulated && sim.match(sim.Method, r.URL.Path) {
+				op, ok = sim, true
+				break
+			}
+		}
+	}
+	if ok {
 		if op.Simulated {
 			// A simulated path with another method.
 			msg = "kycsim's Sumsub sandbox does not simulate " + what + "; it simulates " + op.Method + " " + op.Path + " (" + op.Name + ")"
