@@ -43,7 +43,7 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 		}
 	}
 	// A receiver that rejects bad Jumio content passes under --jumio-invalid reject, not under ack-and-drop.
-	strict := referenceServerWith(t, receiver.Config{JumioInvalid: receiver.Reject})
+	strict := referenceServerWith(t, receiver.Config{ContentPolicy: receiver.Reject})
 	for policy, want := range map[string]int{"reject": 0, "ack-and-drop": 1} {
 		code, out, _ := run(t, "", "conform", "--to", strict+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.*",
 			"--probe", strict+"/_probe/{subject}", "--jumio-invalid", policy, "--settle", "200ms")
