@@ -368,8 +368,8 @@ func TestKYXOrderAndFetch(t *testing.T) {
 	}
 }
 
-// TestJumioInvalid checks both policies for bad Jumio content.
-func TestJumioInvalid(t *testing.T) {
+// TestContentPolicy checks both policies for bad Jumio content.
+func TestContentPolicy(t *testing.T) {
 	bad := []byte(`{"callbackSentAt":"2026-05-30T12:00:00.000Z","workflowExecution":{"id":"` + kyxID + `","status":"DONE"}}`)
 	ct := http.Header{"Content-Type": {"application/json"}}
 	h := newHarness(t, Config{})
