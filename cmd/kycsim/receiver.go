@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,13 +62,8 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	if *secret == "" {
 		*secret = os.Getenv(secretFromEnv)
 	}
-	if *jumioInvalid != "" {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if set["content-policy"] {
-			return usageErrorf("give --content-policy, not also its older name --jumio-invalid")
-		}
-		*contentPolicy = *jumioInvalid
+	if err := olderName(fs, "content-policy", "jumio-invalid", contentPolicy, *jumioInvalid); err != nil {
+		return err
 	}
 	cfg := receiver.Config{
 		Secret: *secret, BehindProxy: *behindProxy, ContentPolicy: receiver.ContentPolicy(*contentPolicy),
