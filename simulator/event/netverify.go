@@ -123,8 +123,8 @@ func RejectCodeStatus(code string) string {
 // buildNetverify builds the Netverify callback of one verification
 // status. It is one function for the six statuses, not one per status,
 // on purpose: the fields go out in the order Jumio's callbacks carry them
-// (the guide's sample and captured deliveries; the golden bodies and the
-// byte-exact redelivery checks depend on it), and what a status changes
+// (the guide's sample and captured deliveries; the golden bodies in
+// testdata/golden/jumio-netverify.*.golden hold it), and what a status changes
 // is which fields are there and their values, interleaved through that
 // order: approved adds the person's data and the identity check, uploaded
 // the document and its images, a reject code the rejectReason. So the
