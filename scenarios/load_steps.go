@@ -129,7 +129,7 @@ func (l *loader) step(ptr string, inParallel bool) Step {
 	case KindRedeliver:
 		st.Redeliver = l.redeliver(ptr, m)
 	case KindParallel:
-		st.Parallel = l.parallel(kptr)
+		st.Parallel, st.Identical = l.parallel(kptr)
 	case KindVendorState:
 		st.VendorState = l.vendorState(kptr)
 	case KindExpect:
@@ -485,20 +485,23 @@ func (l *loader) redeliver(ptr string, m map[string]any) *Redeliver {
 }
 
 // parallel reads the steps played at once: a sequence, or {count: N,
-// send|redeliver: ...} for N copies of one step.
-func (l *loader) parallel(ptr string) []Step {
-	var out []Step
+// send|redeliver: ...} for N copies of one step, which identical makes
+// byte-identical copies of one send.
+func (l *loader) parallel(ptr string) (out []Step, identical bool) {
 	if m, ok := l.d.Lookup(ptr).(map[string]any); ok {
 		one := l.step(ptr, true)
 		for range yamldoc.Int(m["count"]) {
 			out = append(out, one)
 		}
-		return out
+		if identical, _ = m["identical"].(bool); m["identical"] != nil && one.Kind != KindSend {
+			l.fail(l.keyErrf(ptr+"/identical", "identical applies to {count: N, send: ...}: the copies of a redeliver are identical anyway"))
+		}
+		return out, identical
 	}
 	for i := range l.d.Lookup(ptr).([]any) {
 		out = append(out, l.step(ptr+"/"+strconv.Itoa(i), true))
 	}
-	return out
+	return out, false
 }
 
 // The vendor-state keys of each product.
@@ -550,6 +553,10 @@ func (l *loader) effects(ptr string) *Effects {
 	if v, ok := m["not-status"]; ok {
 		s := yamldoc.Text(v)
 		e.NotStatus = &s
+	}
+	if v, ok := m["decision"]; ok {
+		s := yamldoc.Text(v)
+		e.Decision = &s
 	}
 	l.expandable(ptr+"/subject", e.Subject, "subject")
 	if v, ok := m["events"]; ok {

@@ -2,8 +2,10 @@ package scenarios
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,8 +53,26 @@ func TestScenariosNameTheSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(string(data), want) {
-				t.Errorf("%s does not begin with %q", f, want)
+				t.Errorf("%s does not begin with %q (the line editors read the schema from; add it)", f, want)
 			}
 		}
+	}
+}
+
+// TestSchemaDecisionClasses keeps the schema's decision values the
+// runner's classes.
+func TestSchemaDecisionClasses(t *testing.T) {
+	var s struct {
+		Definitions map[string]struct {
+			Properties map[string]struct {
+				Properties map[string]struct{ Enum []string }
+			}
+		}
+	}
+	if err := json.Unmarshal(schemaJSON, &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Definitions["expect-step"].Properties["expect"].Properties["decision"].Enum; !slices.Equal(got, DecisionClasses) {
+		t.Errorf("scenario.schema.json's decision enum is %v, the runner's classes %v", got, DecisionClasses)
 	}
 }

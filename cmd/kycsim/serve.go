@@ -44,6 +44,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	webhookAlg := fs.String("webhook-alg", string(signing.SHA256), "Sumsub webhook digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
 	appToken := fs.String("sumsub-app-token", defaultSumsubAppToken, "Sumsub app token the API accepts")
 	secretKey := fs.String("sumsub-secret-key", defaultSumsubSecret, "Sumsub secret key API requests are signed with")
+	createStatus := fs.Int("sumsub-create-status", sandboxapi.DefaultSumsubCreateStatus, "status a Sumsub applicant creation answers with: 201 (as Sumsub's own Postman collection expects) or 200 (for clients that accept nothing else)")
 	jumioClient := fs.String("jumio-client", defaultJumioClient, "Jumio API client as ID:SECRET (OAuth2 client credentials, Netverify HTTP Basic)")
 	controlToken := fs.String("control-token", "", "token the control API and the outcome page require (Authorization: Bearer T or ?control-token=T); required on a non-loopback address")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -63,6 +64,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
+	}
+	if *createStatus != 200 && *createStatus != 201 {
+		return usageErrorf("--sumsub-create-status %d: want 201 or 200", *createStatus)
 	}
 	alg, err := signing.ParseAlgorithm(*webhookAlg)
 	if err != nil {
@@ -122,7 +126,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		Config: sandboxapi.Config{
 			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
-			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey,
+			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey, SumsubCreateStatus: *createStatus,
 			Webhooks: hooks, WebhookSecret: secret, WebhookAlg: alg,
 			ControlToken: *controlToken, AllowCallback: allow, Logger: log,
 		},
@@ -156,7 +160,7 @@ func (m *Main) printServeBanner(base, db string, scale float64, hooks map[string
 	fmt.Fprintf(w, "kycsim sandbox on %s (state in %s, time scale %g)\n", base, db, scale)
 	fmt.Fprintf(w, "  Jumio KYX      POST %s/oauth2/token, POST %s/api/v1/accounts\n", base, base)
 	fmt.Fprintf(w, "  Netverify      POST %s/api/v4/initiate\n", base)
-	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...\n", base)
+	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...   WebSDK: %s/websdk/ACCESS_TOKEN\n", base, base)
 	fmt.Fprintf(w, "  control API    %s/_sandbox/...   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 	show := func(v, def string) string {
 		if v == def {

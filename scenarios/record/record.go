@@ -109,6 +109,8 @@ type Recorder struct {
 	forwarded int
 	writeErr  error
 	closed    bool
+	// summarized is when recording.json was last written.
+	summarized time.Time
 }
 
 // Entry is one callback in recording.json (masked).
@@ -357,7 +359,11 @@ func (r *Recorder) record(ex *exchange, h http.Header, body []byte) {
 	entry.Recorded = true
 	r.recorded++
 	r.entries = append(r.entries, entry)
-	r.writeJSONLocked()
+	// recording.json and the drift report grow with the recording: they
+	// are written at most once a second, and at Close.
+	if time.Since(r.summarized) >= time.Second {
+		r.writeJSONLocked()
+	}
 	what := message
 	if what == "" {
 		what = "(message not told)"
@@ -530,6 +536,7 @@ func (r *Recorder) summaryLocked() Summary {
 
 // writeJSONLocked writes recording.json and the drift report.
 func (r *Recorder) writeJSONLocked() {
+	r.summarized = time.Now()
 	sum, _ := json.MarshalIndent(r.summaryLocked(), "", "  ")
 	_ = r.writeFileLocked("recording.json", append(sum, '\n'))
 	rep := r.drift.Report()

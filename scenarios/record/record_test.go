@@ -50,7 +50,7 @@ func (s *sink) count() int {
 }
 
 // startRecorder serves a Recorder for product in front of target.
-func startRecorder(t *testing.T, product, target string, tweak func(*Config)) (*Recorder, string, string) {
+func startRecorder(t testing.TB, product, target string, tweak func(*Config)) (*Recorder, string, string) {
 	t.Helper()
 	cat, err := spec.Default()
 	if err != nil {

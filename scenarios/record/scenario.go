@@ -76,10 +76,17 @@ func (s *session) template(text string) string {
 		text = strings.ReplaceAll(text, escaped, "${vendor-base}")
 		s.vars["vendor-base"] = true
 	}
-	if s.subject != "" {
+	if s.templated() {
 		text = strings.ReplaceAll(text, s.subject, "${subject}")
 	}
 	return text
+}
+
+// templated says the subject id is written ${subject}, a fresh one each
+// replay: an id long enough not to turn up by chance elsewhere in a body.
+// A shorter one stays as it is, declared as the variable subject.
+func (s *session) templated() bool {
+	return len(s.subject) >= 8 && !strings.Contains(s.subject, "${")
 }
 
 // render writes the session as a scenario file.
@@ -133,8 +140,15 @@ func (s *session) render(exactStatus bool) ([]byte, error) {
 	} else if s.probeErr != "" {
 		steps.Content[len(steps.Content)-1].FootComment = "no probe expectation: " + s.probeErr
 	}
+	if s.subject != "" && !s.templated() && !strings.Contains(s.subject, "${") {
+		s.vars["subject"] = true
+	}
 	if len(s.vars) > 0 {
 		vars := mapping()
+		if s.vars["subject"] {
+			add(vars, "subject", str(s.subject))
+			last(vars).LineComment = "too short to write as ${subject} in the bodies"
+		}
 		if s.vars["vendor-base"] {
 			add(vars, "vendor-base", str(VendorBase))
 			last(vars).LineComment = "the replay's vendor API mock takes its place"
