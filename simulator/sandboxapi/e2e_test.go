@@ -124,6 +124,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 	base := "http://" + srv.Listener.Addr().String()
 	opt := sandboxapi.Options{
 		DB: sqlite.Memory, TimeScale: testTimeScale, ExpiryInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		Replica: "test-replica",
 		Config: sandboxapi.Config{
 			Catalog: cat, Library: lib, PublicURL: base,
 			JumioClientID: jumioID, JumioClientSecret: jumioSecret,
@@ -661,9 +662,10 @@ func TestDocumentAndMetricsServed(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		text = string(b)
-		return strings.Contains(text, "kycsim_callbacks_delivered_total 1") &&
-			strings.Contains(text, `kycsim_http_requests_total{route="/resources/applicants",status="201"} 1`) &&
-			strings.Contains(text, "kycsim_delivery_latency_seconds_count 1") && strings.Contains(text, "kycsim_callbacks_pending 0")
+		return strings.Contains(text, `kycsim_callbacks_delivered_total{replica="test-replica"} 1`) &&
+			strings.Contains(text, `kycsim_http_requests_total{replica="test-replica",route="/resources/applicants",status="201"} 1`) &&
+			strings.Contains(text, `kycsim_delivery_latency_seconds_count{replica="test-replica"} 1`) &&
+			strings.Contains(text, `kycsim_callbacks_pending{replica="test-replica"} 0`)
 	}) {
 		t.Fatalf("metrics do not show the delivery:\n%s", text)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,8 +59,19 @@ type Config struct {
 	ControlToken string
 	// AllowCallback lists the host patterns callbacks may go to (a host,
 	// host:port, or *.suffix); empty allows only loopback and the
-	// Webhooks' hosts.
+	// Webhooks' hosts. See callback.go for the whole rule.
 	AllowCallback []string
+	// Exposed says the sandbox listens off loopback, where other
+	// machines reach it: callbacks to internal addresses are refused
+	// unless AllowCallback or Webhooks name the host.
+	Exposed bool
+	// ListenPort is the port the sandbox listens on (0: unknown):
+	// callbacks do not go to it on loopback unless named.
+	ListenPort int
+	// Shared says other replicas write the same Store (PostgreSQL): the
+	// verifications are not cached, so that every replica answers with
+	// what any of them wrote.
+	Shared bool
 	// Logger gets a line per request; discarded when nil.
 	Logger *slog.Logger
 	// Metrics, when set, counts requests.
@@ -111,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("encode the OpenAPI document: %w", err)
 	}
 	s := &Server{cfg: cfg, doc: doc, docRaw: raw, log: cfg.Logger}
-	s.store = newCachingStore(cfg.Store)
+	s.store = newCachingStore(cfg.Store, !cfg.Shared)
 	s.cfg.Store = s.store
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -318,55 +328,6 @@ func (s *Server) control(r *http.Request) error {
 		return errorf(http.StatusUnauthorized, "the control API and the outcome page need the control token (Authorization: Bearer TOKEN, or ?control-token=TOKEN)")
 	}
 	return nil
-}
-
-// callbackAllowed reports whether callbacks may go to a URL.
-func (s *Server) callbackAllowed(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("callbackUrl %q is not an absolute http(s) URL", raw)
-	}
-	host := u.Hostname()
-	if len(s.cfg.AllowCallback) == 0 {
-		if isLoopback(host) {
-			return nil
-		}
-		for _, w := range s.cfg.Webhooks {
-			if wu, err := url.Parse(w); err == nil && strings.EqualFold(wu.Hostname(), host) {
-				return nil
-			}
-		}
-		return fmt.Errorf("callbackUrl host %q is not allowed: the sandbox sends callbacks to loopback and the --webhook hosts only (see --allow-callback)", host)
-	}
-	for _, pat := range s.cfg.AllowCallback {
-		if matchHost(pat, u) {
-			return nil
-		}
-	}
-	return fmt.Errorf("callbackUrl host %q matches no --allow-callback pattern", host)
-}
-
-// matchHost reports whether a URL's host matches a pattern: a host, a
-// host:port, or *.suffix.
-func matchHost(pat string, u *url.URL) bool {
-	pat = strings.ToLower(pat)
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(pat, ":") && !strings.HasPrefix(pat, "[") && strings.Count(pat, ":") == 1 {
-		return pat == strings.ToLower(u.Host)
-	}
-	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
-		return strings.HasSuffix(host, "."+suffix)
-	}
-	return pat == host
-}
-
-// isLoopback reports whether a host is a loopback name or address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ctxTimeout bounds the store work of one request.
