@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -291,8 +292,8 @@ func TestKYXFlow(t *testing.T) {
 	}
 	we := acc["workflowExecution"].(map[string]any)["id"].(string)
 	accountID := acc["account"].(map[string]any)["id"].(string)
-	if href := acc["web"].(map[string]any)["href"].(string); href != base+"/web/"+we {
-		t.Errorf("web.href = %s", href)
+	if href := acc["web"].(map[string]any)["href"].(string); !regexp.MustCompile(`^` + regexp.QuoteMeta(base+"/web/"+we) + `\?cap=[0-9a-f]{32}$`).MatchString(href) {
+		t.Errorf("web.href = %s, want %s/web/%s?cap= and 128 random bits", href, base, we)
 	}
 	code, out := call(t, newRequest(t, "POST", base+"/_sandbox/jumio/workflow-executions/"+we+"/outcome", map[string]any{"outcome": "REJECTED"}))
 	if code != 202 {

@@ -151,9 +151,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read the request body: %w", err)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// bodyError is the error of a request body that could not be read: 413
+// naming the limit when it was too large.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "the request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	return fmt.Errorf("read the request body: %w", err)
 }
 
 // setBody makes a request's body re-readable.

@@ -158,7 +158,7 @@ func (s *Server) kyxAccount(w http.ResponseWriter, r *http.Request, accountID st
 	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	web := map[string]any{"href": s.cfg.PublicURL + "/web/" + v.ID}
+	web := map[string]any{"href": s.pageURL(v, rec)}
 	if req.Web.SuccessURL != "" {
 		web["successUrl"] = req.Web.SuccessURL
 	}
@@ -264,7 +264,7 @@ func (s *Server) netverifyInitiate(w http.ResponseWriter, r *http.Request) error
 	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.cfg.PublicURL + "/web/" + v.ID})
+	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.pageURL(v, rec)})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -109,8 +110,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Wake = func() {}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	if _, err := url.Parse(cfg.PublicURL); err != nil || cfg.PublicURL == "" {
-		return nil, fmt.Errorf("sandbox server: public URL %q: want an absolute http URL", cfg.PublicURL)
+	if err := CheckPublicURL(cfg.PublicURL); err != nil {
+		return nil, fmt.Errorf("sandbox server: %w", err)
 	}
 	doc, err := Document()
 	if err != nil {
@@ -130,6 +131,31 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// CheckPublicURL reports whether a base URL can stand before the
+// sandbox's paths in the links it hands out: absolute http or https,
+// with a host, and no user, query or fragment.
+func CheckPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return errors.New("public URL: empty")
+	case err != nil:
+		return fmt.Errorf("public URL %q: %v", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("public URL %q: want an absolute http:// or https:// URL", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("public URL %q: no host", raw)
+	case u.User != nil:
+		return fmt.Errorf("public URL %q: no user or password may be in it", raw)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.Contains(raw, "#"):
+		return fmt.Errorf("public URL %q: no query or fragment may be in it", raw)
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && ip.IsUnspecified() {
+		return fmt.Errorf("public URL %q: %s is the any-address a server listens on, not one a browser reaches it at", raw, u.Hostname())
+	}
+	return nil
 }
 
 // handlerFunc is an operation's handler; an error it returns is written

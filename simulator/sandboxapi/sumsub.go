@@ -239,7 +239,11 @@ func (s *Server) sumsubWebSDKLink(w http.ResponseWriter, r *http.Request) error 
 	} else if v, err = s.createApplicant(r, ext, mux.Vars(r)["levelName"]); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": s.cfg.PublicURL + "/web/" + v.ID})
+	rec, err := readRecord(v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"url": s.pageURL(v, rec)})
 	return nil
 }
 

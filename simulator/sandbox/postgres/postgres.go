@@ -223,8 +223,8 @@ func (db *DB) migrate(ctx context.Context) error {
 			}
 		}
 		if len(foreign) > 0 {
-			return fmt.Errorf("schema %q holds tables that are not the sandbox's (%s): give the sandbox a database or a schema of its own (postgres://.../DB?search_path=SCHEMA)",
-				*schema, strings.Join(foreign, ", "))
+			return fmt.Errorf("schema %q: %w (%s): give the sandbox a database or a schema of its own (postgres://.../DB?search_path=SCHEMA)",
+				*schema, sandbox.ErrForeignDatabase, strings.Join(foreign, ", "))
 		}
 		if len(tables) > 0 && !slices.Contains(tables, "schema_version") {
 			return fmt.Errorf("schema %q holds sandbox tables but no schema_version: it was not made by kycsim", *schema)

@@ -360,7 +360,7 @@ func (db *DB) checkTables(ctx context.Context, ms []migration) error {
 		return fmt.Errorf("list tables: %w", err)
 	}
 	if len(foreign) > 0 {
-		return fmt.Errorf("the database holds tables that are not the sandbox's (%s): it belongs to another application; give the sandbox a file of its own", strings.Join(foreign, ", "))
+		return fmt.Errorf("%w (%s): it belongs to another application; give the sandbox a file of its own", sandbox.ErrForeignDatabase, strings.Join(foreign, ", "))
 	}
 	return nil
 }
