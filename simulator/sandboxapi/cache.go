@@ -3,6 +3,7 @@ package sandboxapi
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
@@ -116,4 +117,42 @@ func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verificati
 		return v, rec, err
 	}
 	return it.v, it.rec, nil
+}
+
+// answerCache keeps the encoded answers of the retrieval APIs, one per
+// operation and verification, each good for one version of the
+// verification and until its timeline next changes the status it
+// reports: a retrieval polled in a loop is encoded once. The version
+// comes from the Store at every request, so the cache is right on a
+// shared Store too.
+type answerCache struct {
+	mu    sync.RWMutex
+	items map[string]answer
+}
+
+type answer struct {
+	version int64
+	until   time.Time // zero: for as long as the version stands
+	body    []byte
+}
+
+// get returns the answer cached for the key and version at now.
+func (c *answerCache) get(key string, version int64, now time.Time) ([]byte, bool) {
+	c.mu.RLock()
+	a, ok := c.items[key]
+	c.mu.RUnlock()
+	if !ok || a.version != version || (!a.until.IsZero() && !now.Before(a.until)) {
+		return nil, false
+	}
+	return a.body, true
+}
+
+// put caches an answer.
+func (c *answerCache) put(key string, version int64, until time.Time, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil || len(c.items) >= maxCached {
+		c.items = map[string]answer{}
+	}
+	c.items[key] = answer{version: version, until: until, body: body}
 }

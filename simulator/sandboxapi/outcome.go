@@ -96,6 +96,17 @@ func (rec *record) statusAt(t time.Time, initial string) (string, time.Time) {
 	return status, at
 }
 
+// nextMark returns the time of the first mark after t: when the status
+// the timeline gives changes next (zero when it does not).
+func (rec *record) nextMark(t time.Time) time.Time {
+	for _, m := range rec.Timeline {
+		if m.At.After(t) {
+			return m.At
+		}
+	}
+	return time.Time{}
+}
+
 // finalAt reports whether the timeline has reached its last mark at t.
 func (rec *record) finalAt(t time.Time) bool {
 	return len(rec.Timeline) > 0 && !rec.Timeline[len(rec.Timeline)-1].At.After(t)

@@ -93,6 +93,8 @@ type Server struct {
 	log    *slog.Logger
 	// expiry serialises the expiry sweeps.
 	expiry sync.Mutex
+	// answers caches the retrieval APIs' encoded answers.
+	answers answerCache
 }
 
 // New returns a Server.
@@ -277,7 +279,7 @@ func (s *Server) operation(route *routers.Route, h handlerFunc) http.Handler {
 		}
 		// Read the body once: validation and the handler (and the Sumsub
 		// signature) all need the same bytes.
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 			body, err := readBody(r)
 			if err != nil {
 				s.writeError(w, r, err)
