@@ -41,12 +41,15 @@ type CaseResult struct {
 	// scope (an effect check dropped for a message it does not handle,
 	// the message chosen for a case).
 	Notes []string `json:"notes,omitempty"`
-	// Unobserved is set on a skipped case that could not be observed
-	// (no probe, no vendor API mock), as opposed to one that does not
-	// apply to the receiver.
-	Unobserved bool                   `json:"unobserved,omitempty"`
-	Steps      []scenarios.StepResult `json:"steps"`
-	Duration   time.Duration          `json:"durationNs"`
+	// Unobserved is set on a case some of whose effect checks could not
+	// be observed (no probe, no vendor API mock); UnobservedChecks says
+	// which, and why. Its answer-level checks (2xx within the deadline,
+	// refused, never 5xx) ran all the same: such a case passes or fails
+	// on them, and is skipped only when it checks nothing else.
+	Unobserved       bool                   `json:"unobserved,omitempty"`
+	UnobservedChecks []string               `json:"unobservedChecks,omitempty"`
+	Steps            []scenarios.StepResult `json:"steps"`
+	Duration         time.Duration          `json:"durationNs"`
 	// Replays are the commands that replay the failed deliveries, one a
 	// failed step that sent something (set by the command that ran the
 	// case, which saved the bodies they send).
@@ -120,17 +123,29 @@ func (r *Report) Failed(enforced map[string]bool) bool {
 	return false
 }
 
-// Incomplete counts the cases of an enforced level that were skipped
-// because they could not be observed: such a run proves nothing about
-// them, and is not a pass.
+// Incomplete counts the cases of an enforced level, not failed, some of
+// whose effect checks could not be observed: the run proves nothing about
+// those effects, and is not a pass.
 func (r *Report) Incomplete(enforced map[string]bool) int {
 	n := 0
 	for _, c := range r.Cases {
-		if c.Outcome == Skip && c.Unobserved && enforced[c.Level] {
+		if c.Outcome != Fail && c.Unobserved && enforced[c.Level] {
 			n++
 		}
 	}
 	return n
+}
+
+// Unobserved counts the cases, not failed, some of whose effect checks
+// could not be observed, and those checks.
+func (r *Report) Unobserved() (cases, checks int) {
+	for _, c := range r.Cases {
+		if c.Outcome != Fail && c.Unobserved {
+			cases++
+			checks += len(c.UnobservedChecks)
+		}
+	}
+	return cases, checks
 }
 
 // Select keeps the cases of the products whose id matches an only glob
@@ -356,8 +371,11 @@ func caseResult(sc *scenarios.Scenario) CaseResult {
 }
 
 // Play plays one case (or a scenario that is not a case) and turns its
-// result into a verdict: fail when an expectation failed; skip when one could not be observed (Unobserved) or
-// the case does not apply to the receiver's scope; pass otherwise.
+// result into a verdict: fail when an expectation failed; skip when the
+// case does not apply to the receiver's scope, or when every check it has
+// could not be observed; pass otherwise. Effect checks that could not be
+// be observed are listed (Unobserved) whatever the verdict: the answers
+// were checked all the same.
 func Play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) CaseResult {
 	res := scenarios.Run(ctx, sc, opt)
 	cr := caseResult(sc)
@@ -370,15 +388,18 @@ func Play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) Ca
 		cr.Reasons = append(cr.Reasons, st.Failures...)
 		cr.Notes = append(cr.Notes, st.Notes...)
 	}
+	checked := 0
+	for _, st := range res.Steps {
+		checked += st.Checked
+		cr.UnobservedChecks = append(cr.UnobservedChecks, st.Skipped...)
+	}
+	cr.Unobserved = len(cr.UnobservedChecks) > 0
 	if len(cr.Reasons) > 0 {
 		cr.Outcome = Fail
 		return cr
 	}
-	for _, st := range res.Steps {
-		for _, s := range st.Skipped {
-			cr.Reasons = append(cr.Reasons, s)
-			cr.Outcome, cr.Unobserved = Skip, true
-		}
+	if cr.Unobserved && checked == 0 {
+		cr.Outcome, cr.Reasons = Skip, slices.Clone(cr.UnobservedChecks)
 	}
 	return cr
 }

@@ -186,6 +186,7 @@ func TestIndependentReceiversSmoke(t *testing.T) {
 		"minimal":      newMinimalReceiver(secret),
 		"future-guard": newFutureGuardReceiver(secret),
 		"async":        newAsyncReceiver(secret, 200*time.Millisecond),
+		"keyed":        newReferenceKeyedReceiver(secret),
 	}
 	for name, h := range receivers {
 		t.Run(name, func(t *testing.T) {
@@ -255,9 +256,9 @@ func TestIndependentReceiversSmoke(t *testing.T) {
 				}
 			}
 			sumsub := func(subject, answer string, at time.Time) []byte {
-				return fmt.Appendf(nil, `{"applicantId":%q,"inspectionId":"insp-1","correlationId":"req-%d","levelName":"basic-kyc-level",`+
+				return fmt.Appendf(nil, `{"applicantId":%q,"inspectionId":"insp-1","correlationId":"req-%d","levelName":"basic-kyc-level","externalUserId":%q,`+
 					`"type":"applicantReviewed","sandboxMode":"false","reviewStatus":"completed","reviewResult":{"reviewAnswer":%q},"createdAtMs":%q}`,
-					subject, at.UnixNano(), answer, at.UTC().Format("2006-01-02 15:04:05.000"))
+					subject, at.UnixNano(), "user-"+subject, answer, at.UTC().Format("2006-01-02 15:04:05.000"))
 			}
 			now := time.Now()
 			var subjects []string

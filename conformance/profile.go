@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +73,22 @@ type Profile struct {
 
 var yamlLine = regexp.MustCompile(`line (\d+): `)
 
+// unknownField matches the YAML decoder's words for a key the profile
+// does not have.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// profileKeys lists the keys a profile may hold, from Profile's tags.
+func profileKeys() []string {
+	t := reflect.TypeFor[Profile]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 // LoadProfile reads a profile strictly: unknown keys, wrong types and bad
 // values are errors naming file:line.
 // known maps each product to its message names.
@@ -90,6 +108,7 @@ func LoadProfile(file string, data []byte, known map[string][]string) (*Profile,
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 		msg = yamlLine.ReplaceAllString(msg, file+":$1: ")
+		msg = unknownField.ReplaceAllString(msg, `unknown key "$1" (known: `+strings.Join(profileKeys(), ", ")+")")
 		if !strings.HasPrefix(msg, file) {
 			msg = file + ": " + msg
 		}
@@ -123,6 +142,10 @@ func LoadProfile(file string, data []byte, known map[string][]string) (*Profile,
 		}
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			return nil, fmt.Errorf("%s: targets: %s: %q is not an http(s) URL", at("targets"), product, u)
+		} else if port := pu.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("%s: targets: %s: %q: port %s is out of range 1..65535", at("targets"), product, u, port)
+			}
 		}
 	}
 	if p.Probe != "" && !strings.Contains(p.Probe, "{subject}") {
@@ -204,8 +227,8 @@ func LoadProfile(file string, data []byte, known map[string][]string) (*Profile,
 			return nil, fmt.Errorf("%s: bad glob %q: %v", at("only"), g, err)
 		}
 	}
-	if p.TimeScale < 0 || math.IsNaN(p.TimeScale) || math.IsInf(p.TimeScale, 0) {
-		return nil, fmt.Errorf("%s: time-scale must be > 0", at("time-scale"))
+	if p.TimeScale < 0 || p.TimeScale > 1000 || math.IsNaN(p.TimeScale) || math.IsInf(p.TimeScale, 0) {
+		return nil, fmt.Errorf("%s: time-scale must be a factor > 0, at most 1000", at("time-scale"))
 	}
 	if p.Settle < 0 {
 		return nil, fmt.Errorf("%s: settle must be > 0", at("settle"))

@@ -35,7 +35,7 @@ settle: 500ms
 	}
 	for _, tt := range []struct{ doc, want string }{
 		{"", "p.yaml: empty profile"},
-		{"targets: {sumsub: http://x/}\nprobee: x\n", "p.yaml:2: field probee not found"},
+		{"targets: {sumsub: http://x/}\nprobee: x\n", "p.yaml:2: unknown key \"probee\""},
 		{"targets: {onfido: http://x/}\n", `p.yaml:1: targets: unknown product "onfido"`},
 		{"targets: {sumsub: ftp://x/}\n", `p.yaml:1: targets: sumsub: "ftp://x/" is not an http(s) URL`},
 		{"probe: http://x/\ntargets: {sumsub: http://x/}\n", `p.yaml:1: probe "http://x/" has no {subject}`},
@@ -45,7 +45,7 @@ settle: 500ms
 		{"targets: {sumsub: http://x/}\nhandles: {onfido: [x]}\n", `p.yaml:2: handles: unknown product "onfido"`},
 		{"targets: {sumsub: http://x/}\nfetches: [jumio]\n", `p.yaml:2: fetches: unknown product "jumio"`},
 		{"targets: {sumsub: http://x/}\nparallel: 1000\n", `p.yaml:2: parallel must be 1..64`},
-		{"targets: {sumsub: http://x/}\ntime-scale: .nan\n", `p.yaml:2: time-scale must be > 0`},
+		{"targets: {sumsub: http://x/}\ntime-scale: .nan\n", `p.yaml:2: time-scale must be a factor > 0`},
 		{"targets: {sumsub: http://x/}\nenforce: [MAY]\n", `p.yaml:2: enforce: "MAY"`},
 		{"targets: {sumsub: http://x/}\nforeign-source: 10.0.0.1\n", "p.yaml:2: foreign-source: source address 10.0.0.1 is not a loopback address"},
 		{"targets: {sumsub: http://x/}\nsecret-env: NO_SUCH_VAR_XYZ\n", "p.yaml:2: secret-env: $NO_SUCH_VAR_XYZ is not set"},

@@ -223,10 +223,15 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		case Skip:
 			tc.Skipped = &junit.Result{Message: safetext.TerminalLine(first(c.Reasons))}
 		}
-		if len(c.Notes) > 0 {
+		if len(c.Notes) > 0 || (c.Outcome == Pass && c.Unobserved) {
 			var b strings.Builder
 			for _, n := range c.Notes {
 				fmt.Fprintf(&b, "note: %s\n", safetext.TerminalLine(n))
+			}
+			if c.Outcome == Pass {
+				for _, u := range c.UnobservedChecks {
+					fmt.Fprintf(&b, "not observed: %s\n", safetext.TerminalLine(u))
+				}
 			}
 			tc.SystemOut = &junit.Output{Data: b.String()}
 		}
@@ -403,6 +408,11 @@ func WriteCase(w io.Writer, c CaseResult, st TextStyle) {
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "       note: %s\n", line(n))
 	}
+	if c.Outcome == Pass {
+		for _, u := range c.UnobservedChecks {
+			fmt.Fprintf(w, "       not observed: %s\n", line(u))
+		}
+	}
 	if c.Outcome != Fail {
 		return
 	}
@@ -450,16 +460,11 @@ func WriteSummary(w io.Writer, r *Report) {
 		}
 		fmt.Fprintf(w, "settings: %s\n", strings.Join(kv, ", "))
 	}
-	unobserved := 0
-	for _, c := range r.Cases {
-		if c.Outcome == Skip && c.Unobserved {
-			unobserved++
-		}
-	}
+	unobserved, checks := r.Unobserved()
 	noun := r.noun()
 	fmt.Fprintf(w, "%d %s(s): %d passed, %d failed, %d skipped (%s)\n", len(r.Cases), noun, p, f, s, r.Duration.Round(time.Millisecond))
 	if unobserved > 0 {
-		fmt.Fprintf(w, "%d skipped %s(s) could not be observed (no probe): they prove nothing\n", unobserved, noun)
+		fmt.Fprintf(w, "%d effect check(s) of %d %s(s) could not be observed (no probe): their answers were checked, their effects prove nothing\n", checks, unobserved, noun)
 	}
 	if r.GaveUp != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", line(r.GaveUp))

@@ -102,7 +102,7 @@ func newHTMLView(r *Report) htmlView {
 	}
 	for _, c := range r.Cases {
 		hc := newHTMLCase(c)
-		if c.Outcome == Skip && c.Unobserved {
+		if c.Outcome != Fail && c.Unobserved {
 			v.Unobserved++
 		}
 		g := groups[c.Outcome]
@@ -131,6 +131,11 @@ func newHTMLCase(c CaseResult) htmlCase {
 	}
 	for _, x := range c.Notes {
 		hc.Notes = append(hc.Notes, line(x))
+	}
+	if c.Outcome == Pass {
+		for _, x := range c.UnobservedChecks {
+			hc.Notes = append(hc.Notes, "not observed: "+line(x))
+		}
 	}
 	for _, rp := range c.Replays {
 		hc.Replays = append(hc.Replays, htmlPair{line(rp.Pos), line(rp.Command)})
@@ -593,7 +598,7 @@ summary{cursor:pointer;color:#0a58ca}
 {{end}}{{range .Targets}}<p class="run target">target {{.Name}}: <code>{{.Value}}</code></p>
 {{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{.Value}}</code></span>{{end}}</p>
 {{end}}<p class="summary"><span>{{.Total}} cases</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span class="pass">{{.Passed}} passed</span><span>started {{.Started}}</span><span>took {{.Duration}}</span></p>
-{{if .Unobserved}}<p class="run">{{.Unobserved}} skipped case(s) could not be observed (no probe): they prove nothing.</p>
+{{if .Unobserved}}<p class="run">{{.Unobserved}} case(s) have effect checks that could not be observed (no probe): their answers were checked, their effects prove nothing.</p>
 {{end}}{{if .GaveUp}}<p class="gaveup">stopped early: {{.GaveUp}}</p>
 {{end}}</header>
 <section id="latency-section">
@@ -622,7 +627,7 @@ summary{cursor:pointer;color:#0a58ca}
 {{range .Groups}}<section class="group" data-outcome="{{.Outcome}}">
 <h3>{{.Title}} ({{len .Cases}})</h3>
 {{range .Cases}}<article class="case {{.Outcome}}" id="{{.ID}}" data-outcome="{{.Outcome}}">
-<header><span class="badge">{{.Outcome}}</span><span class="level">{{.Level}}</span><code class="id">{{.ID}}</code><span class="product">{{.Product}}</span>{{if .Unobserved}}<span class="product">(not observed)</span>{{end}}</header>
+<header><span class="badge">{{.Outcome}}</span><span class="level">{{.Level}}</span><code class="id">{{.ID}}</code><span class="product">{{.Product}}</span>{{if .Unobserved}}<span class="product">(effects not observed)</span>{{end}}</header>
 <p>{{.Description}}</p>
 <p class="rule">rule: {{.Rule}} ({{.Source}})</p>
 {{range .Reasons}}<p class="reason">{{.}}</p>

@@ -176,6 +176,16 @@ func TestIncomplete(t *testing.T) {
 	if n := rep.Incomplete(enforced); n != 1 || rep.Failed(enforced) {
 		t.Errorf("incomplete %d, failed %v; want 1 and false: %+v", n, rep.Failed(enforced), rep.Cases)
 	}
+	// The answers were checked all the same: the dedup case passes on
+	// them, its effect check listed as unobserved.
+	for _, c := range rep.Cases {
+		if c.ID == "sumsub.dedup.identical" && (c.Outcome != Pass || len(c.UnobservedChecks) != 1) {
+			t.Errorf("%s without a probe: %s, unobserved %q; want a pass with one unobserved check", c.ID, c.Outcome, c.UnobservedChecks)
+		}
+	}
+	if n, checks := rep.Unobserved(); n != 1 || checks != 1 {
+		t.Errorf("unobserved: %d cases, %d checks; want 1 and 1", n, checks)
+	}
 	opt.Probe = srv.URL + "/_probe/{subject}"
 	if rep := Run(context.Background(), cases, opt, Config{}); rep.Incomplete(enforced) != 0 {
 		t.Errorf("with a probe, %d cases incomplete", rep.Incomplete(enforced))

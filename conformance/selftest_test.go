@@ -28,8 +28,25 @@ type target struct {
 }
 
 // certify plays every case against a target and returns the ids of the
-// cases that did not pass, and those skipped for want of an observer.
+// cases that did not pass, and those with checks left unobserved for want
+// of an observer.
 func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) (failed, unobserved []string) {
+	t.Helper()
+	rep := certifyReport(t, tg, vendor, vendorBase)
+	for _, c := range rep.Cases {
+		switch {
+		case c.Outcome == Fail:
+			failed = append(failed, c.ID)
+		case c.Unobserved:
+			unobserved = append(unobserved, c.ID)
+		}
+	}
+	sort.Strings(failed)
+	return failed, unobserved
+}
+
+// certifyReport plays every case against a target and returns the report.
+func certifyReport(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) *Report {
 	t.Helper()
 	srv := httptest.NewServer(tg.handler)
 	defer srv.Close()
@@ -39,17 +56,7 @@ func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase strin
 	opt.ContentPolicy, opt.Handles, opt.Fetches = tg.policy, tg.handles, tg.fetches
 	seed := uint64(20261201)
 	opt.Seed = &seed
-	rep := Run(context.Background(), cases, opt, Config{Parallel: 16})
-	for _, c := range rep.Cases {
-		switch {
-		case c.Outcome == Fail:
-			failed = append(failed, c.ID)
-		case c.Outcome == Skip && c.Unobserved:
-			unobserved = append(unobserved, c.ID)
-		}
-	}
-	sort.Strings(failed)
-	return failed, unobserved
+	return Run(context.Background(), cases, opt, Config{Parallel: 16})
 }
 
 // reference returns the reference receiver with the given configuration
@@ -162,6 +169,9 @@ func TestSelfTest(t *testing.T) {
 		{"future-guard", func(t *testing.T, h string) target {
 			return target{handler: newFutureGuardReceiver("s3cr3t"), probe: probe}
 		}},
+		{"reference-keyed", func(t *testing.T, h string) target {
+			return target{handler: newReferenceKeyedReceiver("s3cr3t"), probe: probe}
+		}},
 		{"async", func(t *testing.T, h string) target {
 			return target{handler: newAsyncReceiver("s3cr3t", 200*time.Millisecond), probe: probe, quiet: 800 * time.Millisecond}
 		}},
@@ -176,6 +186,32 @@ func TestSelfTest(t *testing.T) {
 			}
 		})
 	}
+	// Without a probe, the answers are evidence: every case is played and
+	// passes on them, and only the effect checks are left unobserved,
+	// each counted.
+	t.Run("correct/reference-without-probe", func(t *testing.T) {
+		t.Parallel()
+		vendor, base, host := vendorMock(t)
+		tg := reference(t, receiver.Config{}, host)
+		tg.probe = func(string) string { return "" }
+		rep := certifyReport(t, tg, vendor, base)
+		p, f, s := rep.Counts()
+		n, checks := rep.Unobserved()
+		if f > 0 || s > 0 || p != len(rep.Cases) {
+			for _, c := range rep.Cases {
+				if c.Outcome != Pass {
+					t.Errorf("%s: %s %v", c.ID, c.Outcome, c.Reasons)
+				}
+			}
+		}
+		if n == 0 || checks < n {
+			t.Errorf("%d cases, %d effect checks left unobserved without a probe; want some", n, checks)
+		}
+		if rep.Incomplete(map[string]bool{scenarios.LevelMust: true}) == 0 {
+			t.Error("a run without a probe is not incomplete")
+		}
+		t.Logf("without a probe: %d passed on their answers, %d effect checks of %d cases unobserved", p, checks, n)
+	})
 	for _, d := range receiver.Defects {
 		t.Run("defect/"+string(d), func(t *testing.T) {
 			t.Parallel()

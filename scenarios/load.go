@@ -763,7 +763,7 @@ var (
 	kinds      = []string{"send", "wait", "redeliver", "parallel", "vendor-state", "expect"}
 	deliveryKs = []string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"}
 	sendKeys   = append([]string{"send", "id", "name", "subject", "set", "set-unknown", "unset", "raw-body", "age",
-		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign"},
+		"precision", "reject-code", "sandbox-mode", "review-answer", "reject-type", "reject-labels", "sign", "recorded-headers"},
 		append(deliveryKs, "expect")...)
 	redeliverKeys = append([]string{"redeliver", "name", "restamp"}, append(deliveryKs, "expect")...)
 	// payloadKeys shape a built payload: a raw body takes none of them.
@@ -992,6 +992,11 @@ func (l *loader) send(m *mapping) (*Send, error) {
 			return nil, err
 		}
 	}
+	if f, ok := m.get("recorded-headers"); ok {
+		if s.Recorded, err = l.recordedHeaders(f.val); err != nil {
+			return nil, err
+		}
+	}
 	if s.Delivery, err = l.delivery(m); err != nil {
 		return nil, err
 	}
@@ -1001,6 +1006,32 @@ func (l *loader) send(m *mapping) (*Send, error) {
 		}
 	}
 	return s, nil
+}
+
+// recordedHeaders reads the recorded-headers key of a send step: the
+// signature headers a recorded callback came with, which `kycsim run
+// --as-recorded` sends instead of signing ({} when it came with none).
+func (l *loader) recordedHeaders(n *yaml.Node) ([]Header, error) {
+	hm, err := l.mapping(n, "recorded-headers")
+	if err != nil {
+		return nil, err
+	}
+	out := []Header{}
+	for _, h := range hm.fields {
+		v, err := l.str(h.val, "recorded header "+h.name)
+		if err != nil {
+			return nil, err
+		}
+		name, value, err := simulator.ParseHeader(h.name + ": " + v)
+		if err != nil {
+			return nil, l.errf(h.key, "%v", err)
+		}
+		if err := l.expandable(h.val, value, "recorded header "+name); err != nil {
+			return nil, err
+		}
+		out = append(out, Header{Name: name, Value: value})
+	}
+	return out, nil
 }
 
 // overrides reads the mapping of a set or set-unknown key: paths whose

@@ -5,31 +5,86 @@ import (
 	"fmt"
 	"time"
 
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
-	"github.com/kycsim/kycsim/simulator/event"
+	"github.com/kycsim/kycsim/spec"
 )
 
-// Planned is one callback of a plan: built, signed and addressed as the
-// scenario says, due At on the plan's clock.
-type Planned struct {
-	At      time.Time
-	Request delivery.Request
-	// Event is the built payload (nil for a raw body), for a caller that
-	// wants to keep what the callback said (a reject reason, a review).
-	Event *event.Event
+// Planner plans scenarios by name for the sandbox: the built-in library
+// and the sandbox's own scenarios. It implements simulator.Planner.
+type Planner struct {
+	cat    *spec.Catalog
+	byName map[string]*Scenario
 }
 
-// Plan is what a scenario makes a vendor do, without doing it: the
-// callbacks it sends, when, and the vendor state it records last.
-type Plan struct {
-	Subject   string
-	Callbacks []Planned
-	// State is the last vendor-state step of the scenario (nil when it
-	// has none).
-	State *VendorState
-	// End is the plan's clock after its last step.
-	End time.Time
+var _ simulator.Planner = (*Planner)(nil)
+
+// NewPlanner returns a Planner of the built-in library and of the YAML
+// files at the top of extra (nil for none), each named prefix plus its
+// file stem.
+func NewPlanner(cat *spec.Catalog, extra fs.FS, prefix string) (*Planner, error) {
+	lib, err := Library(cat)
+	if err != nil {
+		return nil, fmt.Errorf("planner: %w", err)
+	}
+	p := &Planner{cat: cat, byName: make(map[string]*Scenario, len(lib)+8)}
+	for _, sc := range lib {
+		p.byName[sc.Name] = sc
+	}
+	if extra == nil {
+		return p, nil
+	}
+	entries, err := fs.ReadDir(extra, ".")
+	if err != nil {
+		return nil, fmt.Errorf("planner: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".yaml" {
+			continue
+		}
+		data, err := fs.ReadFile(extra, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("planner: %w", err)
+		}
+		sc, err := Load(e.Name(), data, cat)
+		if err != nil {
+			return nil, fmt.Errorf("planner: %w", err)
+		}
+		sc.Name = prefix + strings.TrimSuffix(e.Name(), ".yaml")
+		p.byName[sc.Name] = sc
+	}
+	return p, nil
 }
+
+// Has implements simulator.Planner.
+func (p *Planner) Has(name string) bool { return p.byName[name] != nil }
+
+// Plan implements simulator.Planner: it plans the named scenario with
+// PlanScenario.
+func (p *Planner) Plan(name string, req simulator.PlanRequest) (*simulator.Plan, error) {
+	sc := p.byName[name]
+	if sc == nil {
+		return nil, fmt.Errorf("%w: %s", simulator.ErrNoScenario, name)
+	}
+	opt := Options{
+		Catalog: p.cat, URLs: map[string]string{req.Product: req.URL},
+		Secret: req.Secret, Algorithm: req.Algorithm,
+		VendorBase: req.VendorBase, Vars: map[string]string{"subject": req.Subject},
+		AccountID: req.AccountID, Fields: req.Fields,
+	}
+	return PlanScenario(sc, opt, req.Start)
+}
+
+// Planned and Plan are simulator's: a plan is what the sandbox writes to
+// its outbox.
+type (
+	Planned = simulator.Planned
+	Plan    = simulator.Plan
+)
 
 // PlanScenario plays a scenario on a clock of its own that starts at
 // start and moves on by the scenario's waits at once, and returns the

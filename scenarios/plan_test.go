@@ -2,9 +2,13 @@ package scenarios
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/spec"
 )
 
@@ -56,5 +60,42 @@ func TestPlanScenario(t *testing.T) {
 	}
 	if _, err := PlanScenario(byName["jumio-kyx/happy-path"], Options{Catalog: cat, URLs: map[string]string{}}, start); err == nil {
 		t.Error("a plan without a target URL succeeded")
+	}
+}
+
+// TestPlanner plans the built-in library and extra files by name, as the
+// sandbox asks (simulator.Planner), and names what it does not know.
+func TestPlanner(t *testing.T) {
+	cat, err := spec.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := fstest.MapFS{
+		"kyx-started.yaml": {Data: []byte("product: jumio-kyx\ndescription: started\nsteps:\n  - send: ACQUISITION_STARTED\n")},
+		"notes.txt":        {Data: []byte("not a scenario")},
+	}
+	p, err := NewPlanner(cat, extra, "sandbox/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Has("sandbox/kyx-started") || !p.Has("jumio-kyx/happy-path") || p.Has("sandbox/notes") {
+		t.Errorf("Has: sandbox/kyx-started %v, jumio-kyx/happy-path %v, sandbox/notes %v",
+			p.Has("sandbox/kyx-started"), p.Has("jumio-kyx/happy-path"), p.Has("sandbox/notes"))
+	}
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	plan, err := p.Plan("sandbox/kyx-started", simulator.PlanRequest{Product: "jumio-kyx", URL: "http://127.0.0.1:9/kyx",
+		Subject: "8f3c2b1a-1111-4222-8333-944445555666", Start: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Callbacks) != 1 || plan.Callbacks[0].Request.Message != "ACQUISITION_STARTED" || plan.Subject != "8f3c2b1a-1111-4222-8333-944445555666" {
+		t.Errorf("plan: %+v", plan)
+	}
+	if _, err := p.Plan("sandbox/nothing", simulator.PlanRequest{Product: "jumio-kyx", URL: "http://127.0.0.1:9/", Start: start}); !errors.Is(err, simulator.ErrNoScenario) {
+		t.Errorf("an unknown name: %v, want simulator.ErrNoScenario", err)
+	}
+	bad := fstest.MapFS{"bad.yaml": {Data: []byte("product: nobody\n")}}
+	if _, err := NewPlanner(cat, bad, "sandbox/"); err == nil || !strings.Contains(err.Error(), "bad.yaml:1:") {
+		t.Errorf("a bad extra file: %v, want its file:line", err)
 	}
 }

@@ -91,6 +91,10 @@ type Options struct {
 	Quiet time.Duration
 	// OnStep, when set, is called as each step ends.
 	OnStep func(StepResult)
+	// AsRecorded sends recorded callbacks (send steps with
+	// recorded-headers) with the signature headers they were recorded
+	// with instead of signing them with Secret.
+	AsRecorded bool
 	// Seed, when set, makes the run repeatable: the generated variables
 	// (the subject too) and every payload's generated values and variants
 	// derive from it, the scenario's name and the step, so that the same
@@ -136,6 +140,10 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Checked counts the expectations the step checked: one for an
+	// answer (status, within, attempts), one for effects seen through an
+	// observer. Skipped ones are not counted.
+	Checked int `json:"checked,omitempty"`
 	// AnswerTimeout is the answer deadline of the step's delivery (zero
 	// for a step that delivers nothing), so that a replay can keep it.
 	AnswerTimeout time.Duration `json:"-"`
@@ -430,6 +438,20 @@ func (r *runner) rand(key string, index, part int) *rand.Rand {
 	return event.NewRand(h.Sum64())
 }
 
+// identity returns the identity of a subject (event.Options.Identity):
+// every event about it carries the same identifying fields and takes the
+// same variants. With a seed it derives from the seed, the scenario and
+// the subject; without one, from the subject alone (nil).
+func (r *runner) identity(subject string) *uint64 {
+	if r.opt.Seed == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00identity\x00%s", *r.opt.Seed, r.sc.Name, r.sc.Pos.File, subject)
+	id := h.Sum64()
+	return &id
+}
+
 // build makes the event of a send step; rnd is the source of its
 // generated values (nil: random).
 func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, []byte, error) {
@@ -439,7 +461,7 @@ func (r *runner) build(s *Send, subject string, rnd *rand.Rand) (*event.Event, [
 	opt := event.Options{Subject: subject, Now: r.opt.Dispatcher.Clock.Now().Add(-s.Age), VendorBase: r.opt.VendorBase,
 		Precision: s.Precision, SandboxMode: s.SandboxMode, RejectCode: s.RejectCode,
 		ReviewAnswer: s.ReviewAnswer, ReviewRejectType: s.RejectType, RejectLabels: s.RejectLabels, Rand: rnd,
-		AccountID: r.opt.AccountID}
+		AccountID: r.opt.AccountID, Identity: r.identity(subject)}
 	ev, err := event.Build(r.opt.Catalog, r.sc.Product, r.expand(s.Message), opt)
 	if err != nil {
 		return nil, nil, err
@@ -503,6 +525,9 @@ func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Ra
 	if err != nil {
 		sr.Failures = append(sr.Failures, err.Error())
 		return sr
+	}
+	if r.opt.AsRecorded && s.Recorded != nil {
+		req = r.asRecorded(req, s.Recorded)
 	}
 	if st.ID != "" {
 		r.mu.Lock()
@@ -583,6 +608,19 @@ func (r *runner) request(message, subject string, body []byte, sign Signing, d D
 	return cb.Request(r.opt.URLs[r.sc.Product], policy)
 }
 
+// asRecorded replaces the signature headers of a request with those a
+// recorded callback came with.
+func (r *runner) asRecorded(req delivery.Request, recorded []Header) delivery.Request {
+	h := req.Header.Clone()
+	h.Del(signing.DigestHeader)
+	h.Del(signing.AlgorithmHeader)
+	for _, x := range recorded {
+		h.Add(x.Name, r.expand(x.Value))
+	}
+	req.Header = h
+	return req
+}
+
 // tamper changes a body after it was signed: the first letter of the
 // last string value that starts with one and is not the subject, so that the body stays
 // well-formed and a receiver that acts on it anyway acts on the subject
@@ -622,6 +660,7 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
 		if want.Status == StatusRefuse {
@@ -884,6 +923,7 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if !needProbe && !needFetch {
 		return sr
 	}
+	sr.Checked++
 	within := cmp.Or(e.Within, r.opt.Settle, 2*time.Second)
 	quiet := cmp.Or(r.opt.Quiet, DefaultQuiet)
 	if quiet < 0 {

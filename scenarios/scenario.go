@@ -9,6 +9,8 @@ package scenarios
 import (
 	"fmt"
 	"time"
+
+	"github.com/kycsim/kycsim/simulator"
 )
 
 // Pos is a place in a scenario file.
@@ -145,7 +147,12 @@ type Send struct {
 	RejectType   string
 	RejectLabels []string
 	Sign         Signing
-	Delivery     Delivery
+	// Recorded holds the signature headers a recorded callback came with
+	// (kycsim record); non-nil (maybe empty) for a recorded Sumsub step.
+	// A run with Options.AsRecorded sends them as they are instead of
+	// signing.
+	Recorded []Header
+	Delivery Delivery
 	// Expect is what the receiver's answer must be.
 	Expect *Answer
 }
@@ -228,22 +235,8 @@ type Redeliver struct {
 }
 
 // VendorState is what the vendor API answers for the subject from now
-// on: for Jumio KYX the retrieval decision, for Sumsub the applicant's
-// review.
-type VendorState struct {
-	// Subject overrides ${subject}.
-	Subject string
-	// Jumio KYX retrieval.
-	Decision   string // PASSED, REJECTED, WARNING, NOT_EXECUTED
-	RiskScore  *int
-	Label      string         // decision details label, e.g. TOKEN_EXPIRED
-	Capability map[string]any // capabilities object, as JSON
-	// Sumsub applicant review.
-	ReviewStatus string
-	ReviewAnswer string
-	RejectLabels []string
-	RejectType   string
-}
+// on; the type lives in simulator, which the sandbox's plans use.
+type VendorState = simulator.VendorState
 
 // Effects is an expectation on what the receiver did, seen through the
 // probe and the vendor API mock.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kycsim/kycsim/conformance"
+	"github.com/kycsim/kycsim/conformance/receiver"
 	"github.com/kycsim/kycsim/conformance/safetext"
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
@@ -32,7 +33,7 @@ func (e *unreachableError) Error() string { return e.msg }
 type incompleteError struct{ n int }
 
 func (e *incompleteError) Error() string {
-	return fmt.Sprintf("incomplete: %d enforced case(s) could not be observed; add --probe (or pass --allow-skips)", e.n)
+	return fmt.Sprintf("incomplete: %d enforced case(s) have effect checks that could not be observed; add --probe (or pass --allow-skips)", e.n)
 }
 
 // conformSettings are conform's settings after flags and profile.
@@ -326,10 +327,7 @@ func (st *conformSettings) check() error {
 		}
 	}
 	if st.probe != "" {
-		if !strings.Contains(st.probe, "{subject}") {
-			return usageErrorf("--probe %q: the template has no {subject}", st.probe)
-		}
-		if err := checkTarget("--probe", strings.ReplaceAll(st.probe, "{subject}", "s")); err != nil {
+		if err := checkProbe("--probe", st.probe); err != nil {
 			return err
 		}
 	}
@@ -352,11 +350,21 @@ func (st *conformSettings) check() error {
 		st.secret = os.Getenv(secretFromEnv)
 	}
 	if st.sourceMode == conformance.SourceDirect {
-		if _, err := simulator.ParseSource(st.foreign); err != nil {
+		a, err := simulator.ParseSource(st.foreign)
+		if err != nil {
 			return usageErrorf("--foreign-source: %v (in source mode direct it must be a loopback address)", err)
 		}
-	} else if _, err := netip.ParseAddr(st.foreign); err != nil {
-		return usageErrorf("--foreign-source: %v", err)
+		if a.Unmap() == netip.IPv4Unspecified() || a == netip.MustParseAddr("127.0.0.1") || a == netip.IPv6Loopback() {
+			return usageErrorf("--foreign-source %s: genuine callbacks come from this address; give another loopback address, such as 127.0.0.2", st.foreign)
+		}
+	} else {
+		a, err := netip.ParseAddr(st.foreign)
+		if err != nil {
+			return usageErrorf("--foreign-source: %v", err)
+		}
+		if slices.Contains(receiver.JumioCallbackSources, a.Unmap()) {
+			return usageErrorf("--foreign-source %s: this is one of Jumio's callback addresses, which genuine callbacks carry in source mode proxy; give an address that is not Jumio's, such as 127.0.0.2", st.foreign)
+		}
 	}
 	return nil
 }
@@ -428,25 +436,9 @@ func hints(rep *conformance.Report) []string {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {
-		out = append(out, fmt.Sprintf("%d case(s) could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
+		out = append(out, fmt.Sprintf("%d case(s) have effect checks that could not be observed: add --probe with the receiver's probe endpoint (see the README's probe protocol)", n))
 	}
 	return out
-}
-
-// checkTarget checks a URL the run will send to: http(s), a host, and a
-// port in range.
-func checkTarget(flagName, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return usageErrorf("%s %q: want an http:// or https:// URL with a host", flagName, s)
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return usageErrorf("%s %q: port %s is out of range 1..65535", flagName, s, p)
-		}
-	}
-	return nil
 }
 
 // reportFile is a --report file, created before the run.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -50,26 +51,37 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 			t.Errorf("--jumio-invalid %s against a rejecting receiver: exit %d, want %d\n%s", policy, code, want, out)
 		}
 	}
-	// The profile's foreign address is the one sent from.
-	code, out, _ := run(t, "", "conform", "--to", base+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.source.*",
-		"--probe", base+"/_probe/{subject}", "--foreign-source", "127.0.0.1", "--settle", "200ms")
+	// The profile's foreign address is the one sent from: one the
+	// receiver allows fails the source cases.
+	allows3 := referenceServerWith(t, receiver.Config{Sources: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.3")}})
+	code, out, _ := run(t, "", "conform", "--to", allows3+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.source.*",
+		"--probe", allows3+"/_probe/{subject}", "--foreign-source", "127.0.0.3", "--settle", "200ms")
 	if code != 1 {
 		t.Errorf("an allowed address declared foreign: exit %d, want 1\n%s", code, out)
 	}
-	// Without the probe, cases that need it are skipped, never passed,
-	// and the run is incomplete (exit 4) unless skips are allowed.
+	// Without the probe, the answers are still checked and the cases pass
+	// on them, their effect checks listed as unobserved, and the run is
+	// incomplete (exit 4) unless skips are allowed.
 	code, out, stderr := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
 		"--only", "sumsub.dedup.*", "--format", "json")
 	var rep struct {
-		Cases []struct{ ID, Outcome string }
+		Cases []struct {
+			ID, Outcome      string
+			Unobserved       bool
+			UnobservedChecks []string
+		}
 	}
-	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 || !strings.Contains(stderr, "incomplete: 3 enforced case(s) could not be observed; add --probe") {
+	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 || !strings.Contains(stderr, "incomplete: 3 enforced case(s) have effect checks that could not be observed; add --probe") {
 		t.Fatalf("no probe: exit %d\n%s%s", code, out, stderr)
 	}
 	for _, c := range rep.Cases {
-		if c.Outcome != "skip" {
-			t.Errorf("%s: %s without a probe, want skip", c.ID, c.Outcome)
+		if c.Outcome != "pass" || !c.Unobserved || len(c.UnobservedChecks) == 0 {
+			t.Errorf("%s: %s, unobserved %v %q without a probe; want a pass on the answers, effects unobserved", c.ID, c.Outcome, c.Unobserved, c.UnobservedChecks)
 		}
+	}
+	code, out, _ = run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t", "--only", "sumsub.dedup.*")
+	if code != 4 || !strings.Contains(out, "effect check(s) of 3 case(s) could not be observed") || !strings.Contains(out, "not observed: events/status") {
+		t.Errorf("no probe, text: exit %d\n%s", code, out)
 	}
 	if code, out, _ := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
 		"--only", "sumsub.dedup.*", "--allow-skips"); code != 0 {
@@ -265,7 +277,7 @@ func TestConformProfile(t *testing.T) {
 	}
 	bad := dir + "/bad.yaml"
 	writeFile(t, bad, "targets:\n  sumsub: "+base+"/sumsub\nsecrett: x\n")
-	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: field secrett not found") {
+	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: unknown key \"secrett\"") {
 		t.Errorf("bad profile: exit %d %s", code, stderr)
 	}
 	if code, _, stderr := run(t, "", "conform", "--profile", prof, "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "do not combine") {

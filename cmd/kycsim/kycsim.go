@@ -38,6 +38,7 @@ func commands() []command {
 		{"scenarios", "list the built-in scenarios", (*Main).runScenarios},
 		{"run", "play scenarios against a receiver and check their expectations", (*Main).runRun},
 		{"load", "send vendor-faithful callbacks at a fixed arrival rate and measure the receiver", (*Main).runLoad},
+		{"record", "capture real callbacks in front of a receiver, masked, as scenarios; report contract drift", (*Main).runRecord},
 		{"serve", "run the sandbox that replaces Jumio and Sumsub: vendor APIs, outcome page, signed callbacks", (*Main).runServe},
 		{"conform", "certify a receiver against the conformance cases", (*Main).runConform},
 		{"demo", "certify the reference receiver in-process with the full suite", (*Main).runDemo},
@@ -113,10 +114,10 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
-			return pos, nil
+			return pos, checkSetFlags(fs)
 		}
 		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
+			return append(pos, rest...), checkSetFlags(fs)
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]

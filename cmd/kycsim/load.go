@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -75,12 +76,15 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	if f.to == "" {
 		return usageErrorf("--to is required")
 	}
+	if err := checkTarget("--to", f.to); err != nil {
+		return err
+	}
 	if _, err := load.CheckLoopback(f.to); err != nil {
 		return usageErrorf("--to: %v", err)
 	}
 	if f.probe != "" {
-		if !strings.Contains(f.probe, "{subject}") {
-			return usageErrorf("--probe %q: the template has no {subject}", f.probe)
+		if err := checkProbe("--probe", f.probe); err != nil {
+			return err
 		}
 		if _, err := load.CheckLoopback(strings.ReplaceAll(f.probe, "{subject}", "x")); err != nil {
 			return usageErrorf("--probe: %v", err)
@@ -90,23 +94,13 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.duration < 0 || f.maxRequests < 0 {
-		return usageErrorf("--duration and --max-requests must not be negative")
+	if f.vendorBase != "" {
+		if err := checkTarget("--vendor-base", f.vendorBase); err != nil {
+			return err
+		}
 	}
 	if f.duration == 0 && f.maxRequests == 0 {
 		f.duration = 10 * time.Second
-	}
-	if f.connections <= 0 {
-		return usageErrorf("--connections %d: must be > 0", f.connections)
-	}
-	if f.probeSample <= 0 {
-		return usageErrorf("--probe-sample %d: must be > 0", f.probeSample)
-	}
-	if f.connectTimeout < 0 || f.answerTimeout < 0 || f.probeSettle < 0 {
-		return usageErrorf("timeouts must not be negative")
-	}
-	if f.precision < 0 || f.precision > 3 {
-		return usageErrorf("--precision %d: must be 0, 1, 2 or 3", f.precision)
 	}
 	dup, err := parseShare("duplicates", f.duplicates)
 	if err != nil {
@@ -234,6 +228,9 @@ func (f *loadFlags) target(product, message string) (load.Target, error) {
 		k, v, err := simulator.ParseHeader(h)
 		if err != nil {
 			return t, usageErrorf("--header: %v", err)
+		}
+		if err := checkHeaderName("--header", k); err != nil {
+			return t, err
 		}
 		t.Header.Add(k, v)
 	}
@@ -380,6 +377,12 @@ func (m *Main) progress(on *func(load.Progress, time.Duration)) func() {
 	}
 }
 
+// The bounds of --rate, in arrivals per second.
+const (
+	maxRate = 10_000_000
+	minRate = 1.0 / 3600
+)
+
 // parseRate reads --rate: "N", "N/s", "N/m", "N/h", or "max" (returned
 // as 0).
 func parseRate(s string) (float64, error) {
@@ -401,12 +404,15 @@ func parseRate(s string) (float64, error) {
 		return 0, usageErrorf("--rate %q: the unit must be /s, /m or /h", s)
 	}
 	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n <= 0 || n > 1e7 {
-		return 0, usageErrorf("--rate %q: want a number of arrivals > 0 (at most 10000000/s), or \"max\"", s)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n <= 0 || n > maxRate*per {
+		return 0, usageErrorf("--rate %q: want a number of arrivals > 0 (at least 1/h, at most %d/s), or \"max\"", s, maxRate)
 	}
 	r := n / per
-	if r > 1e7 {
-		return 0, usageErrorf("--rate %q: at most 10000000/s", s)
+	if r > maxRate {
+		return 0, usageErrorf("--rate %q: at most %d/s", s, maxRate)
+	}
+	if r < minRate {
+		return 0, usageErrorf("--rate %q: at least 1/h", s)
 	}
 	return r, nil
 }
@@ -418,7 +424,7 @@ func parseShare(name, s string) (float64, error) {
 	}
 	num, ok := strings.CutSuffix(s, "%")
 	v, err := strconv.ParseFloat(num, 64)
-	if !ok || err != nil || v < 0 || v >= 100 {
+	if !ok || err != nil || math.IsNaN(v) || v < 0 || v >= 100 {
 		return 0, usageErrorf("--%s %q: want a percentage from 0%% to below 100%%, e.g. 10%%", name, s)
 	}
 	return v / 100, nil
@@ -533,10 +539,14 @@ func printLoadSummary(w io.Writer, s *load.Summary) {
 	}
 }
 
-// trimFloat renders a rate without needless decimals.
+// trimFloat renders a rate without needless decimals, and small rates
+// with their significant digits (0.0028, not 0.0).
 func trimFloat(v float64) string {
-	if v >= 100 {
+	switch {
+	case v >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v == 0 || v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
+	return strconv.FormatFloat(v, 'g', 2, 64)
 }

@@ -55,6 +55,9 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
+	if err := checkListenAddr("--addr", *addr); err != nil {
+		return err
+	}
 	if *secret == "" {
 		*secret = os.Getenv(secretFromEnv)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -54,7 +53,7 @@ func (r *repeatFlag) Set(s string) error {
 
 // runFlags are the flags of `kycsim run`.
 type runFlags struct {
-	all, check, failFast                             bool
+	all, check, failFast, asRecorded                 bool
 	to, base, probe, secret, format, seed, replayDir string
 	targets, tags, skipTags                          listFlag
 	reports                                          repeatFlag
@@ -80,6 +79,7 @@ func (m *Main) parseRunFlags(args []string) (*runFlags, []string, error) {
 	fs.IntVar(&f.parallel, "parallel", conformance.DefaultParallel, "how many scenarios run at once, each on its own clock with its own subjects")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "start no scenario after the first failure (those running finish; the rest are reported as skipped)")
 	fs.BoolVar(&f.check, "check", false, "load and lint only; send nothing")
+	fs.BoolVar(&f.asRecorded, "as-recorded", false, "send recorded callbacks (kycsim record) with the signature headers they came with instead of signing them with --secret")
 	fs.StringVar(&f.format, "format", "text", "text or json (the report --report json writes)")
 	fs.Var(&f.reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.StringVar(&f.replayDir, "replay-dir", "", "where to save the bodies the replay commands of failed steps send (default: "+replayDirName+" next to the first --report, else a new temporary directory)")
@@ -188,8 +188,10 @@ func runProbe(probe, base string) (string, error) {
 	if probe == "" && base != "" {
 		probe = strings.TrimSuffix(base, "/") + "/_probe/{subject}"
 	}
-	if probe != "" && !strings.Contains(probe, "{subject}") {
-		return "", usageErrorf("--probe %q: the template has no {subject}", probe)
+	if probe != "" {
+		if err := checkProbe("--probe", probe); err != nil {
+			return "", err
+		}
 	}
 	return probe, nil
 }
@@ -207,7 +209,7 @@ func (m *Main) playScenarios(ctx context.Context, cat *spec.Catalog, list []*sce
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: f.probe, Secret: f.secret, Quiet: f.quiet,
-		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Seed: &seed,
+		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Seed: &seed, AsRecorded: f.asRecorded,
 	}
 	if f.quiet == 0 {
 		opt.Quiet = -1 // --quiet 0: no quiet window
@@ -228,13 +230,14 @@ func (m *Main) playScenarios(ctx context.Context, cat *spec.Catalog, list []*sce
 // describe lists run's settings for the reports; the secret is left out.
 func (f *runFlags) describe(seed uint64) map[string]string {
 	out := map[string]string{
-		"seed":       strconv.FormatUint(seed, 10),
-		"parallel":   strconv.Itoa(f.parallel),
-		"time-scale": strconv.FormatFloat(f.timeScale, 'g', -1, 64),
-		"quiet":      f.quiet.String(),
-		"fail-fast":  strconv.FormatBool(f.failFast),
-		"probe":      cmpOr(f.probe, "(none)"),
-		"secret":     "(not set)",
+		"seed":        strconv.FormatUint(seed, 10),
+		"parallel":    strconv.Itoa(f.parallel),
+		"time-scale":  strconv.FormatFloat(f.timeScale, 'g', -1, 64),
+		"quiet":       f.quiet.String(),
+		"fail-fast":   strconv.FormatBool(f.failFast),
+		"as-recorded": strconv.FormatBool(f.asRecorded),
+		"probe":       cmpOr(f.probe, "(none)"),
+		"secret":      "(not set)",
 	}
 	if f.secret != "" {
 		out["secret"] = "(set)"
@@ -286,7 +289,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		products[sc.Product] = true
 	}
 	if base != "" {
-		if err := checkURL("--base", base); err != nil {
+		if err := checkTarget("--base", base); err != nil {
 			return nil, err
 		}
 		for p := range products {
@@ -298,7 +301,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		}
 	}
 	if to != "" {
-		if err := checkURL("--to", to); err != nil {
+		if err := checkTarget("--to", to); err != nil {
 			return nil, err
 		}
 		if len(products) > 1 {
@@ -318,7 +321,7 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		if !ok {
 			return nil, usageErrorf("--target %q: want PRODUCT=URL", t)
 		}
-		if err := checkURL("--target "+p, u); err != nil {
+		if err := checkTarget("--target "+p, u); err != nil {
 			return nil, err
 		}
 		urls[p] = u
@@ -329,14 +332,6 @@ func targetURLs(list []*scenarios.Scenario, to string, targets []string, base st
 		}
 	}
 	return urls, nil
-}
-
-func checkURL(flagName, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErrorf("%s %q: want an http:// or https:// URL", flagName, s)
-	}
-	return nil
 }
 
 func defaultPaths() string {

@@ -78,6 +78,16 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	if f.to == "" && !f.dryRun {
 		return usageErrorf("--to is required (or --dry-run)")
 	}
+	if f.to != "" {
+		if err := checkTarget("--to", f.to); err != nil {
+			return err
+		}
+	}
+	if f.vendorBase != "" {
+		if err := checkTarget("--vendor-base", f.vendorBase); err != nil {
+			return err
+		}
+	}
 	if f.timeScale <= 0 {
 		return usageErrorf("--time-scale %g: must be > 0", f.timeScale)
 	}
@@ -194,6 +204,9 @@ func (m *Main) buildCallback(cat *spec.Catalog, p *spec.Product, message string,
 		k, v, err := simulator.ParseHeader(h)
 		if err != nil {
 			return built, usageErrorf("--header: %v", err)
+		}
+		if err := checkHeaderName("--header", k); err != nil {
+			return built, err
 		}
 		cb.Header.Add(k, v)
 	}
@@ -319,9 +332,6 @@ func (f *sendFlags) policy(product, message string) (delivery.RetryPolicy, error
 		}
 		p.Delays = ds
 		p.Name += " (custom delays)"
-	}
-	if f.connectTimeout < 0 || f.answerTimeout < 0 {
-		return p, usageErrorf("timeouts must not be negative")
 	}
 	if f.connectTimeout > 0 {
 		p.ConnectTimeout = f.connectTimeout

@@ -248,7 +248,7 @@ func TestSendUsage(t *testing.T) {
 		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--unset", "no.such.field"}, "--unset"},
 		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--raw-body", "x.json", "--set", "a=b"}, "cannot be combined"},
 		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--retry-delays", "1x"}, "--retry-delays"},
-		{[]string{"send", "jumio-kyx", "PROCESSED", "--to", "ftp://127.0.0.1/"}, "scheme"},
+		{[]string{"send", "jumio-kyx", "PROCESSED", "--to", "ftp://127.0.0.1/"}, "want an absolute http:// or https:// URL"},
 		{[]string{"send", "jumio-kyx", "PROCESSED", "--dry-run", "--time-scale", "0"}, "--time-scale"},
 	} {
 		code, _, stderr := run(t, "", tt.args...)

@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 	"github.com/kycsim/kycsim/simulator/sandbox/postgres"
 	"github.com/kycsim/kycsim/simulator/sandbox/sqlite"
@@ -64,8 +64,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
-	if *scale <= 0 {
-		return usageErrorf("--time-scale %v: want a factor > 0", *scale)
+	if err := checkListenAddr("--addr", *addr); err != nil {
+		return err
 	}
 	if *lease < time.Second {
 		return usageErrorf("--lease %v: want at least 1s (an attempt is cut off at nine tenths of it)", *lease)
@@ -97,8 +97,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		if !ok || !slices.Contains(sandboxProducts, product) {
 			return usageErrorf("--webhook %q: want PRODUCT=URL with PRODUCT one of %s", w, strings.Join(sandboxProducts, ", "))
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErrorf("--webhook %q: %q is not an absolute http(s) URL", w, u)
+		if err := checkTarget("--webhook "+product, u); err != nil {
+			return err
 		}
 		hooks[product] = u
 	}
@@ -132,7 +132,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	in, err := sandboxapi.Open(ctx, sandboxapi.Options{
 		DB: dbPath, TimeScale: *scale, Workers: *workers, Replica: *replica, Lease: *lease,
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
 			SumsubAppToken: secrets[appToken].value, SumsubSecretKey: secrets[secretKey].value,
 			Webhooks: hooks, WebhookSecret: secrets[webhookSecret].value, WebhookAlg: alg,

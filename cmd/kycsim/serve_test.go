@@ -35,7 +35,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--addr", "0.0.0.0:0", "--db", ":memory:"}, "--control-token"},
 		{[]string{"serve", "--webhook", "sumsub"}, "want PRODUCT=URL"},
 		{[]string{"serve", "--webhook", "jumio-auth=http://127.0.0.1/x"}, "PRODUCT one of"},
-		{[]string{"serve", "--webhook", "sumsub=ftp://x"}, "not an absolute http(s) URL"},
+		{[]string{"serve", "--webhook", "sumsub=ftp://x"}, "want an absolute http:// or https:// URL"},
 		{[]string{"serve", "--time-scale", "0"}, "--time-scale"},
 		{[]string{"serve", "--jumio-client", "nocolon"}, "ID:SECRET"},
 		{[]string{"serve", "--webhook-alg", "MD5"}, "--webhook-alg"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -135,11 +136,17 @@ func (m *Main) specList(cat *spec.Catalog, outFormat string) error {
 }
 
 func (m *Main) specExport(cat *spec.Catalog, dir string, lv spec.Level) error {
+	if dir == "" {
+		return usageErrorf("spec export needs a DIR, not an empty name")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usageErrorf("spec export %s: %v", dir, errors.Unwrap(err))
+	}
 	n := 0
 	for _, p := range cat.Products() {
 		pdir := filepath.Join(dir, p.Name)
 		if err := os.MkdirAll(pdir, 0o755); err != nil {
-			return fmt.Errorf("export: %w", err)
+			return usageErrorf("spec export %s: %v", dir, err)
 		}
 		for _, mm := range p.Messages {
 			s, err := p.Schema(mm.Name, lv)

@@ -14,8 +14,11 @@
 //
 // Cases that check what the receiver did (acted once, kept the newest
 // state) need to see its state: give Conform a Prober, a few lines that
-// answer from the receiver's store, or let the handler implement Prober
-// itself. Without one those cases fail as unobserved: they prove nothing.
+// answer from the receiver's store, let the handler implement Prober
+// itself, or name the path where the handler serves the HTTP probe
+// (WithProbePath). Without one those cases fail as unobserved: they prove
+// nothing. The receivers to copy in conformance/examples certify
+// themselves this way.
 //
 // Jumio callbacks carry no signature; the suite sends them from
 // 127.0.0.1, and the source cases from 127.0.0.2, which the receiver must
@@ -157,6 +160,7 @@ func (o Option) apply(c *config) { o(c) }
 type config struct {
 	targets       []target
 	prober        Prober
+	probePath     string
 	quiet, settle time.Duration
 	policy        string
 	should        bool
@@ -165,6 +169,12 @@ type config struct {
 
 // WithProber gives the run the receiver's state (see Prober).
 func WithProber(p Prober) Option { return func(c *config) { c.prober = p } }
+
+// WithProbePath says the receiver serves the probe protocol itself, at
+// this path under its base URL with {subject} in it
+// ("/_probe/{subject}"): GET answers {"events": N, "status": S}, the
+// protocol `kycsim conform --probe` reads. It replaces a Prober.
+func WithProbePath(path string) Option { return func(c *config) { c.probePath = path } }
 
 // WithQuiet sets how long every effect check must keep holding (500 ms
 // by default); raise it for a receiver that works in the background.
@@ -253,7 +263,13 @@ func ConformURL(t *testing.T, base string, settings ...Setting) {
 	vsrv := httptest.NewServer(vendor)
 	t.Cleanup(vsrv.Close)
 	opt.Vendor, opt.VendorBase = vendor, vsrv.URL
-	if cfg.prober != nil {
+	switch {
+	case cfg.probePath != "":
+		if !strings.Contains(cfg.probePath, "{subject}") {
+			t.Fatalf("kycsimtest: WithProbePath(%q): the path has no {subject}", cfg.probePath)
+		}
+		opt.Probe = strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(cfg.probePath, "/")
+	case cfg.prober != nil:
 		psrv := httptest.NewServer(probeHandler(cfg.prober))
 		t.Cleanup(psrv.Close)
 		opt.Probe = psrv.URL + "/{subject}"
@@ -306,12 +322,15 @@ func report(t *testing.T, cr conformance.CaseResult, should bool, once *sync.Onc
 		t.Log("note: " + n)
 	}
 	switch {
-	case cr.Outcome == conformance.Pass:
-	case cr.Outcome == conformance.Skip && cr.Unobserved && enforced:
+	case cr.Outcome != conformance.Fail && cr.Unobserved && enforced:
 		once.Do(func() {
 			t.Log("give kycsimtest.WithProber (or implement kycsimtest.Prober on the handler) to observe effects")
 		})
-		t.Errorf("%s %s could not be observed: %s", cr.Level, cr.ID, strings.Join(cr.Reasons, "; "))
+		t.Errorf("%s %s could not be observed: %s", cr.Level, cr.ID, strings.Join(cr.UnobservedChecks, "; "))
+	case cr.Outcome == conformance.Pass:
+		for _, u := range cr.UnobservedChecks {
+			t.Log("not observed: " + u)
+		}
 	case cr.Outcome == conformance.Skip:
 		t.Skip(strings.Join(cr.Reasons, "; "))
 	case !enforced:

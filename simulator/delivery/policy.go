@@ -106,6 +106,9 @@ func ParseDelays(s string) ([]time.Duration, error) {
 		if d < 0 {
 			return nil, fmt.Errorf("delay %d: %s is negative", i+1, d)
 		}
+		if d > MaxDelay {
+			return nil, fmt.Errorf("delay %d: %s is longer than %s", i+1, d, MaxDelay)
+		}
 		out = append(out, d)
 	}
 	if len(out) > MaxRetries {
@@ -116,3 +119,6 @@ func ParseDelays(s string) ([]time.Duration, error) {
 
 // MaxRetries bounds a policy's retries.
 const MaxRetries = 100
+
+// MaxDelay bounds one wait between attempts (Sumsub's longest is 18 h).
+const MaxDelay = 7 * 24 * time.Hour

@@ -92,6 +92,14 @@ type Options struct {
 	// Build is deterministic. NewRand makes one from a seed. A random
 	// source when nil.
 	Rand *rand.Rand
+	// Identity is the seed of what every event about the subject shares:
+	// its identity fields (IdentityFields) and its seed-chosen variants.
+	// Events built with the same Subject and Identity carry the same
+	// identity fields and take the same variants, whatever Rand draws
+	// otherwise. When nil, the identity derives from Subject, so that two
+	// events about one subject agree; an event with neither draws
+	// everything from Rand.
+	Identity *uint64
 
 	// AccountID is the jumio-kyx account.id (a UUID); generated when
 	// empty.
@@ -234,6 +242,7 @@ func newGen(o *Options) (*gen, error) {
 		return nil, fmt.Errorf("form %q: use %q or %q", o.Form, FormReal, FormTable)
 	}
 	g.opt = o
+	g.ident, g.hasIdent = identity(o)
 	return g, nil
 }
 

@@ -42,7 +42,7 @@ func buildKYX(g *gen, message string) (*Object, error) {
 	}
 	account := g.opt.AccountID
 	if account == "" {
-		account = g.uuid()
+		account = g.per("kyx.account").uuid()
 	}
 	accountHref := g.base + "/api/v1/accounts/" + account
 
@@ -57,7 +57,7 @@ func buildKYX(g *gen, message string) (*Object, error) {
 
 	root := NewObject()
 	root.set("callbackSentAt", g.jumioTime(g.now))
-	root.set("userReference", "customer-user-"+g.digitString(4))
+	root.set("userReference", "customer-user-"+g.per("kyx.userReference").digitString(4))
 	root.set("workflowExecution", we)
 	root.set("account", acc)
 	return root, nil
@@ -83,7 +83,7 @@ func buildAuth(g *gen, message string) (*Object, error) {
 	root := NewObject()
 	root.set("scanSource", "SDK")
 	root.set("transactionReference", ref)
-	root.set("enrollmentTransactionReference", g.uuid())
+	root.set("enrollmentTransactionReference", g.per("auth.enrollmentTransactionReference").uuid())
 	root.set("callBackType", "NETVERIFY_AUTHENTICATION")
 	if captured {
 		n := 3 + g.r.IntN(5)
@@ -132,19 +132,19 @@ func buildDocVerify(g *gen, message string) (*Object, error) {
 	if ref == "" {
 		ref = g.uuid()
 	}
-	source := g.pick([]string{"DOC_UPLOAD", "DOC_API", "DOC_SDK"})
+	source := g.per("docverify.source").pick([]string{"DOC_UPLOAD", "DOC_API", "DOC_SDK"})
 	tx := NewObject()
 	if source == "DOC_API" {
 		tx.set("clientIp", g.clientIP())
 	}
-	tx.set("customerId", "customer-"+g.digitString(6))
+	tx.set("customerId", "customer-"+g.per("docverify.customerId").digitString(6))
 	created := g.now.Add(-g.between(2*time.Minute, 10*time.Minute))
 	if docStatus == "" {
 		// FAILED: not finalized within 5 minutes of the last update.
 		created = g.now.Add(-g.between(5*time.Minute, 8*time.Minute))
 	}
 	tx.set("date", g.jumioTime(created))
-	tx.set("merchantScanReference", "scan-"+g.hex(12))
+	tx.set("merchantScanReference", "scan-"+g.per("docverify.merchantScanReference").hex(12))
 	tx.set("source", source)
 	if docStatus == "" {
 		tx.set("status", "FAILED")

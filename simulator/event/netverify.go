@@ -141,7 +141,7 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	approved := status == "APPROVED_VERIFIED"
 	uploaded := status != "NO_ID_UPLOADED"
 
-	doc := g.idDocument(status, code)
+	doc := g.per("netverify.document").idDocument(status, code)
 	source := g.pick([]string{"SDK", "WEB_CAM", "WEB_UPLOAD", "API"})
 	switch {
 	case !uploaded:
@@ -162,9 +162,20 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	var who struct{ first, last, number string }
 	var addr address
 	var idAddress *Object
+	// The person on the document is the subject's, in every callback;
+	// with an identity, the dates count from the start of the year, so
+	// that callbacks days apart agree on them.
+	person := func(name string) *gen {
+		pg := g.per(name)
+		if pg != g {
+			pg.now = time.Date(g.now.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return pg
+	}
 	if approved {
-		who.first, who.last = g.pick(firstNames), g.pick(lastNames)
-		who.number = g.idNumber(doc)
+		names := person("netverify.name")
+		who.first, who.last = names.pick(firstNames), names.pick(lastNames)
+		who.number = person("netverify.idNumber").idNumber(doc)
 		if doc.address {
 			addr = g.address(doc.country)
 			idAddress = g.idAddress(addr)
@@ -183,7 +194,7 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	// attempt is this transaction or one before it.
 	customerID := ""
 	if g.variant("netverify.customerId", "present", "absent") == "present" {
-		customerID = "customer-" + g.digitString(6)
+		customerID = "customer-" + g.per("netverify.customerId").digitString(6)
 	}
 	firstAttempt := started
 	if g.variant("netverify.firstAttemptDate", "this-attempt", "earlier-attempt") == "earlier-attempt" {
@@ -208,7 +219,7 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 
 	f := NewObject()
 	if approved {
-		f.set("idExpiry", date(g.expiryDate()))
+		f.set("idExpiry", date(person("netverify.idExpiry").expiryDate()))
 	}
 	if uploaded {
 		f.set("idType", doc.idType)
@@ -217,7 +228,7 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 		}
 	}
 	if approved {
-		f.set("idDob", date(g.birthDate()))
+		f.set("idDob", date(person("netverify.idDob").birthDate()))
 	}
 	f.set("idCheckSignature", check)
 	if code != "" {
@@ -242,7 +253,7 @@ func buildNetverify(g *gen, status string) (*Object, error) {
 	if approved && doc.idType == "PASSPORT" {
 		f.set("personalNumber", "N/A")
 	}
-	f.set("merchantIdScanReference", "scan-"+g.hex(12))
+	f.set("merchantIdScanReference", "scan-"+g.per("netverify.merchantIdScanReference").hex(12))
 	if customerID != "" {
 		f.set("customerId", customerID)
 	}

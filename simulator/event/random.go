@@ -17,6 +17,10 @@ type gen struct {
 	opt    *Options
 	// variants records the variant taken at each choice point.
 	variants map[string]string
+	// ident is the seed of the subject's identity (hasIdent: there is
+	// one): the identity fields and the variants derive from it.
+	ident    uint64
+	hasIdent bool
 }
 
 // pick returns one of list.
@@ -24,8 +28,15 @@ func (g *gen) pick(list []string) string { return list[g.r.IntN(len(list))] }
 
 // variant draws one of choices at a named choice point of the event's
 // shape (which optional fields appear, in which format) and records it.
+// With an identity, the choice is the subject's: every event about it
+// takes the same one.
 func (g *gen) variant(name string, choices ...string) string {
-	c := g.pick(choices)
+	var c string
+	if g.hasIdent {
+		c = choices[g.stableRand("variant\x00"+name).IntN(len(choices))]
+	} else {
+		c = g.pick(choices)
+	}
 	g.variants[name] = c
 	return c
 }

@@ -15,16 +15,7 @@ import (
 )
 
 // seedVariants lists every choice point a seed decides and its values.
-var seedVariants = map[string][]string{
-	"netverify.customerId":          {"present", "absent"},
-	"netverify.firstAttemptDate":    {"this-attempt", "earlier-attempt"},
-	"netverify.livenessImages":      {"present", "absent"},
-	"netverify.dlCategories":        {"present", "absent"},
-	"netverify.idAddress":           {"raw", "us", "eu"},
-	"netverify.rejectReasonDetails": {"empty", "absent"},
-	"sumsub.correlationId":          {"hex", "req-uuid"},
-	"sumsub.applicantId":            {"present", "absent"},
-}
+var seedVariants = ChoicePoints()
 
 // TestSeedVariants builds every message of every product with many seeds
 // in both forms, checks that every event passes level vendor (and, in the

@@ -211,7 +211,11 @@ func buildSumsub(g *gen, message string) (*Object, error) {
 		applicant = g.objectID(created)
 	}
 	inspection, ok := nextObjectID(applicant)
-	if !ok {
+	switch {
+	case ok:
+	case g.hasIdent:
+		inspection = g.per("sumsub.inspectionId").hex(24)
+	default:
 		inspection = g.objectID(created)
 	}
 	correlation := g.hex(32)
@@ -243,7 +247,7 @@ func buildSumsub(g *gen, message string) (*Object, error) {
 		case "previousLevelName":
 			o.set(k, "id-only-level")
 		case "externalUserId":
-			o.set(k, "user-"+g.digitString(6))
+			o.set(k, "user-"+g.per("sumsub.externalUserId").digitString(6))
 		case "kytTxnId":
 			o.set(k, g.objectID(g.now.Add(-g.between(time.Second, time.Hour))))
 		case "kytDataTxnId":

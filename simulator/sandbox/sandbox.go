@@ -312,6 +312,8 @@ type DeliveryFilter struct {
 // Times are kept to the microsecond at least. Errors are Errors with the
 // codes above where the caller can act on them.
 type Store interface {
+	DocumentStore
+
 	// CreateVerification writes a new verification with Version 1
 	// (ECONFLICT when its id is taken) and, in the same
 	// transaction, enqueues the deliveries its creation causes (their
@@ -367,6 +369,9 @@ type Store interface {
 	// later): replicas on one store move their clocks up to it, so that
 	// they agree on the sandbox time.
 	SyncClock(ctx context.Context, t time.Time) (time.Time, error)
+
+	// PartStore keeps the images uploaded through Jumio's API channel.
+	PartStore
 }
 
 // MaxUpdateTries bounds how often Update tries again after losing to a

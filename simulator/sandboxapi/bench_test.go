@@ -17,6 +17,7 @@ import (
 
 	"github.com/kycsim/kycsim/internal/pgtest"
 	"github.com/kycsim/kycsim/internal/testpoll"
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
 )
@@ -42,7 +43,7 @@ func benchSandbox(b *testing.B, sink http.Handler, scale float64) (string, *http
 	if err != nil {
 		b.Fatal(err)
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func benchSandbox(b *testing.B, sink http.Handler, scale float64) (string, *http
 	base := "http://" + srv.Listener.Addr().String()
 	in, err := sandboxapi.Open(context.Background(), sandboxapi.Options{
 		DB: filepath.Join(b.TempDir(), "bench.db"), TimeScale: scale, Workers: 64,
-		Config: sandboxapi.Config{Catalog: cat, Library: lib, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
+		Config: sandboxapi.Config{Catalog: cat, Planner: planner, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
 			SumsubAppToken: appToken, SumsubSecretKey: appSecret, WebhookSecret: webhookSecret,
 			Webhooks: map[string]string{"sumsub": recv.URL + "/sumsub", "jumio-netverify": recv.URL + "/nv", "jumio-kyx": recv.URL + "/kyx"}},
 	})
@@ -209,7 +210,7 @@ func BenchmarkReplicas(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			lib, err := sandboxapi.NewLibrary(cat)
+			planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -219,7 +220,7 @@ func BenchmarkReplicas(b *testing.B) {
 				base := "http://" + srv.Listener.Addr().String()
 				in, err := sandboxapi.Open(context.Background(), sandboxapi.Options{
 					DB: db, Replica: fmt.Sprintf("bench-%d", i), TimeScale: 1e-6, Workers: 64,
-					Config: sandboxapi.Config{Catalog: cat, Library: lib, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
+					Config: sandboxapi.Config{Catalog: cat, Planner: planner, PublicURL: base, JumioClientID: jumioID, JumioClientSecret: jumioSecret,
 						SumsubAppToken: appToken, SumsubSecretKey: appSecret, WebhookSecret: webhookSecret,
 						Webhooks: map[string]string{"jumio-netverify": recv.URL + "/nv"}},
 				})

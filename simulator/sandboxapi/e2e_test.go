@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/kycsim/kycsim/internal/testpoll"
+	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator/sandbox/sqlite"
 	"github.com/kycsim/kycsim/simulator/sandboxapi"
 	"github.com/kycsim/kycsim/spec"
@@ -117,7 +118,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	lib, err := sandboxapi.NewLibrary(cat)
+	planner, err := scenarios.NewPlanner(cat, sandboxapi.OutcomeScenarios(), sandboxapi.OutcomePrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 		DB: sqlite.Memory, TimeScale: testTimeScale, ExpiryInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
 		Replica: "test-replica",
 		Config: sandboxapi.Config{
-			Catalog: cat, Library: lib, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: jumioID, JumioClientSecret: jumioSecret,
 			SumsubAppToken: appToken, SumsubSecretKey: appSecret,
 			WebhookSecret: webhookSecret, Webhooks: map[string]string{"sumsub": sink.srv.URL + "/sumsub"},
@@ -712,11 +713,13 @@ func TestAPIsAroundTheFlows(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("websdkLink: %d %v", code, link)
 	}
-	u := link["url"].(string)
+	// The link creates the applicant when it is opened, as the WebSDK
+	// does, not when it is made.
+	u := openLink(t, link["url"].(string))
 	sink.wait(t, "applicantCreated", func(cs []gotCallback) bool { return len(cs) == 1 && has(cs[0], "applicantCreated", "user-9") })
 	_, again := call(t, sumsubRequest(t, "POST", base+"/resources/sdkIntegrations/levels/basic-kyc-level/websdkLink?externalUserId=user-9", nil))
-	if again["url"] != u {
-		t.Errorf("a second link for the same user opens another applicant: %v, want %s", again["url"], u)
+	if got := openLink(t, again["url"].(string)); got != u {
+		t.Errorf("a second link for the same user opens another applicant: %v, want %s", got, u)
 	}
 	resp, err := http.PostForm(u, url.Values{"outcome": {"RED"}, "reason": {"SPAM"}, "rejectType": {"RETRY"}})
 	if err != nil {
@@ -728,6 +731,21 @@ func TestAPIsAroundTheFlows(t *testing.T) {
 	if reviewed, _ := byType(got, "applicantReviewed"); !pending || !has(reviewed, "SPAM", "RETRY") {
 		t.Errorf("page review: pending %v, reviewed %s", pending, reviewed.Body)
 	}
+}
+
+// openLink opens a WebSDK link or access token page and returns the
+// outcome page it leads to.
+func openLink(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Request.URL.Path, "/web/") {
+		t.Fatalf("GET %s: %d at %s, want 200 on the outcome page /web/ID", u, resp.StatusCode, resp.Request.URL)
+	}
+	return resp.Request.URL.String()
 }
 
 // newUUIDForTest returns a random UUID.

@@ -183,10 +183,19 @@ func bodyError(err error) error {
 	return fmt.Errorf("read the request body: %w", err)
 }
 
+// bufferedBody is a request body read once and kept: bodyOf answers its
+// bytes without copying them (an upload is megabytes).
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (bufferedBody) Close() error { return nil }
+
 // setBody makes a request's body re-readable.
 func setBody(r *http.Request, b []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.Body = bufferedBody{bytes.NewReader(b), b}
+	r.GetBody = func() (io.ReadCloser, error) { return bufferedBody{bytes.NewReader(b), b}, nil }
 }
 
 // resetBody rewinds a body set by setBody.
@@ -196,12 +205,15 @@ func resetBody(r *http.Request) {
 	}
 }
 
-// bodyOf returns a request's body bytes.
+// bodyOf returns a request's body bytes (shared: not to be changed).
 func bodyOf(r *http.Request) []byte {
 	if r.GetBody == nil {
 		return nil
 	}
 	rc, _ := r.GetBody()
+	if bb, ok := rc.(bufferedBody); ok {
+		return bb.b
+	}
 	b, _ := io.ReadAll(rc)
 	return b
 }

@@ -148,7 +148,7 @@ func Open(ctx context.Context, opt Options) (*Instance, error) {
 	in.Outbox = &sandbox.Outbox{Store: db, Dispatcher: d, Clock: clock, TakeOver: !shared, Workers: opt.Workers,
 		Lease: opt.Lease, PollInterval: opt.PollInterval, Owner: opt.Replica, Logger: log, OnAttempt: in.Metrics.Attempt}
 	cfg := opt.Config
-	cfg.Store, cfg.Clock, cfg.Metrics, cfg.Wake = db, clock, in.Metrics, in.Outbox.Wake
+	cfg.Store, cfg.Clock, cfg.Metrics, cfg.Wake, cfg.TimeScale = db, clock, in.Metrics, in.Outbox.Wake, opt.TimeScale
 	cfg.Shared = shared
 	if in.Server, err = New(cfg); err != nil {
 		db.Close()

@@ -22,6 +22,20 @@ import (
 // sandbox clock.
 const tokenLifetime = time.Hour
 
+// tokenExpiry returns the lifetime of an access token issued now, on the
+// sandbox clock, and its expires_in in the caller's real seconds: an hour
+// of sandbox time told in real seconds (rounded down, so that a client
+// that refreshes after expires_in never holds an expired token), at least
+// 1; at a time scale that makes the hour shorter than a real second the
+// token lives one real second.
+func (s *Server) tokenExpiry() (time.Duration, int) {
+	real := time.Duration(float64(tokenLifetime) * s.cfg.TimeScale)
+	if real >= time.Second {
+		return tokenLifetime, int(real / time.Second)
+	}
+	return time.Duration(float64(time.Second) / s.cfg.TimeScale), 1
+}
+
 // sessionTimeout is how long an acquisition session lasts without user
 // activity before Jumio ends it (SESSION_EXPIRED, NO_ID_UPLOADED).
 const sessionTimeout = 15 * time.Minute
@@ -66,10 +80,11 @@ func (s *Server) tokenMAC(exp string) string {
 
 // jumioToken issues an OAuth2 access token (client credentials).
 func (s *Server) jumioToken(w http.ResponseWriter, r *http.Request) error {
-	exp := strconv.FormatInt(s.cfg.Clock.Now().Add(tokenLifetime).UnixNano(), 10)
+	lifetime, expiresIn := s.tokenExpiry()
+	exp := strconv.FormatInt(s.cfg.Clock.Now().Add(lifetime).UnixNano(), 10)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": "kycsim." + exp + "." + s.tokenMAC(exp),
-		"expires_in":   int(tokenLifetime / time.Second), "token_type": "Bearer",
+		"expires_in":   expiresIn, "token_type": "Bearer",
 	})
 	return nil
 }
@@ -168,7 +183,7 @@ func (s *Server) kyxAccount(w http.ResponseWriter, r *http.Request, accountID st
 	writeJSON(w, http.StatusOK, map[string]any{
 		"timestamp": jumioTime(now), "account": map[string]any{"id": accountID}, "web": web,
 		"sdk":               map[string]any{"token": "sdk." + randomHex(24)},
-		"workflowExecution": map[string]any{"id": v.ID, "credentials": []any{map[string]any{"id": newUUID(), "category": "ID", "allowedChannels": []string{"WEB", "API", "SDK"}}}},
+		"workflowExecution": map[string]any{"id": v.ID, "credentials": s.accountCredentials(v, rec)},
 	})
 	return nil
 }
@@ -184,48 +199,6 @@ func (s *Server) kyxVerification(r *http.Request) (*sandbox.Verification, *recor
 		return nil, nil, errorf(http.StatusNotFound, "no workflow execution %s", id)
 	}
 	return v, rec, err
-}
-
-// kyxDetails answers the KYX retrieval of a workflow's details.
-func (s *Server) kyxDetails(w http.ResponseWriter, r *http.Request) error {
-	v, rec, err := s.kyxVerification(r)
-	if err != nil {
-		return err
-	}
-	now := s.cfg.Clock.Now()
-	key := "kyxDetails\x00" + v.ID
-	if body, ok := s.answers.get(key, v.Version, now); ok {
-		writeRawJSON(w, body)
-		return nil
-	}
-	status, at := rec.statusAt(now, "INITIATED")
-	wf := map[string]any{"id": v.ID, "status": status, "definitionKey": rec.DefinitionKey, "customerInternalReference": v.ExternalRef}
-	if rec.UserReference != "" {
-		wf["userReference"] = rec.UserReference
-	}
-	out := map[string]any{"workflow": wf, "account": map[string]any{"id": v.AccountID}, "createdAt": jumioTime(v.CreatedAt), "credentials": []any{}}
-	if len(rec.Timeline) > 0 && !rec.Timeline[0].At.After(now) {
-		out["startedAt"] = jumioTime(rec.Timeline[0].At)
-	}
-	switch status {
-	case "PROCESSED", "SESSION_EXPIRED", "TOKEN_EXPIRED":
-		out["completedAt"] = jumioTime(at)
-		if d := rec.Decision; d != nil {
-			out["decision"] = map[string]any{"type": d.Type, "details": map[string]any{"label": d.Label}, "risk": map[string]any{"score": d.RiskScore}}
-			caps := d.Capabilities
-			if caps == nil {
-				caps = map[string]any{}
-			}
-			out["capabilities"] = caps
-		}
-	}
-	body, err := encodeJSON(out)
-	if err != nil {
-		return err
-	}
-	s.answers.put(key, v.Version, rec.nextMark(now), body)
-	writeRawJSON(w, body)
-	return nil
 }
 
 // kyxStatus answers the KYX retrieval of a workflow's status.
@@ -257,6 +230,7 @@ func (s *Server) kyxStatus(w http.ResponseWriter, r *http.Request) error {
 type initiateRequest struct {
 	CustomerInternalReference string `json:"customerInternalReference"`
 	UserReference             string `json:"userReference"`
+	ReportingCriteria         string `json:"reportingCriteria"`
 	CallbackURL               string `json:"callbackUrl"`
 	TokenLifetimeInMinutes    int    `json:"tokenLifetimeInMinutes"`
 }
@@ -281,7 +255,7 @@ func (s *Server) netverifyInitiate(w http.ResponseWriter, r *http.Request) error
 		ID: newUUID(), Product: "jumio-netverify", ExternalRef: req.CustomerInternalReference,
 		Status: "PENDING", CallbackURL: req.CallbackURL, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(lifetime),
 	}
-	rec := &record{UserReference: req.UserReference}
+	rec := &record{UserReference: req.UserReference, ReportingCriteria: req.ReportingCriteria}
 	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
@@ -315,41 +289,6 @@ func (s *Server) netverifyScan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(s.cfg.Clock.Now()), "scanReference": v.ID, "status": s.scanStatus(rec)})
-	return nil
-}
-
-// netverifyScanData answers the Netverify retrieval of a scan's data,
-// consistent with the callback it sent.
-func (s *Server) netverifyScanData(w http.ResponseWriter, r *http.Request) error {
-	v, rec, err := s.netverifyScanOf(r)
-	if err != nil {
-		return err
-	}
-	status := s.scanStatus(rec)
-	out := map[string]any{"timestamp": jumioTime(s.cfg.Clock.Now()), "scanReference": v.ID,
-		"transaction": map[string]any{"status": status, "source": "WEB_UPLOAD", "merchantScanReference": v.ExternalRef, "customerId": rec.UserReference}}
-	if status != "PENDING" {
-		sc := rec.Scan
-		doc := map[string]any{"status": sc["verificationStatus"]}
-		for k, f := range map[string]string{"idType": "type", "idCountry": "issuingCountry", "idSubtype": "idSubtype", "idFirstName": "firstName", "idLastName": "lastName", "idDob": "dob", "idExpiry": "expiry", "idNumber": "number"} {
-			if val, ok := sc[k]; ok {
-				doc[f] = val
-			}
-		}
-		out["document"] = doc
-		ver := map[string]any{}
-		if rr, ok := sc["rejectReason"]; ok {
-			ver["rejectReason"] = rr
-		}
-		if iv, ok := sc["identityVerification"]; ok {
-			ver["identityVerification"] = iv
-		}
-		if sc["verificationStatus"] == "APPROVED_VERIFIED" {
-			ver["mrzCheck"] = "OK"
-		}
-		out["verification"] = ver
-	}
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

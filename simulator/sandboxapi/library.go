@@ -3,53 +3,44 @@ package sandboxapi
 import (
 	"embed"
 	"fmt"
-	"path"
+	"io/fs"
 	"strings"
 
-	"github.com/kycsim/kycsim/scenarios"
-	"github.com/kycsim/kycsim/spec"
+	"github.com/kycsim/kycsim/simulator"
 )
 
 //go:embed outcomes/*.yaml
 var outcomeFS embed.FS
 
-// NewLibrary returns the scenarios outcomes play, by name: the built-in
-// library, and the sandbox's own single-webhook scenarios as sandbox/NAME.
-func NewLibrary(cat *spec.Catalog) (map[string]*scenarios.Scenario, error) {
-	lib, err := scenarios.Library(cat)
+// OutcomePrefix begins the names of the sandbox's own scenarios:
+// sandbox/NAME plays outcomes/NAME.yaml.
+const OutcomePrefix = "sandbox/"
+
+// OutcomeScenarios returns the sandbox's own single-webhook scenarios
+// (YAML files in the scenario language). The Planner given to the
+// sandbox must know each as OutcomePrefix plus its file stem, beside the
+// built-in library: cmd/kycsim wires scenarios.NewPlanner(cat,
+// OutcomeScenarios(), OutcomePrefix).
+func OutcomeScenarios() fs.FS {
+	sub, err := fs.Sub(outcomeFS, "outcomes")
 	if err != nil {
-		return nil, fmt.Errorf("sandbox library: %w", err)
+		panic(err) // a constant, valid path
 	}
-	out := make(map[string]*scenarios.Scenario, len(lib)+8)
-	for _, sc := range lib {
-		out[sc.Name] = sc
-	}
-	entries, err := outcomeFS.ReadDir("outcomes")
-	if err != nil {
-		return nil, fmt.Errorf("sandbox library: %w", err)
-	}
-	for _, e := range entries {
-		p := path.Join("outcomes", e.Name())
-		data, err := outcomeFS.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("sandbox library: %w", err)
-		}
-		sc, err := scenarios.Load(p, data, cat)
-		if err != nil {
-			return nil, fmt.Errorf("sandbox library: %w", err)
-		}
-		sc.Name = "sandbox/" + strings.TrimSuffix(e.Name(), ".yaml")
-		out[sc.Name] = sc
-	}
+	return sub
+}
+
+// checkPlanner makes sure the planner knows every scenario an outcome
+// plays.
+func checkPlanner(p simulator.Planner) error {
 	for product, outcomes := range outcomeScenarios {
 		for outcome, name := range outcomes {
 			if strings.HasSuffix(name, "-") {
 				continue
 			}
-			if _, ok := out[name]; !ok {
-				return nil, fmt.Errorf("sandbox library: %s outcome %s plays %s, which does not exist", product, outcome, name)
+			if !p.Has(name) {
+				return fmt.Errorf("sandbox: %s outcome %s plays %s, which the planner does not know", product, outcome, name)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }

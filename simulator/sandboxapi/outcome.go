@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
@@ -29,9 +30,16 @@ type record struct {
 	Sent []string `json:"sent,omitempty"`
 
 	// Jumio KYX and Netverify.
-	UserReference string       `json:"userReference,omitempty"`
-	DefinitionKey string       `json:"definitionKey,omitempty"`
-	Decision      *kyxDecision `json:"decision,omitempty"`
+	UserReference     string       `json:"userReference,omitempty"`
+	ReportingCriteria string       `json:"reportingCriteria,omitempty"`
+	DefinitionKey     string       `json:"definitionKey,omitempty"`
+	Decision          *kyxDecision `json:"decision,omitempty"`
+	// KYX API channel: Channel is "API" once a part was uploaded through
+	// it; Uploaded lists the classifiers uploaded per credential id;
+	// Finalized says the acquisition was finalized.
+	Channel   string              `json:"channel,omitempty"`
+	Uploaded  map[string][]string `json:"uploaded,omitempty"`
+	Finalized bool                `json:"finalized,omitempty"`
 	// Netverify: fields of the final callback the retrieval repeats.
 	Scan map[string]any `json:"scan,omitempty"`
 
@@ -48,6 +56,25 @@ type record struct {
 	ReviewAnswer string   `json:"reviewAnswer,omitempty"`
 	RejectLabels []string `json:"rejectLabels,omitempty"`
 	RejectType   string   `json:"reviewRejectType,omitempty"`
+	// ClientComment and ModerationComment come with a review.
+	ClientComment     string `json:"clientComment,omitempty"`
+	ModerationComment string `json:"moderationComment,omitempty"`
+	// What the app sent for the applicant, answered back as sent.
+	ApplicantType string          `json:"applicantType,omitempty"`
+	Email         string          `json:"email,omitempty"`
+	Phone         string          `json:"phone,omitempty"`
+	Lang          string          `json:"lang,omitempty"`
+	SourceKey     string          `json:"sourceKey,omitempty"`
+	FixedInfo     json.RawMessage `json:"fixedInfo,omitempty"`
+	Info          json.RawMessage `json:"info,omitempty"`
+	Metadata      json.RawMessage `json:"metadata,omitempty"`
+	// AttemptCnt counts the checks requested (pending) since creation or
+	// the last reset; AttemptID names the current one.
+	AttemptCnt int    `json:"attemptCnt,omitempty"`
+	AttemptID  string `json:"attemptId,omitempty"`
+	// ResetAt is when the applicant was last reset (its review's
+	// createDate from then on).
+	ResetAt time.Time `json:"resetAt,omitzero"`
 }
 
 // mark is one entry of a timeline.
@@ -58,9 +85,12 @@ type mark struct {
 
 // kyxDecision is a KYX retrieval decision.
 type kyxDecision struct {
-	Type         string         `json:"type"`
-	RiskScore    int            `json:"riskScore"`
-	Label        string         `json:"label"`
+	Type      string `json:"type"`
+	RiskScore int    `json:"riskScore"`
+	Label     string `json:"label"`
+	// Reason is the label picked with the outcome (page, control API):
+	// it decides which capability fails.
+	Reason       string         `json:"reason,omitempty"`
 	Capabilities map[string]any `json:"capabilities,omitempty"`
 }
 
@@ -107,6 +137,25 @@ func (rec *record) nextMark(t time.Time) time.Time {
 	return time.Time{}
 }
 
+// pendingAt is when the current attempt became pending: the last
+// pending mark at or before t that no init mark (a reset) follows; zero
+// when there is none.
+func (rec *record) pendingAt(t time.Time) time.Time {
+	var at time.Time
+	for _, m := range rec.Timeline {
+		if m.At.After(t) {
+			break
+		}
+		switch m.Status {
+		case "pending":
+			at = m.At
+		case "init":
+			at = time.Time{}
+		}
+	}
+	return at
+}
+
 // finalAt reports whether the timeline has reached its last mark at t.
 func (rec *record) finalAt(t time.Time) bool {
 	return len(rec.Timeline) > 0 && !rec.Timeline[len(rec.Timeline)-1].At.After(t)
@@ -129,7 +178,9 @@ var outcomeScenarios = map[string]map[string]string{
 	"sumsub": {
 		"CREATED": "sandbox/sumsub-created", "PENDING": "sandbox/sumsub-pending",
 		"GREEN": "sandbox/sumsub-reviewed-green", "RED": "sandbox/sumsub-reviewed-red",
-		"MAGIC_GREEN": "sumsub/happy-path", "MAGIC_RED": "sumsub/final-reject", "MAGIC_RED_RETRY": "sumsub/retry-reject",
+		"RESET": "sandbox/sumsub-reset", "INFO_CHANGED": "sandbox/sumsub-info-changed",
+		"INFO_CHANGED_NO_RESULT": "sandbox/sumsub-info-changed-no-result",
+		"MAGIC_GREEN":            "sumsub/happy-path", "MAGIC_RED": "sumsub/final-reject", "MAGIC_RED_RETRY": "sumsub/retry-reject",
 	},
 }
 
@@ -137,12 +188,18 @@ var outcomeScenarios = map[string]map[string]string{
 // one when none is given.
 var defaultReasons = map[string]string{"DENIED_FRAUD": "100", "ERROR_NOT_READABLE_ID": "102"}
 
+// stepOutcomes are the outcomes that move a verification on without
+// deciding it (no rec.Outcome).
+var stepOutcomes = map[string]bool{
+	"STARTED": true, "CREATED": true, "PENDING": true, "RESET": true, "INFO_CHANGED": true, "INFO_CHANGED_NO_RESULT": true,
+}
+
 // Outcomes lists a product's outcomes that a person or the control API
 // can pick.
 func Outcomes(product string) []string {
 	var out []string
 	for o := range outcomeScenarios[product] {
-		if o != "STARTED" && !strings.HasPrefix(o, "MAGIC_") && o != "CREATED" && o != "PENDING" {
+		if !stepOutcomes[o] && !strings.HasPrefix(o, "MAGIC_") {
 			out = append(out, o)
 		}
 	}
@@ -150,11 +207,11 @@ func Outcomes(product string) []string {
 	return out
 }
 
-// scenarioFor finds the scenario that plays an outcome.
-func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenario, error) {
+// scenarioFor names the scenario that plays an outcome.
+func (s *Server) scenarioFor(product, outcome, reason string) (string, error) {
 	name, ok := outcomeScenarios[product][outcome]
 	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
+		return "", errorf(http.StatusBadRequest, "outcome %q: %s outcomes are %s", outcome, product, strings.Join(Outcomes(product), ", "))
 	}
 	if strings.HasSuffix(name, "-") {
 		if reason == "" {
@@ -162,18 +219,17 @@ func (s *Server) scenarioFor(product, outcome, reason string) (*scenarios.Scenar
 		}
 		name += reason
 	}
-	sc, ok := s.cfg.Library[name]
-	if !ok {
-		return nil, errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
+	if !s.cfg.Planner.Has(name) {
+		return "", errorf(http.StatusBadRequest, "outcome %s with reason %q: no such reason (scenario %s)", outcome, reason, name)
 	}
-	return sc, nil
+	return name, nil
 }
 
 // play plans an outcome's scenario for a verification from start, adds
 // its timeline to the record and returns the deliveries to enqueue. When
 // endAt is set the plan is moved so that its last callback is due then
 // (an expiry that happened at that time).
-func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *scenarios.Plan, error) {
+func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason string, start time.Time, fields map[string]any) ([]*sandbox.Delivery, *simulator.Plan, error) {
 	sc, err := s.scenarioFor(v.Product, outcome, reason)
 	if err != nil {
 		return nil, nil, err
@@ -187,15 +243,17 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 		// Nothing to send to: the plan still moves the state on.
 		target = "http://127.0.0.1:9/"
 	}
-	opt := scenarios.Options{
-		Catalog: s.cfg.Catalog, URLs: map[string]string{v.Product: target},
-		Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
-		VendorBase: s.cfg.PublicURL, Vars: map[string]string{"subject": v.ID},
-		AccountID: v.AccountID, Fields: fields,
-	}
-	plan, err := scenarios.PlanScenario(sc, opt, start)
+	plan, err := s.cfg.Planner.Plan(sc, simulator.PlanRequest{
+		Product: v.Product, URL: target, Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
+		VendorBase: s.cfg.PublicURL, Subject: v.ID, AccountID: v.AccountID, Fields: fields, Start: start,
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
+	}
+	if v.Product == "jumio-netverify" {
+		if err := s.finishNetverify(plan, v.ID, rec); err != nil {
+			return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)
+		}
 	}
 	var ds []*sandbox.Delivery
 	for _, c := range plan.Callbacks {
@@ -234,7 +292,7 @@ func statusOfMessage(product, message string) string {
 		return message
 	case "sumsub":
 		switch message {
-		case "applicantCreated":
+		case "applicantCreated", "applicantReset":
 			return "init"
 		case "applicantPending":
 			return "pending"
@@ -254,7 +312,27 @@ func statusOfMessage(product, message string) string {
 // the verification and changes its record first (it may run more than
 // once); without it an outcome is refused once the verification has one.
 func (s *Server) enqueueOutcome(ctx context.Context, id, product, outcome, reason string, prepare func(v *sandbox.Verification, rec *record) error) (*sandbox.Verification, int, error) {
+	return s.enqueueOutcomeWith(ctx, id, product, func(v *sandbox.Verification, rec *record) (string, error) {
+		if prepare != nil {
+			if err := prepare(v, rec); err != nil {
+				return "", err
+			}
+		} else if rec.Outcome != "" {
+			return "", errorf(http.StatusConflict, "verification %s already has the outcome %s", id, rec.Outcome)
+		}
+		return outcome, nil
+	}, nil, reason)
+}
+
+// enqueueOutcomeWith is enqueueOutcome where choose checks and changes
+// the record and names the outcome (it may run more than once), and
+// extra, when set, adds fields to the callbacks.
+func (s *Server) enqueueOutcomeWith(ctx context.Context, id, product string, choose func(v *sandbox.Verification, rec *record) (string, error), extra func(v *sandbox.Verification, rec *record) map[string]any, reasons ...string) (*sandbox.Verification, int, error) {
 	var n int
+	reason := ""
+	if len(reasons) > 0 {
+		reason = reasons[0]
+	}
 	v, err := sandbox.Update(ctx, s.cfg.Store, id, func(v *sandbox.Verification) ([]*sandbox.Delivery, error) {
 		if v.Product != product {
 			return nil, sandbox.Errorf(sandbox.ENOTFOUND, "no %s verification %s", product, id)
@@ -263,15 +341,16 @@ func (s *Server) enqueueOutcome(ctx context.Context, id, product, outcome, reaso
 		if err != nil {
 			return nil, err
 		}
-		if prepare != nil {
-			if err := prepare(v, rec); err != nil {
-				return nil, err
-			}
-		} else if rec.Outcome != "" {
-			return nil, errorf(http.StatusConflict, "verification %s already has the outcome %s", id, rec.Outcome)
+		outcome, err := choose(v, rec)
+		if err != nil {
+			return nil, err
 		}
 		now := s.cfg.Clock.Now()
-		ds, plan, err := s.play(v, rec, outcome, reason, now, s.fieldsFor(v, rec))
+		fields := s.fieldsFor(v, rec)
+		if extra != nil {
+			maps.Copy(fields, extra(v, rec))
+		}
+		ds, plan, err := s.play(v, rec, outcome, reason, now, fields)
 		if err != nil {
 			return nil, err
 		}
@@ -289,11 +368,8 @@ func (s *Server) enqueueOutcome(ctx context.Context, id, product, outcome, reaso
 
 // applyPlan records what an outcome's plan decided: the final status, the
 // KYX decision, the Netverify scan, the end of any pending expiry.
-func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *scenarios.Plan) {
-	switch outcome {
-	case "STARTED", "CREATED", "PENDING":
-		// Steps on the way: no outcome yet.
-	default:
+func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason string, plan *simulator.Plan) {
+	if !stepOutcomes[outcome] {
 		rec.Outcome = outcome
 	}
 	if outcome != "STARTED" {
@@ -313,7 +389,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 			d.Label = band.label
 		}
 		if reason != "" {
-			d.Label = reason
+			d.Label, d.Reason = reason, reason
 		}
 		rec.Decision = d
 	}
@@ -347,7 +423,7 @@ func (s *Server) applyPlan(v *sandbox.Verification, rec *record, outcome, reason
 		last := plan.Callbacks[len(plan.Callbacks)-1]
 		rec.Scan = map[string]any{}
 		if last.Event != nil {
-			for _, f := range []string{"idType", "idCountry", "idSubtype", "verificationStatus", "rejectReason", "identityVerification", "idScanSource", "idFirstName", "idLastName", "idDob", "idExpiry", "idNumber"} {
+			for _, f := range scanFields {
 				if val, err := last.Event.Get(f); err == nil {
 					rec.Scan[f] = val
 				}
@@ -395,6 +471,12 @@ func (s *Server) fieldsFor(v *sandbox.Verification, rec *record) map[string]any 
 			if rec.RejectType != "" {
 				f["reviewResult.reviewRejectType"] = rec.RejectType
 			}
+		}
+		if rec.ClientComment != "" {
+			f["reviewResult.clientComment"] = rec.ClientComment
+		}
+		if rec.ModerationComment != "" {
+			f["reviewResult.moderationComment"] = rec.ModerationComment
 		}
 	}
 	return f

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/gorilla/mux"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 	"github.com/kycsim/kycsim/simulator/signing"
 	"github.com/kycsim/kycsim/spec"
@@ -35,11 +36,15 @@ type Config struct {
 	// WallNow is the wall clock (Sumsub request timestamps, OAuth token
 	// expiry is on the sandbox clock); time.Now when nil.
 	WallNow func() time.Time
+	// TimeScale is how many real seconds a second of the sandbox clock
+	// takes (the Instance's TimeScale; 1 when 0): OAuth expires_in is told
+	// in the caller's real seconds.
+	TimeScale float64
 	// Catalog builds the callbacks.
 	Catalog *spec.Catalog
-	// Library holds the scenarios outcomes play (the built-in library and
-	// the sandbox's own).
-	Library map[string]*scenarios.Scenario
+	// Planner plans the scenarios outcomes play (the built-in library and
+	// the sandbox's own, OutcomeScenarios).
+	Planner simulator.Planner
 	// PublicURL is the base URL the sandbox is reached at: web.href,
 	// redirectUrl, websdkLink URLs and the callbacks' hrefs point at it.
 	PublicURL string
@@ -48,6 +53,10 @@ type Config struct {
 	JumioClientID, JumioClientSecret string
 	// SumsubAppToken and SumsubSecretKey sign Sumsub API requests.
 	SumsubAppToken, SumsubSecretKey string
+	// SumsubCreateStatus is the status an applicant creation answers
+	// with (DefaultSumsubCreateStatus, 201, when 0; 200 for clients that
+	// accept nothing else).
+	SumsubCreateStatus int
 	// Webhooks maps a product to its default callback URL (Sumsub's only
 	// one; Jumio's when a request names no callbackUrl).
 	Webhooks map[string]string
@@ -99,11 +108,17 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Clock == nil || cfg.Catalog == nil || cfg.Library == nil {
-		return nil, errors.New("sandbox server: Store, Clock, Catalog and Library are required")
+	if cfg.Store == nil || cfg.Clock == nil || cfg.Catalog == nil || cfg.Planner == nil {
+		return nil, errors.New("sandbox server: Store, Clock, Catalog and Planner are required")
+	}
+	if err := checkPlanner(cfg.Planner); err != nil {
+		return nil, err
 	}
 	if cfg.WallNow == nil {
 		cfg.WallNow = time.Now
+	}
+	if cfg.TimeScale <= 0 {
+		cfg.TimeScale = 1
 	}
 	if cfg.WebhookAlg == "" {
 		cfg.WebhookAlg = signing.SHA256
@@ -168,40 +183,63 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // behind request validation, and the routes outside the document.
 func (s *Server) routes() error {
 	handlers := map[string]handlerFunc{
-		"jumioToken":              s.jumioToken,
-		"kyxCreateAccount":        s.kyxCreateAccount,
-		"kyxUpdateAccount":        s.kyxUpdateAccount,
-		"kyxDetails":              s.kyxDetails,
-		"kyxStatus":               s.kyxStatus,
-		"kyxDetailsShort":         s.kyxDetails,
-		"kyxStatusShort":          s.kyxStatus,
-		"netverifyInitiate":       s.netverifyInitiate,
-		"netverifyScan":           s.netverifyScan,
-		"netverifyScanData":       s.netverifyScanData,
-		"sumsubCreateApplicant":   s.sumsubCreateApplicant,
-		"sumsubApplicant":         s.sumsubApplicant,
-		"sumsubStatus":            s.sumsubStatus,
-		"sumsubPending":           s.sumsubPending,
-		"sumsubTestCompleted":     s.sumsubTestCompleted,
-		"sumsubAccessToken":       s.sumsubAccessToken,
-		"sumsubWebSDKLink":        s.sumsubWebSDKLink,
-		"controlKYXOutcome":       s.controlKYXOutcome,
-		"controlNetverifyOutcome": s.controlNetverifyOutcome,
-		"controlDeliveries":       s.controlDeliveries,
-		"controlResend":           s.controlResend,
-		"controlVerification":     s.controlVerification,
+		"jumioToken":                      s.jumioToken,
+		"kyxCreateAccount":                s.kyxCreateAccount,
+		"kyxUpdateAccount":                s.kyxUpdateAccount,
+		"kyxDetails":                      s.kyxDetails,
+		"kyxStatus":                       s.kyxStatus,
+		"kyxDetailsShort":                 s.kyxDetails,
+		"kyxStatusShort":                  s.kyxStatus,
+		"netverifyInitiate":               s.netverifyInitiate,
+		"netverifyScan":                   s.netverifyScan,
+		"netverifyScanData":               s.netverifyScanData,
+		"netverifyScanDocument":           s.netverifyScanDocument,
+		"netverifyScanTransaction":        s.netverifyScanTransaction,
+		"netverifyScanVerification":       s.netverifyScanVerification,
+		"netverifyScanImages":             s.netverifyScanImages,
+		"netverifyScanImage":              s.netverifyScanImage,
+		"netverifyLivenessImage":          s.netverifyLivenessImage,
+		"kyxFinalize":                     s.kyxFinalize,
+		"kyxUploadPart":                   s.kyxUploadPart,
+		"kyxReplacePart":                  s.kyxUploadPart,
+		"kyxPart":                         s.kyxPart,
+		"sumsubCreateApplicant":           s.sumsubCreateApplicant,
+		"sumsubApplicant":                 s.sumsubApplicant,
+		"sumsubStatus":                    s.sumsubStatus,
+		"sumsubPending":                   s.sumsubPending,
+		"sumsubTestCompleted":             s.sumsubTestCompleted,
+		"sumsubAccessToken":               s.sumsubAccessToken,
+		"sumsubWebSDKLink":                s.sumsubWebSDKLink,
+		"controlKYXOutcome":               s.controlKYXOutcome,
+		"controlNetverifyOutcome":         s.controlNetverifyOutcome,
+		"controlDeliveries":               s.controlDeliveries,
+		"controlResend":                   s.controlResend,
+		"controlVerification":             s.controlVerification,
+		"sumsubAccessTokenSDK":            s.sumsubAccessTokenSDK,
+		"sumsubApplicantByExternalUserId": s.sumsubApplicantByExternalUserId,
+		"sumsubFixedInfo":                 s.sumsubFixedInfo,
+		"sumsubChangeTopLevelInfo":        s.sumsubChangeTopLevelInfo,
+		"sumsubRequiredIdDocsStatus":      s.sumsubRequiredIdDocsStatus,
+		"sumsubReset":                     s.sumsubReset,
+		"sumsubAddIdDoc":                  s.sumsubAddIdDoc,
+		"sumsubImage":                     s.sumsubImage,
+		"sumsubHealth":                    s.sumsubHealth,
 	}
 	r := mux.NewRouter()
 	for _, path := range s.doc.Paths.InMatchingOrder() {
 		item := s.doc.Paths.Value(path)
 		for method, op := range item.Operations() {
 			h, ok := handlers[op.OperationID]
+			if !ok && notSimulated(op) {
+				h, ok = s.notSimulatedHandler(op), true
+				handlers[op.OperationID] = h
+			}
 			if !ok {
 				return fmt.Errorf("sandbox server: no handler for operation %q (%s %s)", op.OperationID, method, path)
 			}
 			delete(handlers, op.OperationID)
 			route := &routers.Route{Spec: s.doc, Path: path, PathItem: item, Method: method, Operation: op}
-			r.Handle(path, s.operation(route, h)).Methods(method)
+			r.Handle(muxPath(path), s.operation(route, h)).Methods(method)
 		}
 	}
 	if len(handlers) > 0 {
@@ -219,10 +257,27 @@ func (s *Server) routes() error {
 	}).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
+	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", tokenIsAccess, s.webSDKPage)).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch vendorOf(r.URL.Path) {
+		case vendorJumio:
+			s.writeError(w, r, unknownJumioOperation(r))
+			return
+		case vendorSumsub:
+			s.sumsubNotSimulated(w, r)
+			return
+		}
 		s.writeError(w, r, errorf(http.StatusNotFound, "no sandbox API at %s", r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch vendorOf(r.URL.Path) {
+		case vendorJumio:
+			s.writeError(w, r, unknownJumioOperation(r))
+			return
+		case vendorSumsub:
+			s.sumsubNotSimulated(w, r)
+			return
+		}
 		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 	s.router = r
@@ -233,7 +288,7 @@ func (s *Server) routes() error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	r.Body = http.MaxBytesReader(rec, r.Body, maxRequestBody)
+	r.Body = http.MaxBytesReader(rec, r.Body, bodyLimit(r))
 	s.router.ServeHTTP(rec, r)
 	route := rec.route
 	if route == "" {
@@ -245,8 +300,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("request", "method", r.Method, "route", route, "status", rec.status, "duration", time.Since(start))
 }
 
-// maxRequestBody bounds a request body.
-const maxRequestBody = 1 << 20
+// maxRequestBody bounds a request body; maxUploadBody a Sumsub document
+// upload's (a file of sandbox.MaxDocumentBytes and its multipart
+// envelope).
+const (
+	maxRequestBody = 1 << 20
+	maxUploadBody  = sandbox.MaxDocumentBytes + 1<<20
+)
+
+// pathVar matches a path template's variable.
+var pathVar = regexp.MustCompile(`\{([A-Za-z0-9_]+)\}`)
+
+// muxPath is the gorilla/mux template of a document path: a variable
+// matches no ';', which starts Sumsub's selectors
+// (/resources/applicants/-;externalUserId=ID/one) and is never part of an
+// id.
+func muxPath(path string) string {
+	return pathVar.ReplaceAllString(path, `{$1:[^/;]+}`)
+}
+
+// maxPartBody bounds the body of a KYX part upload: Jumio takes images
+// of up to 10 MB, and the multipart framing around one.
+const maxPartBody = 10<<20 + 64<<10
+
+// bodyLimit is the largest body a request may have.
+func bodyLimit(r *http.Request) int64 {
+	if strings.HasPrefix(r.URL.Path, "/resources/applicants/") && strings.HasSuffix(r.URL.Path, "/info/idDoc") {
+		return maxUploadBody
+	}
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(r.URL.Path, "/api/v1/accounts/") &&
+		strings.Contains(r.URL.Path, "/parts/") {
+		return maxPartBody
+	}
+	return maxRequestBody
+}
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -291,6 +378,11 @@ func (s *Server) operation(route *routers.Route, h handlerFunc) http.Handler {
 			Request: r, PathParams: mux.Vars(r), Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
 		}
+		if isMultipart(r) {
+			// The handler reads multipart bodies itself and names the
+			// form field at fault.
+			input.Options.ExcludeRequestBody = true
+		}
 		if err := s.authenticate(r); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -334,6 +426,9 @@ func (s *Server) authenticate(r *http.Request) error {
 	case p == "/oauth2/token", strings.HasPrefix(p, "/api/v4/"), strings.HasPrefix(p, "/api/netverify/"):
 		return s.jumioBasic(r)
 	case strings.HasPrefix(p, "/api/v1/"):
+		if wf := apiChannelPath(r); wf != "" {
+			return s.apiChannelAuth(r, wf)
+		}
 		return s.jumioBearer(r)
 	case strings.HasPrefix(p, "/resources/"):
 		return s.sumsubSignature(r)

@@ -91,6 +91,8 @@ func TestStore(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 		{"ClockHighWater", testClockHighWater},
 		{"ReplicaNames", testReplicaNames},
 	}
+	tests = append(tests, partTests...)
+	tests = append(tests, documentTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
 	}
