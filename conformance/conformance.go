@@ -46,10 +46,15 @@ type CaseResult struct {
 	// which, and why. Its answer-level checks (2xx within the deadline,
 	// refused, never 5xx) ran all the same: such a case passes or fails
 	// on them, and is skipped only when it checks nothing else.
-	Unobserved       bool                   `json:"unobserved,omitempty"`
-	UnobservedChecks []string               `json:"unobservedChecks,omitempty"`
-	Steps            []scenarios.StepResult `json:"steps"`
-	Duration         time.Duration          `json:"durationNs"`
+	Unobserved       bool     `json:"unobserved,omitempty"`
+	UnobservedChecks []string `json:"unobservedChecks,omitempty"`
+	// Capacity is set on a case that was not judged because the target
+	// had no room for kycsim's requests (Report.Capacity): it is
+	// skipped, its reasons say which check could not be made, and
+	// failures that followed are notes, for they follow from it.
+	Capacity bool                   `json:"capacity,omitempty"`
+	Steps    []scenarios.StepResult `json:"steps"`
+	Duration time.Duration          `json:"durationNs"`
 	// Replays are the commands that replay the failed deliveries, one a
 	// failed step that sent something (set by the command that ran the
 	// case, which saved the bodies they send).
@@ -96,6 +101,28 @@ type Report struct {
 	GaveUp string `json:"gaveUp,omitempty"`
 	// NeverAnswered is set when no attempt of the run got an answer.
 	NeverAnswered bool `json:"neverAnswered,omitempty"`
+	// Capacity says, per target host, that the target refused or dropped
+	// connections while kycsim had several requests in flight: kycsim
+	// then lowered its own concurrency and made those requests again
+	// (delivery.Capacity), so that its own load is never charged to a
+	// case. A finding with Lost > 0 left cases unjudged (CaseResult.Capacity).
+	Capacity []delivery.CapacityFinding `json:"capacity,omitempty"`
+	// Misdirected is set when every answer of the run was the same 404,
+	// 405 or redirect (Config.DiagnoseTarget): the callbacks go to the
+	// wrong place, and the cases say nothing about the receiver.
+	Misdirected *Misdirection `json:"misdirected,omitempty"`
+}
+
+// CapacityLost counts the cases not judged for want of the target's
+// capacity.
+func (r *Report) CapacityLost() int {
+	n := 0
+	for _, c := range r.Cases {
+		if c.Capacity {
+			n++
+		}
+	}
+	return n
 }
 
 // Counts returns how many cases passed, failed and were skipped.
@@ -201,6 +228,16 @@ type Config struct {
 	// passed to OnCase (kycsim run attaches replay commands). Calls do
 	// not overlap.
 	Finish func(*CaseResult)
+	// CapacityBudget bounds how long one request refused for want of the
+	// target's room is made again (delivery.DefaultCapacityBudget when
+	// zero).
+	CapacityBudget time.Duration
+	// DiagnoseTarget stops the run as soon as GiveUpAfter answers in a
+	// row are all the same 404, 405 or redirect, and marks a run whose
+	// every answer (at least 3) was so, in Report.Misdirected: a
+	// certification run has no case that expects such answers from every
+	// callback.
+	DiagnoseTarget bool
 }
 
 // DefaultParallel is how many cases run at once by default.
@@ -225,6 +262,17 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	defer cancel()
 	rs := &runState{rep: rep, cfg: cfg, cancel: cancel, giveUp: cmp.Or(cfg.GiveUpAfter, DefaultGiveUpAfter)}
 	opt.Dispatcher = rs.watch(opt.Dispatcher)
+	// kycsim's own load is never charged to a case: the requests in
+	// flight to a target are kept within what it can take.
+	var capacity *delivery.Capacity
+	if opt.Dispatcher != nil {
+		capacity = opt.Dispatcher.Capacity
+		if capacity == nil {
+			capacity = delivery.NewCapacity()
+			capacity.Budget = cfg.CapacityBudget
+			opt.Dispatcher.Capacity = capacity
+		}
+	}
 
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -246,7 +294,13 @@ func Run(ctx context.Context, cases []*scenarios.Scenario, opt scenarios.Options
 	}
 	close(work)
 	wg.Wait()
+	if cfg.DiagnoseTarget && rep.Misdirected == nil {
+		rep.Misdirected = rs.target.misdirection(minMisdirectedAnswers)
+	}
 	rep.Duration = time.Since(start)
+	if capacity != nil {
+		rep.Capacity = capacity.Findings()
+	}
 	return rep
 }
 
@@ -277,6 +331,7 @@ type runState struct {
 	cfg        Config
 	cancel     context.CancelFunc
 	giveUp     int
+	target     targetWatch
 	unanswered int    // attempts in a row without an answer
 	answered   bool   // any attempt got an answer
 	stopped    string // why FailFast stopped handing out cases
@@ -303,14 +358,36 @@ func (rs *runState) watch(d *delivery.Dispatcher) *delivery.Dispatcher {
 func (rs *runState) attempted(a delivery.Attempt) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if a.Err == "" {
+	if a.GotAnswer() {
 		rs.unanswered, rs.answered = 0, true
+		rs.target.observe(a)
+		rs.diagnose(a)
 		return
 	}
 	rs.unanswered++
 	if rs.giveUp > 0 && rs.unanswered >= rs.giveUp && rs.rep.GaveUp == "" {
 		rs.rep.GaveUp = fmt.Sprintf("the target stopped answering: %d attempts in a row got no answer (the last: %s)", rs.unanswered, a.Err)
 		rs.rep.NeverAnswered = !rs.answered
+		rs.cancel()
+	}
+}
+
+// diagnose stops the run when the answers so far show a misconfigured
+// target: the same 404, 405 or redirect every time (with
+// Config.DiagnoseTarget), or every answer after the deadline. rs.mu is
+// held.
+func (rs *runState) diagnose(a delivery.Attempt) {
+	if rs.giveUp <= 0 || rs.rep.GaveUp != "" {
+		return
+	}
+	if m := rs.target.misdirection(rs.giveUp); m != nil && rs.cfg.DiagnoseTarget {
+		rs.rep.Misdirected = m
+		rs.rep.GaveUp = m.Hint("the target URL")
+		rs.cancel()
+		return
+	}
+	if rs.target.late >= rs.giveUp {
+		rs.rep.GaveUp = lateMessage(rs.target.late, a)
 		rs.cancel()
 	}
 }
@@ -387,6 +464,32 @@ func Play(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options) Ca
 	for _, st := range res.Steps {
 		cr.Reasons = append(cr.Reasons, st.Failures...)
 		cr.Notes = append(cr.Notes, st.Notes...)
+	}
+	// A check the target had no room for leaves the case unjudged: what
+	// failed from that step on follows from it, and is noted; failures
+	// before it stand.
+	for i, st := range res.Steps {
+		if len(st.Capacity) == 0 {
+			continue
+		}
+		var before, after []string
+		for j, s := range res.Steps {
+			if j < i {
+				before = append(before, s.Failures...)
+			} else {
+				after = append(after, s.Failures...)
+			}
+		}
+		if len(before) > 0 {
+			cr.Reasons = before
+			break
+		}
+		cr.Outcome, cr.Capacity = Skip, true
+		cr.Reasons = append([]string{"not judged: the target had no room for kycsim's requests (see the capacity finding)"}, st.Capacity...)
+		for _, f := range after {
+			cr.Notes = append(cr.Notes, "follows from the missing capacity: "+f)
+		}
+		return cr
 	}
 	checked := 0
 	for _, st := range res.Steps {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // indepReference reads the customer's own reference of a callback, the
@@ -52,6 +53,78 @@ func indepReference(product string, body []byte) string {
 	return tx.MerchantScanReference
 }
 
+// indepDecision is the keyed receiver's own decision on a callback:
+// approved, rejected, retry or pending; "" for products whose callbacks
+// carry none (KYX, Document Verification). A Netverify approval whose
+// identityVerification says the face check failed (validity false or
+// "FALSE", similarity NO_MATCH) is rejected; a Sumsub decision comes only
+// with a completed review.
+func indepDecision(product string, m indepMsg, body []byte) string {
+	switch product {
+	case "sumsub":
+		var v struct {
+			ReviewResult struct {
+				ReviewRejectType string `json:"reviewRejectType"`
+			} `json:"reviewResult"`
+		}
+		json.Unmarshal(body, &v)
+		switch {
+		case m.reviewStatus == "completed" && m.answer == "GREEN":
+			return "approved"
+		case m.reviewStatus == "completed" && m.answer == "RED" && v.ReviewResult.ReviewRejectType == "RETRY":
+			return "retry"
+		case m.reviewStatus == "completed" && m.answer == "RED":
+			return "rejected"
+		}
+		return "pending"
+	case "jumio-auth":
+		switch m.kind {
+		case "PASSED":
+			return "approved"
+		case "FAILED":
+			return "rejected"
+		}
+		return "retry"
+	case "jumio-netverify":
+		switch {
+		case strings.HasPrefix(m.kind, "DENIED_"):
+			return "rejected"
+		case m.kind != "APPROVED_VERIFIED":
+			return "retry"
+		}
+		q, _ := url.ParseQuery(string(body))
+		var iv map[string]any
+		json.Unmarshal([]byte(q.Get("identityVerification")), &iv)
+		switch v := iv["validity"].(type) {
+		case bool:
+			if !v {
+				return "rejected"
+			}
+		case string:
+			if !strings.EqualFold(v, "TRUE") {
+				return "rejected"
+			}
+		}
+		if iv["similarity"] == "NO_MATCH" {
+			return "rejected"
+		}
+		return "approved"
+	}
+	return ""
+}
+
+// indepUser is what the keyed receiver keeps of one user.
+type indepUser struct {
+	events int
+	// raw is the vendor status of the last callback acted on, kept for
+	// audit whatever its age; status, decision, rank and at are those of
+	// the newest event (by rank, then time).
+	raw, status, decision string
+	has                   bool
+	rank                  int
+	at                    time.Time
+}
+
 // newReferenceKeyedReceiver keeps its users by the customer's own
 // reference (indepReference), as most real receivers do: the vendor's
 // subject id is only remembered, per user, for the probe. A callback
@@ -60,11 +133,15 @@ func indepReference(product string, body []byte) string {
 // Dedup: on the reference and the message (Sumsub: with correlationId
 // and createdAtMs); order: KYX by status rank then time, the rest by time.
 // The probe answers for a vendor subject id with the state of the user it
-// belongs to.
+// belongs to. For Sumsub, Netverify and Authentication it reports the raw
+// vendor status of the last callback acted on (an audit trail, stale ones
+// included) and its own decision, which follows the newest event: the
+// suite must judge the decision, not the audit status.
 func newReferenceKeyedReceiver(secret string) http.Handler {
-	store := newIndepStore()
 	var mu sync.Mutex
-	userOf := map[string]string{} // vendor subject id -> user key
+	seen := map[string]bool{}
+	users := map[string]*indepUser{}
+	userOf := map[string]string{} // product|vendor subject id -> user key
 	mux := http.NewServeMux()
 	for product, path := range indepPaths {
 		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -97,45 +174,63 @@ func newReferenceKeyedReceiver(secret string) http.Handler {
 				w.WriteHeader(http.StatusOK)
 				return
 			}
-			user := product + "|" + ref
-			mu.Lock()
-			userOf[product+"|"+m.subject] = user
-			mu.Unlock()
-			key := user + "|" + m.kind
+			key := product + "|" + ref
+			dedup := key + "|" + m.kind
 			if product == "sumsub" {
-				key += "|" + m.correlationID + "|" + m.atRaw
+				dedup += "|" + m.correlationID + "|" + m.atRaw
 			}
 			rank := 0
 			if product == "jumio-kyx" {
 				rank = indepKyxRank[m.kind]
 			}
-			store.record(key, user, m.hasStatus, m.status, rank, m.at)
+			decision := indepDecision(product, m, body)
+			mu.Lock()
+			defer mu.Unlock()
+			userOf[product+"|"+m.subject] = key
+			if seen[dedup] {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			seen[dedup] = true
+			u := users[key]
+			if u == nil {
+				u = &indepUser{}
+				users[key] = u
+			}
+			u.events++
+			if m.hasStatus {
+				u.raw = m.status
+				if !u.has || rank > u.rank || (rank == u.rank && !m.at.Before(u.at)) {
+					u.has, u.status, u.decision, u.rank, u.at = true, m.status, decision, rank, m.at
+				}
+			}
 			w.WriteHeader(http.StatusOK)
 		})
 	}
 	mux.HandleFunc("GET /_probe/{subject}", func(w http.ResponseWriter, r *http.Request) {
 		subject := r.PathValue("subject")
+		out := struct {
+			Events   int     `json:"events"`
+			Status   *string `json:"status"`
+			Decision string  `json:"decision,omitempty"`
+		}{}
 		mu.Lock()
-		var user string
-		for k, u := range userOf {
-			if _, s, _ := strings.Cut(k, "|"); s == subject {
-				user = u
+		for k, key := range userOf {
+			product, s, _ := strings.Cut(k, "|")
+			u := users[key]
+			if s != subject || u == nil {
+				continue
+			}
+			out.Events = u.events
+			if u.has {
+				st := u.status
+				if product == "sumsub" || product == "jumio-netverify" || product == "jumio-auth" {
+					st = u.raw // the audit trail; the decision is what counts
+				}
+				out.Status, out.Decision = &st, u.decision
 			}
 		}
 		mu.Unlock()
-		out := struct {
-			Events int     `json:"events"`
-			Status *string `json:"status"`
-		}{}
-		store.mu.Lock()
-		if sub := store.subjects[user]; sub != nil && user != "" {
-			out.Events = sub.events
-			if sub.has {
-				st := sub.status
-				out.Status = &st
-			}
-		}
-		store.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)
 	})

@@ -84,8 +84,10 @@ type jsonReport struct {
 	Skipped   int               `json:"skipped"`
 	Latencies Latencies         `json:"latencies"`
 	// GaveUp says why the run stopped early, when it did.
-	GaveUp string     `json:"gaveUp,omitempty"`
-	Cases  []jsonCase `json:"cases"`
+	GaveUp string `json:"gaveUp,omitempty"`
+	// Capacity are the capacity findings (Report.Capacity).
+	Capacity []delivery.CapacityFinding `json:"capacity,omitempty"`
+	Cases    []jsonCase                 `json:"cases"`
 }
 
 // jsonCase is a case as the JSON report has it: a CaseResult whose
@@ -156,7 +158,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	err := enc.Encode(jsonReport{
 		Schema: ReportSchema, Kind: r.kind(), Version: r.Version, Seed: r.Settings["seed"], Started: r.Started.UTC(), Duration: r.Duration.Seconds(),
 		Targets: orEmpty(r.Targets), Settings: orEmpty(r.Settings),
-		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Cases: cases,
+		Passed: p, Failed: f, Skipped: s, Latencies: r.Latencies(), GaveUp: r.GaveUp, Capacity: r.Capacity, Cases: cases,
 	})
 	if err != nil {
 		return err
@@ -468,6 +470,12 @@ func WriteSummary(w io.Writer, r *Report) {
 	}
 	if r.GaveUp != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", line(r.GaveUp))
+	}
+	for _, c := range r.Capacity {
+		fmt.Fprintf(w, "capacity: %s\n", line(c.String()))
+	}
+	if n := r.CapacityLost(); n > 0 {
+		fmt.Fprintf(w, "%d %s(s) not judged: the target had no room for kycsim's requests, also one at a time; a capacity finding, not a failure of those %ss\n", n, noun, noun)
 	}
 	if l.Count > 0 {
 		fmt.Fprintf(w, "answer latency over %d attempts: p50 %s, p90 %s, p99 %s, max %s\n", l.Count,

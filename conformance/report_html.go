@@ -48,6 +48,7 @@ type htmlView struct {
 	Title                       string
 	Version, Started, Duration  string
 	GaveUp                      string
+	Capacity                    []string
 	Targets, Settings           []htmlPair
 	Passed, Failed, Skipped     int
 	Total, Unobserved, NoAnswer int
@@ -97,6 +98,9 @@ func newHTMLView(r *Report) htmlView {
 		v.Settings = append(v.Settings, htmlPair{line(k), line(r.Settings[k])})
 	}
 	v.Chart, v.NoAnswer = newHTMLChart(r)
+	for _, c := range r.Capacity {
+		v.Capacity = append(v.Capacity, line(c.String()))
+	}
 	groups := map[Outcome]*htmlGroup{
 		Fail: {Outcome: Fail, Title: "Failed"}, Skip: {Outcome: Skip, Title: "Skipped"}, Pass: {Outcome: Pass, Title: "Passed"},
 	}
@@ -599,6 +603,7 @@ summary{cursor:pointer;color:#0a58ca}
 {{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{.Value}}</code></span>{{end}}</p>
 {{end}}<p class="summary"><span>{{.Total}} cases</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span class="pass">{{.Passed}} passed</span><span>started {{.Started}}</span><span>took {{.Duration}}</span></p>
 {{if .Unobserved}}<p class="run">{{.Unobserved}} case(s) have effect checks that could not be observed (no probe): their answers were checked, their effects prove nothing.</p>
+{{end}}{{range .Capacity}}<p class="gaveup">capacity: {{.}}</p>
 {{end}}{{if .GaveUp}}<p class="gaveup">stopped early: {{.GaveUp}}</p>
 {{end}}</header>
 <section id="latency-section">

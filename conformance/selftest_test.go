@@ -25,6 +25,8 @@ type target struct {
 	fetches map[string]bool
 	policy  string
 	quiet   time.Duration
+	// serve starts the server (httptest.NewServer when nil).
+	serve func(t *testing.T, h http.Handler) *httptest.Server
 }
 
 // certify plays every case against a target and returns the ids of the
@@ -48,7 +50,12 @@ func certify(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase strin
 // certifyReport plays every case against a target and returns the report.
 func certifyReport(t *testing.T, tg target, vendor *vendorapi.Server, vendorBase string) *Report {
 	t.Helper()
-	srv := httptest.NewServer(tg.handler)
+	var srv *httptest.Server
+	if tg.serve != nil {
+		srv = tg.serve(t, tg.handler)
+	} else {
+		srv = httptest.NewServer(tg.handler)
+	}
 	defer srv.Close()
 	opt, cases := runOptions(t, srv.URL)
 	opt.Probe, opt.Vendor, opt.VendorBase = tg.probe(srv.URL), vendor, vendorBase
@@ -95,16 +102,18 @@ func vendorMock(t *testing.T) (*vendorapi.Server, string, string) {
 var defectCatches = map[receiver.Defect][]string{
 	receiver.DefectNoSignatureCheck:  {"sumsub.reject.signature.*"},
 	receiver.DefectAssumeSHA256:      {"sumsub.accept.signature-sha1", "sumsub.accept.signature-sha512", "sumsub.reject.signature.unknown-algorithm"},
-	receiver.DefectReserializedBody:  {"sumsub.accept.*", "sumsub.dedup.*", "sumsub.order.*", "sumsub.timing.*", "sumsub.shape.*"},
-	receiver.DefectNoDedup:           {"*.dedup.identical", "*.dedup.restamped", "*.dedup.concurrent"},
-	receiver.DefectMergeFinals:       {"jumio-kyx.dedup.distinct-statuses", "sumsub.dedup.distinct-results"},
+	receiver.DefectReserializedBody:  {"sumsub.accept.*", "sumsub.dedup.*", "sumsub.order.*", "sumsub.prior.*", "sumsub.timing.*", "sumsub.shape.*"},
+	receiver.DefectNoDedup:           {"*.dedup.identical", "*.dedup.restamped", "*.dedup.concurrent", "*.dedup.first-arrival-race"},
+	receiver.DefectRacyDedup:         {"*.dedup.first-arrival-race"},
+	receiver.DefectMergeFinals:       {"jumio-kyx.dedup.distinct-statuses", "sumsub.dedup.distinct-results", "sumsub.prior.retry-then-green"},
 	receiver.DefectStateRegression:   {"*.order.*"},
 	receiver.DefectStrictMillis:      {"jumio-*.accept.precision-0", "jumio-*.accept.precision-1", "jumio-*.accept.precision-2"},
 	receiver.DefectBoolSandboxMode:   {"sumsub.accept.sandbox-mode-string"},
 	receiver.DefectUnknownFields5xx:  {"*.accept.unknown-field"},
 	receiver.DefectRejectUnknownType: {"sumsub.accept.unknown-type"},
 	receiver.DefectAcceptInvalid: {"*.reject.bad-enum", "*.reject.bad-status", "sumsub.reject.bad-decision", "sumsub.reject.missing.type",
-		"*.reject.missing.workflow-execution-status", "*.reject.missing.verification-status", "*.reject.missing.transaction-result"},
+		"*.reject.missing.workflow-execution-status", "*.reject.missing.verification-status", "*.reject.missing.transaction-result",
+		"sumsub.prior.invalid-after-final"},
 	receiver.DefectSlow:               {"*.timing.fast-answer"},
 	receiver.DefectAnySource:          {"jumio-*.reject.source.*"},
 	receiver.DefectTrustForwardedFor:  {"jumio-kyx.reject.source.forwarded-for-spoof"},
@@ -112,13 +121,18 @@ var defectCatches = map[receiver.Defect][]string{
 	receiver.DefectUnusable5xx: {"*.reject.empty-body", "*.reject.malformed-body", "*.reject.missing-subject", "*.reject.missing-id",
 		"*.reject.missing.applicant-id", "*.reject.missing.type", "*.reject.missing.workflow-execution-status",
 		"*.reject.missing.verification-status", "*.reject.missing.transaction-result", "*.reject.bad-enum", "*.reject.bad-status",
-		"sumsub.reject.bad-decision"},
+		"sumsub.reject.bad-decision", "sumsub.prior.invalid-after-final"},
 	receiver.DefectUnknownStatusApproved: {"sumsub.accept.unknown-review-status"},
 	receiver.DefectRejectStrict: {"*.shape.*", "*.accept.unknown-field", "sumsub.accept.review-result-null",
 		"sumsub.accept.sandbox-mode-string", "sumsub.accept.unknown-type",
 		// Real traffic the tables type otherwise: a boolean validity, a
 		// plain idScanImageFace URL.
 		"jumio-netverify.accept.message.approved-verified", "jumio-auth.accept.message.passed"},
+	// Prior state: each defect is caught by its case alone.
+	receiver.DefectInvalidRevokes:   {"sumsub.prior.invalid-after-final"},
+	receiver.DefectStaleRedApplies:  {"sumsub.order.stale-red-after-final"},
+	receiver.DefectRetryAsFinal:     {"sumsub.prior.retry-then-green"},
+	receiver.DefectStringBoolTruthy: {"jumio-netverify.decision.validity-false-string"},
 }
 
 // defectMayAlsoFail lists, per defect, cases beyond the aimed ones that
@@ -128,9 +142,21 @@ var defectCatches = map[receiver.Defect][]string{
 // rejectReasonDetails), which is a defect, but only the variants that
 // carry such a value show it.
 var defectMayAlsoFail = map[receiver.Defect][]string{
-	receiver.DefectRejectStrict: {"jumio-netverify.accept.*", "jumio-netverify.dedup.*", "jumio-netverify.order.*",
+	receiver.DefectRejectStrict: {"jumio-netverify.accept.*", "jumio-netverify.dedup.*", "jumio-netverify.order.*", "jumio-netverify.decision.*",
 		"jumio-auth.accept.*", "jumio-auth.dedup.*", "jumio-auth.order.*",
 		"jumio-docverify.accept.*", "jumio-docverify.dedup.*", "jumio-docverify.order.*"},
+}
+
+// onlyDecisions reports whether every unobserved check is a decision
+// check: a receiver whose probe reports no decision leaves those
+// unobserved, as it should.
+func onlyDecisions(checks []string) bool {
+	for _, c := range checks {
+		if !strings.HasPrefix(c, "decision ") {
+			return false
+		}
+	}
+	return true
 }
 
 // TestSelfTest is the proof that the suite is worth trusting, in both
@@ -172,6 +198,14 @@ func TestSelfTest(t *testing.T) {
 		{"reference-keyed", func(t *testing.T, h string) target {
 			return target{handler: newReferenceKeyedReceiver("s3cr3t"), probe: probe}
 		}},
+		{"single-threaded", func(t *testing.T, h string) target {
+			// One connection at a time behind a backlog of 1, as a
+			// development server: kycsim's 16 cases at once must not be
+			// charged to it.
+			tg := reference(t, receiver.Config{}, h)
+			tg.serve = func(t *testing.T, h http.Handler) *httptest.Server { return singleThreaded(t, h, 1) }
+			return tg
+		}},
 		{"async", func(t *testing.T, h string) target {
 			return target{handler: newAsyncReceiver("s3cr3t", 200*time.Millisecond), probe: probe, quiet: 800 * time.Millisecond}
 		}},
@@ -180,9 +214,19 @@ func TestSelfTest(t *testing.T) {
 		t.Run("correct/"+c.name, func(t *testing.T) {
 			t.Parallel()
 			vendor, base, host := vendorMock(t)
-			failed, unobserved := certify(t, c.make(t, host), vendor, base)
-			if len(failed) > 0 || len(unobserved) > 0 {
-				t.Errorf("the correct %s receiver fails %s; unobserved: %s", c.name, strings.Join(failed, ", "), strings.Join(unobserved, ", "))
+			rep := certifyReport(t, c.make(t, host), vendor, base)
+			for _, cr := range rep.Cases {
+				switch {
+				case cr.Outcome == Fail:
+					t.Errorf("the correct %s receiver fails %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
+				case cr.Unobserved && !onlyDecisions(cr.UnobservedChecks):
+					t.Errorf("the correct %s receiver leaves %s unobserved: %s", c.name, cr.ID, strings.Join(cr.UnobservedChecks, "; "))
+				case cr.Capacity:
+					t.Errorf("the correct %s receiver had no room for %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
+				}
+			}
+			for _, f := range rep.Capacity {
+				t.Logf("capacity: %s", f)
 			}
 		})
 	}

@@ -842,7 +842,7 @@ func (l *loader) step(n *yaml.Node, inParallel bool) (Step, error) {
 	case KindRedeliver:
 		st.Redeliver, err = l.redeliver(m)
 	case KindParallel:
-		st.Parallel, err = l.parallel(val)
+		st.Parallel, st.Identical, err = l.parallel(val)
 	case KindVendorState:
 		st.VendorState, err = l.vendorState(val)
 	case KindExpect:
@@ -1544,50 +1544,61 @@ func (l *loader) redeliver(m *mapping) (*Redeliver, error) {
 	return rd, nil
 }
 
-func (l *loader) parallel(n *yaml.Node) ([]Step, error) {
+// parallel reads a parallel step: its parts, and whether they are
+// identical copies of one send ({count: N, send: ..., identical: true}).
+func (l *loader) parallel(n *yaml.Node) ([]Step, bool, error) {
 	n = resolve(n)
 	if n.Kind == yaml.MappingNode {
 		// The shorthand {count: N, send|redeliver: ..., ...}.
 		m, err := l.mapping(n, "parallel")
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		count, ok := m.get("count")
 		if !ok {
-			return nil, l.errf(n, "parallel: give a sequence of send and redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
+			return nil, false, l.errf(n, "parallel: give a sequence of send and redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
 		}
 		c, err := l.integer(count.val, "count", 2, 100)
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		identical := false
+		if f, ok := m.get("identical"); ok {
+			if identical, err = l.boolean(f.val, "identical"); err != nil {
+				return nil, false, err
+			}
+			if _, isSend := m.get("send"); !isSend {
+				return nil, false, l.errf(f.key, "identical applies to {count: N, send: ...}: the copies of a redeliver are identical anyway")
+			}
 		}
 		rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 		for _, f := range m.fields {
-			if f.name != "count" {
+			if f.name != "count" && f.name != "identical" {
 				rest.Content = append(rest.Content, f.key, f.val)
 			}
 		}
 		one, err := l.step(rest, true)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out := make([]Step, c)
 		for i := range out {
 			out[i] = one
 		}
-		return out, nil
+		return out, identical, nil
 	}
 	if n.Kind != yaml.SequenceNode || len(n.Content) < 2 {
-		return nil, l.errf(n, "parallel: give a sequence of at least two send or redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
+		return nil, false, l.errf(n, "parallel: give a sequence of at least two send or redeliver steps, or {count: N, send: ...} or {count: N, redeliver: ID}")
 	}
 	var out []Step
 	for _, c := range n.Content {
 		st, err := l.step(c, true)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // The vendor-state keys of each product.
@@ -1692,11 +1703,18 @@ func (l *loader) effects(n *yaml.Node) (*Effects, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.known(m, "expect", "events", "status", "not-status", "fetches", "within", "subject"); err != nil {
+	if err := l.known(m, "expect", "events", "status", "not-status", "decision", "fetches", "within", "subject"); err != nil {
 		return nil, err
 	}
-	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("fetches") {
-		return nil, l.errf(m.node, "expect: give events, status, not-status or fetches")
+	if !m.has("events") && !m.has("status") && !m.has("not-status") && !m.has("decision") && !m.has("fetches") {
+		return nil, l.errf(m.node, "expect: give events, status, not-status, decision or fetches")
+	}
+	if f, ok := m.get("decision"); ok {
+		s, err := l.enum(f.val, "decision", DecisionClasses...)
+		if err != nil {
+			return nil, err
+		}
+		e.Decision = &s
 	}
 	if f, ok := m.get("not-status"); ok {
 		s, err := l.text(f.val, "not-status")

@@ -140,6 +140,12 @@ type StepResult struct {
 	// Notes are the expectations left out because they do not apply to
 	// the receiver's declared scope, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Capacity are the expectations that could not be checked because
+	// the target had no room for kycsim's requests (a delivery or a
+	// probe got no connection while others were in flight, also after
+	// kycsim lowered its concurrency): the target's capacity failed, not
+	// the step.
+	Capacity []string `json:"capacity,omitempty"`
 	// Checked counts the expectations the step checked: one for an
 	// answer (status, within, attempts), one for effects seen through an
 	// observer. Skipped ones are not counted.
@@ -167,6 +173,9 @@ type runner struct {
 	sent map[string]*sent
 	// to records the messages sent to each subject, for the scope rule.
 	to map[string][]string
+	// variants records the generated variants of the events sent to
+	// each subject, to name them when a check about it fails.
+	variants map[string][]event.Variant
 }
 
 // notApplicableError says a scenario needs a message the receiver does
@@ -185,7 +194,7 @@ func (o *Options) handles(product, message string) bool {
 func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 	start := time.Now()
 	res := &Result{Scenario: sc.Name, Product: sc.Product, Passed: true}
-	r := &runner{sc: sc, opt: opt, sent: map[string]*sent{}, to: map[string][]string{}}
+	r := &runner{sc: sc, opt: opt, sent: map[string]*sent{}, to: map[string][]string{}, variants: map[string][]event.Variant{}}
 	if r.opt.Observer == nil {
 		r.opt.Observer = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -405,6 +414,9 @@ func (r *runner) step(ctx context.Context, index, part int, st *Step) []StepResu
 		}
 		return []StepResult{sr}
 	case KindParallel:
+		if st.Identical {
+			return r.sendCopies(ctx, index, st)
+		}
 		out := make([]StepResult, len(st.Parallel))
 		var wg sync.WaitGroup
 		for i := range st.Parallel {
@@ -534,7 +546,38 @@ func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Ra
 		r.sent[st.ID] = &sent{ev: ev, send: s, subject: subject, body: body, req: req}
 		r.mu.Unlock()
 	}
-	return r.deliver(ctx, sr, req, s.Expect)
+	var variants []event.Variant
+	if ev != nil {
+		variants = ev.Variants()
+		r.mu.Lock()
+		for _, v := range variants {
+			if !slices.Contains(r.variants[subject], v) {
+				r.variants[subject] = append(r.variants[subject], v)
+			}
+		}
+		r.mu.Unlock()
+	}
+	sr = r.deliver(ctx, sr, req, s.Expect)
+	nameVariants(sr.Failures, variants, "this callback")
+	return sr
+}
+
+// nameVariants adds to each failure the generated variants the
+// callbacks it speaks of took, with why real callbacks come that way, so
+// that a failure a variant causes says so rather than seem to belong to
+// the case.
+func nameVariants(failures []string, variants []event.Variant, what string) {
+	if len(variants) == 0 {
+		return
+	}
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.String()
+	}
+	note := fmt.Sprintf(" [%s took generated variant(s), each as real callbacks come: %s; the same --seed plays them again]", what, strings.Join(names, "; "))
+	for i := range failures {
+		failures[i] += note
+	}
 }
 
 // request signs and addresses a body.
@@ -660,6 +703,10 @@ func (r *runner) deliver(ctx context.Context, sr StepResult, req delivery.Reques
 		return sr
 	}
 	last := res.Attempts[len(res.Attempts)-1]
+	if last.Capacity {
+		sr.Capacity = append(sr.Capacity, fmt.Sprintf("%s: not checked: %s", want.Pos, last.Err))
+		return sr
+	}
 	sr.Checked++
 	if want.Status != "" {
 		statuses := []string{want.Status}
@@ -826,7 +873,17 @@ func (r *runner) vendorState(sr StepResult, vs *VendorState) StepResult {
 type probeAnswer struct {
 	Events int     `json:"events"`
 	Status *string `json:"status"`
+	// Decision is the receiver's own decision, when it reports one
+	// (decision.go).
+	Decision *string `json:"decision"`
 }
+
+// errNoDecision says a decision was expected and the probe reports none.
+var errNoDecision = errors.New("the probe reports no decision")
+
+// errNoRoom says the probe got no connection for want of the target's
+// capacity (delivery.Capacity).
+var errNoRoom = errors.New("the target had no room for the probe's connection while kycsim had other requests in flight, also after kycsim lowered its concurrency")
 
 func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error) {
 	var pa probeAnswer
@@ -835,8 +892,39 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 	if err != nil {
 		return pa, err
 	}
-	resp, err := r.opt.Observer.Do(req)
-	if err != nil {
+	var resp *http.Response
+	do := func() error {
+		resp, err = r.opt.Observer.Do(req)
+		if err != nil && delivery.ConnectError(err) {
+			return err
+		}
+		return nil
+	}
+	if c := r.opt.Dispatcher.Capacity; c != nil {
+		// The probe's connections count against the target's room too;
+		// its answer is read while the slot is held.
+		var body []byte
+		var status int
+		_, lost, cerr := c.Do(ctx, req.URL.Host, func() error {
+			if err := do(); err != nil || resp == nil {
+				return err
+			}
+			defer resp.Body.Close()
+			status = resp.StatusCode
+			body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			return nil
+		})
+		switch {
+		case cerr != nil:
+			return pa, cerr
+		case lost:
+			return pa, fmt.Errorf("probe %s: %w (%v)", u, errNoRoom, err)
+		case err != nil:
+			return pa, err
+		}
+		return r.probeAnswer(u, status, body)
+	}
+	if err := do(); err != nil || resp == nil {
 		return pa, err
 	}
 	defer resp.Body.Close()
@@ -844,11 +932,20 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 	if err != nil {
 		return pa, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return pa, fmt.Errorf("probe %s answered %d %s", u, resp.StatusCode, firstLine(b))
+	return r.probeAnswer(u, resp.StatusCode, b)
+}
+
+// probeAnswer reads the probe's answer.
+func (r *runner) probeAnswer(u string, status int, b []byte) (probeAnswer, error) {
+	var pa probeAnswer
+	if status != http.StatusOK {
+		return pa, fmt.Errorf("probe %s answered %d %s", u, status, firstLine(b))
 	}
 	if err := json.Unmarshal(b, &pa); err != nil {
 		return pa, fmt.Errorf("probe %s: not the probe protocol ({\"events\": N, \"status\": S}): %v", u, err)
+	}
+	if pa.Decision != nil && *pa.Decision == "" {
+		pa.Decision = nil // an empty decision is none
 	}
 	return pa, nil
 }
@@ -882,7 +979,7 @@ func (r *runner) scope(e *Effects, subject string) (*Effects, []string) {
 		notes = append(notes, fmt.Sprintf("%s: fetches not checked: the receiver does not declare that it fetches results (fetches)", e.Pos))
 		c.Fetches = nil
 	}
-	if c.Events == nil && c.Status == nil && c.NotStatus == nil && c.Fetches == nil {
+	if c.Events == nil && c.Status == nil && c.NotStatus == nil && c.Decision == nil && c.Fetches == nil {
 		return nil, notes
 	}
 	return &c, notes
@@ -900,6 +997,9 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if e.NotStatus != nil {
 		parts = append(parts, "status not "+*e.NotStatus)
 	}
+	if e.Decision != nil {
+		parts = append(parts, "decision "+*e.Decision)
+	}
 	if e.Fetches != nil {
 		parts = append(parts, fmt.Sprintf("fetches %d", *e.Fetches))
 	}
@@ -910,7 +1010,7 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	if e == nil {
 		return sr
 	}
-	needProbe := e.Events != nil || e.Status != nil || e.NotStatus != nil
+	needProbe := e.Events != nil || e.Status != nil || e.NotStatus != nil || e.Decision != nil
 	if needProbe && r.opt.Probe == "" {
 		sr.Skipped = append(sr.Skipped, "events/status: the target offers no probe (--probe)")
 		needProbe = false
@@ -943,7 +1043,24 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
-		failures := r.check(ctx, e, subject, needProbe, needFetch)
+		failures, err := r.check(ctx, e, subject, needProbe, needFetch)
+		if errors.Is(err, errNoRoom) {
+			sr.Checked--
+			sr.Capacity = append(sr.Capacity, fmt.Sprintf("%s: not checked: %v", e.Pos, err))
+			return sr
+		}
+		if errors.Is(err, errNoDecision) {
+			// The probe reports no decision: that part is unobserved,
+			// the rest is checked.
+			sr.Skipped = append(sr.Skipped, fmt.Sprintf("decision %s: the probe reports no decision", *e.Decision))
+			c := *e
+			c.Decision = nil
+			if e = &c; e.Events == nil && e.Status == nil && e.NotStatus == nil && e.Fetches == nil {
+				sr.Checked--
+				return sr
+			}
+			continue
+		}
 		now := time.Now()
 		switch {
 		case len(failures) == 0 && heldSince.IsZero():
@@ -952,11 +1069,13 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 			for _, f := range failures {
 				sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s (subject %s; it held, then changed %s later)", e.Pos, f, subject, now.Sub(heldSince).Round(time.Millisecond)))
 			}
+			r.nameSubjectVariants(sr.Failures, subject)
 			return sr
 		case len(failures) > 0 && now.After(deadline):
 			for _, f := range failures {
 				sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s (subject %s, after %s)", e.Pos, f, subject, now.Sub(start).Round(time.Millisecond)))
 			}
+			r.nameSubjectVariants(sr.Failures, subject)
 			return sr
 		}
 		if !heldSince.IsZero() && now.Sub(heldSince) >= quiet {
@@ -971,12 +1090,27 @@ func (r *runner) expect(ctx context.Context, sr StepResult, e *Effects) StepResu
 	}
 }
 
-func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, fetch bool) []string {
+// nameSubjectVariants names the variants of the callbacks sent to a
+// subject in failures about it.
+func (r *runner) nameSubjectVariants(failures []string, subject string) {
+	r.mu.Lock()
+	variants := slices.Clone(r.variants[subject])
+	r.mu.Unlock()
+	nameVariants(failures, variants, "the callbacks about subject "+subject)
+}
+
+func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, fetch bool) ([]string, error) {
 	var out []string
 	if probe {
 		pa, err := r.probe(ctx, subject)
+		if errors.Is(err, errNoRoom) {
+			return nil, err
+		}
 		if err != nil {
-			return []string{err.Error()}
+			return []string{err.Error()}, nil
+		}
+		if e.Decision != nil && pa.Decision == nil {
+			return nil, errNoDecision
 		}
 		if e.Events != nil && pa.Events != *e.Events {
 			out = append(out, fmt.Sprintf("expected %d events acted on, the probe says %d", *e.Events, pa.Events))
@@ -985,11 +1119,37 @@ func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, f
 		if pa.Status != nil {
 			got = *pa.Status
 		}
-		if e.Status != nil && got != r.expand(*e.Status) {
-			out = append(out, fmt.Sprintf("expected status %s, the probe says %s", r.expand(*e.Status), got))
+		// A status that implies a decision is judged by the receiver's
+		// own decision when the probe reports one.
+		decided := func(status string) (class, decision string, ok bool) {
+			class = statusDecision(r.sc.Product, status)
+			if class == "" || pa.Decision == nil {
+				return "", "", false
+			}
+			return class, *pa.Decision, true
 		}
-		if e.NotStatus != nil && got == r.expand(*e.NotStatus) {
-			out = append(out, fmt.Sprintf("expected any status but %s, the probe says %s", r.expand(*e.NotStatus), got))
+		if e.Status != nil {
+			want := r.expand(*e.Status)
+			if class, d, ok := decided(want); ok {
+				if !decisionFits(class, d) {
+					out = append(out, fmt.Sprintf("expected status %s, which is decision %s; the probe says decision %s (status %s)", want, class, d, got))
+				}
+			} else if got != want {
+				out = append(out, fmt.Sprintf("expected status %s, the probe says %s", want, got))
+			}
+		}
+		if e.NotStatus != nil {
+			not := r.expand(*e.NotStatus)
+			if class, d, ok := decided(not); ok && class == ClassApproved {
+				if d == DecisionApproved {
+					out = append(out, fmt.Sprintf("expected any status but %s, which is decision approved; the probe says decision %s (status %s)", not, d, got))
+				}
+			} else if got == not {
+				out = append(out, fmt.Sprintf("expected any status but %s, the probe says %s", not, got))
+			}
+		}
+		if e.Decision != nil && !decisionFits(*e.Decision, *pa.Decision) {
+			out = append(out, fmt.Sprintf("expected decision %s, the probe says decision %s (status %s)", *e.Decision, *pa.Decision, got))
 		}
 	}
 	if fetch {
@@ -997,7 +1157,7 @@ func (r *runner) check(ctx context.Context, e *Effects, subject string, probe, f
 			out = append(out, fmt.Sprintf("expected %d vendor API fetches, saw %d", *e.Fetches, n))
 		}
 	}
-	return out
+	return out, nil
 }
 
 // generate makes a value for a Var from the bytes read gives.

@@ -110,10 +110,15 @@ type Step struct {
 	Name string
 	Pos  Pos
 
-	Send        *Send
-	Wait        time.Duration
-	Redeliver   *Redeliver
-	Parallel    []Step // send or redeliver steps, played at once
+	Send      *Send
+	Wait      time.Duration
+	Redeliver *Redeliver
+	Parallel  []Step // send or redeliver steps, played at once
+	// Identical is set on a parallel step whose parts are copies of one
+	// send ({count: N, send: ..., identical: true}): the callback is built once and its
+	// copies go out byte-identical, at the same instant, as the vendor's
+	// duplicate deliveries racing a receiver's first look-up.
+	Identical   bool
 	VendorState *VendorState
 	Expect      *Effects
 }
@@ -251,6 +256,11 @@ type Effects struct {
 	// NotStatus is a status the probe must not report (nil: not
 	// checked), e.g. completed/GREEN for an event that is no approval.
 	NotStatus *string
+	// Decision is the class of the receiver's own decision the probe
+	// must report (ClassApproved, ClassRejected, ClassNotApproved; nil:
+	// not checked). A probe that reports no decision leaves it
+	// unobserved.
+	Decision *string
 	// Fetches is the number of vendor-API fetches for the subject (nil:
 	// not checked).
 	Fetches *int

@@ -54,6 +54,7 @@ type conformSettings struct {
 	allowSkips    bool
 	wait          time.Duration
 	only, skip    []string
+	fromProfile   bool
 }
 
 func (m *Main) runConform(ctx context.Context, args []string) error {
@@ -205,6 +206,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	}
 	defer stopVendor()
 	d := delivery.NewDispatcher(delivery.NewScaledClock(st.timeScale), delivery.NewLog(nil))
+	d.LateGrace, d.Secrets = delivery.DefaultLateGrace, []string{st.secret}
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: st.urls, Probe: st.probe, Secret: st.secret,
@@ -217,7 +219,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, OnCase: func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, DiagnoseTarget: true, OnCase: func(c conformance.CaseResult) {
 		done++
 		if text {
 			if style.Color {
@@ -251,10 +253,14 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		return rp.err
 	}
 	switch {
+	case rep.Misdirected != nil:
+		return &unreachableError{msg: "misconfigured target: " + rep.Misdirected.Hint(st.targetFlag())}
 	case rep.NeverAnswered:
 		return &unreachableError{msg: rep.GaveUp}
 	case rep.Failed(st.enforced):
 		return &failedError{what: "conformance failure"}
+	case rep.CapacityLost() > 0:
+		return &capacityError{n: rep.CapacityLost()}
 	}
 	if n := rep.Incomplete(st.enforced); n > 0 && !st.allowSkips {
 		return &incompleteError{n: n}
@@ -281,7 +287,7 @@ func (st *conformSettings) applyProfile(fs *flag.FlagSet, file string, cat *spec
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	st.products = map[string]bool{}
+	st.products, st.fromProfile = map[string]bool{}, true
 	for p, u := range prof.Targets {
 		st.products[p], st.urls[p] = true, u
 	}
@@ -410,10 +416,26 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// targetFlag names where the run's target URLs came from, for hints.
+func (st *conformSettings) targetFlag() string {
+	if st.fromProfile {
+		return "the profile's target"
+	}
+	return "--to"
+}
+
 // hints are the advice a run's results call for.
 func hints(rep *conformance.Report) []string {
 	var out []string
-	if rep.GaveUp != "" {
+	// A misdirected run ends with its diagnosis as the error; the
+	// other hints would be about the wrong place.
+	if rep.Misdirected != nil {
+		return nil
+	}
+	switch {
+	case rep.GaveUp != "" && strings.Contains(rep.GaveUp, "after the vendor's deadline"):
+		out = append(out, "answer at once and do the work afterwards: the vendor counts a late answer as a failed delivery and sends it again")
+	case rep.GaveUp != "":
 		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
 	}
 	signed, refused := 0, 0

@@ -71,7 +71,7 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 			UnobservedChecks []string
 		}
 	}
-	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 3 || !strings.Contains(stderr, "incomplete: 3 enforced case(s) have effect checks that could not be observed; add --probe") {
+	if code != 4 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Cases) != 4 || !strings.Contains(stderr, "incomplete: 4 enforced case(s) have effect checks that could not be observed; add --probe") {
 		t.Fatalf("no probe: exit %d\n%s%s", code, out, stderr)
 	}
 	for _, c := range rep.Cases {
@@ -80,7 +80,7 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 		}
 	}
 	code, out, _ = run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t", "--only", "sumsub.dedup.*")
-	if code != 4 || !strings.Contains(out, "effect check(s) of 3 case(s) could not be observed") || !strings.Contains(out, "not observed: events/status") {
+	if code != 4 || !strings.Contains(out, "effect check(s) of 4 case(s) could not be observed") || !strings.Contains(out, "not observed: events/status") {
 		t.Errorf("no probe, text: exit %d\n%s", code, out)
 	}
 	if code, out, _ := run(t, "", "conform", "--to", base+"/sumsub", "--product", "sumsub", "--secret", "s3cr3t",
@@ -371,5 +371,24 @@ func TestConformFailFast(t *testing.T) {
 	}
 	if rep.Failed != 1 || rep.Skipped == 0 {
 		t.Errorf("failed %d, skipped %d: want 1 failure and the rest skipped", rep.Failed, rep.Skipped)
+	}
+}
+
+// TestExitCodes maps conform's errors to the documented exit codes.
+func TestExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{&failedError{what: "x"}, ExitFailed},
+		{usageErrorf("x"), ExitUsage},
+		{&unreachableError{msg: "x"}, ExitUnreachable},
+		{&incompleteError{n: 1}, ExitIncomplete},
+		{&capacityError{n: 1}, ExitCapacity},
+	} {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
 	}
 }

@@ -18,6 +18,11 @@ const (
 	// ExitIncomplete is conform's code for a run in which enforced cases
 	// could not be observed (no probe): it proves nothing about them.
 	ExitIncomplete = 4
+	// ExitCapacity is conform's code for a run in which cases could not
+	// be judged because the target had no room for kycsim's requests,
+	// even after kycsim lowered its concurrency: a capacity finding, not
+	// a conformance failure.
+	ExitCapacity = 5
 )
 
 // usageError is a problem with how kycsim was invoked.
@@ -27,6 +32,14 @@ func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// capacityError says cases could not be judged for want of the target's
+// capacity.
+type capacityError struct{ n int }
+
+func (e *capacityError) Error() string {
+	return fmt.Sprintf("capacity: %d case(s) not judged: the target had no room for kycsim's requests, even after kycsim lowered its concurrency (see the capacity finding)", e.n)
 }
 
 // failedError says a check failed; what failed was already printed.
@@ -41,7 +54,10 @@ func ExitCode(err error) int {
 	var fe *failedError
 	var unreach *unreachableError
 	var incomplete *incompleteError
+	var capacity *capacityError
 	switch {
+	case errors.As(err, &capacity):
+		return ExitCapacity
 	case errors.As(err, &unreach):
 		return ExitUnreachable
 	case errors.As(err, &incomplete):

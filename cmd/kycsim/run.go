@@ -206,6 +206,7 @@ func (m *Main) playScenarios(ctx context.Context, cat *spec.Catalog, list []*sce
 	}
 	defer stopVendor()
 	d := delivery.NewDispatcher(runClock(f.timeScale), delivery.NewLog(nil))
+	d.LateGrace, d.Secrets = delivery.DefaultLateGrace, []string{f.secret}
 	defer d.Close()
 	opt := scenarios.Options{
 		Catalog: cat, URLs: urls, Probe: f.probe, Secret: f.secret, Quiet: f.quiet,

@@ -157,6 +157,7 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 	}
 	log := delivery.NewLog(logW)
 	d := delivery.NewDispatcher(delivery.NewScaledClock(f.timeScale), log)
+	d.LateGrace, d.Secrets = delivery.DefaultLateGrace, []string{f.secret}
 	defer d.Close()
 	subject := ""
 	if cb.Subject != "" {
@@ -167,7 +168,10 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "  seed %s (--seed %s builds the same payload again)\n", built.seed, built.seed)
 	}
 	fmt.Fprintf(m.Stdout, "  policy %s\n", policy)
-	d.OnAttempt = func(a delivery.Attempt) { m.printAttempt(a) }
+	d.OnAttempt = func(a delivery.Attempt) {
+		m.printAttempt(a)
+		m.printNextAttempt(a, policy, p.Name, f.retryDelays != "", f.timeScale)
+	}
 	res, err := d.Deliver(ctx, req)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -383,6 +387,35 @@ func (m *Main) printAttempt(a delivery.Attempt) {
 		fmt.Fprintf(m.Stdout, "  %s", firstBytes(a.ResponseBody, 120))
 	}
 	fmt.Fprintln(m.Stdout)
+}
+
+// printNextAttempt says, after an attempt that was not acknowledged, when
+// the next one is due and on whose schedule, so that a send to a receiver
+// that is down does not wait in silence.
+func (m *Main) printNextAttempt(a delivery.Attempt, policy delivery.RetryPolicy, product string, custom bool, timeScale float64) {
+	if a.Acknowledged() || a.Number > len(policy.Delays) {
+		return
+	}
+	wait := policy.Delays[a.Number-1]
+	schedule := "kycsim's Jumio schedule (Jumio publishes none)"
+	switch {
+	case custom:
+		schedule = "your --retry-delays"
+	case product == "sumsub":
+		schedule = "Sumsub's schedule"
+	}
+	left := len(policy.Delays) - a.Number + 1
+	if timeScale == 1 {
+		fmt.Fprintf(m.Stdout, "  next attempt in %s on %s (%d left); --no-retry or --time-scale to shorten\n", wait, schedule, left)
+		return
+	}
+	real := time.Duration(float64(wait) * timeScale)
+	if real >= time.Millisecond {
+		real = real.Round(time.Millisecond)
+	} else {
+		real = real.Round(time.Microsecond)
+	}
+	fmt.Fprintf(m.Stdout, "  next attempt in %s on %s, %s at --time-scale %g (%d left)\n", wait, schedule, real, timeScale, left)
 }
 
 // firstBytes renders the first n bytes of a body on one line: runs of

@@ -50,6 +50,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	secretKey := newSecretFlag(fs, "sumsub-secret-key", "KYCSIM_SUMSUB_SECRET_KEY", defaultSumsubSecret, "Sumsub secret key API requests are signed with")
 	jumioClient := newSecretFlag(fs, "jumio-client", "KYCSIM_JUMIO_CLIENT", defaultJumioClient, "Jumio API client as ID:SECRET (OAuth2 client credentials, Netverify HTTP Basic)")
 	controlToken := newSecretFlag(fs, "control-token", "KYCSIM_CONTROL_TOKEN", "", "token the control API and the outcome page require (Authorization: Bearer T or ?control-token=T); required on a non-loopback address")
+	createStatus := fs.Int("sumsub-create-status", sandboxapi.DefaultSumsubCreateStatus, "status a Sumsub applicant creation answers with: 201 (as Sumsub's own Postman collection expects) or 200 (for clients that accept nothing else)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	workers := fs.Int("workers", 0, "callback attempts in flight at most (default 16)")
 	replica := fs.String("replica", "", "this process's name among the replicas on one database: on its claims, its attempts and its metrics (default HOST-PID)")
@@ -72,6 +73,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
+	}
+	if *createStatus != 200 && *createStatus != 201 {
+		return usageErrorf("--sumsub-create-status %d: want 201 or 200", *createStatus)
 	}
 	alg, err := signing.ParseAlgorithm(*webhookAlg)
 	if err != nil {
@@ -143,7 +147,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		Config: sandboxapi.Config{
 			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
-			SumsubAppToken: secrets[appToken].value, SumsubSecretKey: secrets[secretKey].value,
+			SumsubAppToken: secrets[appToken].value, SumsubSecretKey: secrets[secretKey].value, SumsubCreateStatus: *createStatus,
 			Webhooks: hooks, WebhookSecret: secrets[webhookSecret].value, WebhookAlg: alg,
 			ControlToken: secrets[controlToken].value, AllowCallback: allow, Logger: log,
 			Exposed: exposed, ListenPort: listenPort,
@@ -194,7 +198,7 @@ func (m *Main) printServeBanner(base, db string, scale float64, hooks map[string
 	fmt.Fprintf(w, "kycsim sandbox on %s (state in %s, time scale %g)\n", base, db, scale)
 	fmt.Fprintf(w, "  Jumio KYX      POST %s/oauth2/token, POST %s/api/v1/accounts\n", base, base)
 	fmt.Fprintf(w, "  Netverify      POST %s/api/v4/initiate\n", base)
-	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...\n", base)
+	fmt.Fprintf(w, "  Sumsub         POST %s/resources/applicants?levelName=...   WebSDK: %s/websdk/ACCESS_TOKEN\n", base, base)
 	fmt.Fprintf(w, "  control API    %s/_sandbox/...   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 	fmt.Fprintln(w, "credentials:")
 	for _, c := range creds {

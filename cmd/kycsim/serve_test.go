@@ -40,6 +40,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--jumio-client", "nocolon"}, "ID:SECRET"},
 		{[]string{"serve", "--webhook-alg", "MD5"}, "--webhook-alg"},
 		{[]string{"serve", "--log-format", "xml"}, "log-format"},
+		{[]string{"serve", "--sumsub-create-status", "202"}, "--sumsub-create-status"},
 		{[]string{"serve", "extra"}, "unexpected argument"},
 	} {
 		code, _, stderr := run(t, "", tt.args...)

@@ -54,6 +54,15 @@ type Prober interface {
 	Probe(subject string) (events int, status string, known bool)
 }
 
+// DecisionProber is a Prober that also tells the receiver's own decision
+// about a subject (approved, rejected, retry, pending; "" for none): the
+// probe then reports it, and checks about acting on a decision judge it
+// rather than the raw vendor status (see the README's probe protocol).
+type DecisionProber interface {
+	Prober
+	Decision(subject string) string
+}
+
 // ProberFunc makes a function a Prober.
 type ProberFunc func(subject string) (events int, status string, known bool)
 
@@ -363,6 +372,11 @@ func probeHandler(p Prober) http.Handler {
 		body := map[string]any{"events": n, "status": nil}
 		if known {
 			body["status"] = status
+		}
+		if dp, ok := p.(DecisionProber); ok {
+			if d := dp.Decision(subject); d != "" {
+				body["decision"] = d
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(body)

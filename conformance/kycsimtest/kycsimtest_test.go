@@ -59,7 +59,7 @@ func TestConformCatchesADefect(t *testing.T) {
 	if os.Getenv("KYCSIMTEST_CHILD") != "" {
 		return
 	}
-	want := []string{"sumsub.dedup.concurrent", "sumsub.dedup.identical"}
+	want := []string{"sumsub.dedup.concurrent", "sumsub.dedup.first-arrival-race", "sumsub.dedup.identical"}
 	if strings.Join(failed, " ") != strings.Join(want, " ") {
 		t.Errorf("failed subtests %v, want %v", failed, want)
 	}

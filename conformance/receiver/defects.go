@@ -34,6 +34,11 @@ const (
 	DefectReserializedBody Defect = "reserialized-body"
 	// DefectNoDedup acts on every delivery, redeliveries included.
 	DefectNoDedup Defect = "no-dedup"
+	// DefectRacyDedup deduplicates by checking then acting: it looks the
+	// event up, and inserts it RaceWindow later without looking again,
+	// with no lock or unique key across the two. Copies that arrive
+	// together before the first is stored are all acted on.
+	DefectRacyDedup Defect = "racy-dedup"
 	// DefectMergeFinals deduplicates by subject alone, merging distinct
 	// events (GREEN then RED, ACQUIRED then PROCESSED).
 	DefectMergeFinals Defect = "merge-finals"
@@ -79,14 +84,32 @@ const (
 	// informational value outside its set, a wrong Content-Type), as an
 	// over-strict receiver does; the vendor then retries for a day.
 	DefectRejectStrict Defect = "reject-strict"
+	// DefectInvalidRevokes refuses a Sumsub review whose reviewAnswer is
+	// outside GREEN and RED as it should, but first revokes an approval
+	// the applicant holds, as a receiver does that treats "not GREEN" as
+	// a rejection before it validates.
+	DefectInvalidRevokes Defect = "invalid-answer-revokes"
+	// DefectStaleRedApplies applies a Sumsub RED review even when it is
+	// older than the state held, as a receiver does that lets any
+	// rejection win.
+	DefectStaleRedApplies Defect = "stale-red-applies"
+	// DefectRetryAsFinal stores a RED review as a final rejection whatever
+	// its reviewRejectType, so that the GREEN after a resubmission
+	// (reviewRejectType RETRY) changes nothing.
+	DefectRetryAsFinal Defect = "retry-as-final"
+	// DefectStringBoolTruthy reads Netverify's identityVerification
+	// validity as JavaScript does: any non-empty string is true, so the
+	// documented "FALSE" approves.
+	DefectStringBoolTruthy Defect = "string-bool-truthy"
 )
 
 // Defects lists every known defect.
 var Defects = []Defect{
-	DefectNoSignatureCheck, DefectAssumeSHA256, DefectReserializedBody, DefectNoDedup, DefectMergeFinals,
+	DefectNoSignatureCheck, DefectAssumeSHA256, DefectReserializedBody, DefectNoDedup, DefectRacyDedup, DefectMergeFinals,
 	DefectStateRegression, DefectStrictMillis, DefectBoolSandboxMode, DefectUnknownFields5xx,
 	DefectRejectUnknownType, DefectAcceptInvalid, DefectSlow, DefectAnySource, DefectTrustForwardedFor,
 	DefectActsOnRefusedLater, DefectUnusable5xx, DefectUnknownStatusApproved, DefectRejectStrict,
+	DefectInvalidRevokes, DefectStaleRedApplies, DefectRetryAsFinal, DefectStringBoolTruthy,
 }
 
 func defectNames() string {
@@ -128,7 +151,12 @@ func newDefectHooks(rc *Receiver, defects []Defect) (*defectHooks, error) {
 		h.catalog = cat
 	}
 	rc.state.dedup = !h.on[DefectNoDedup]
+	if h.on[DefectRacyDedup] {
+		rc.state.racyWindow = rc.cfg.RaceWindow
+	}
 	rc.state.ordered = !h.on[DefectStateRegression]
+	rc.state.staleRedApplies = h.on[DefectStaleRedApplies]
+	rc.state.redIsFinal = h.on[DefectRetryAsFinal]
 	return h, nil
 }
 
@@ -204,6 +232,9 @@ func (h *defectHooks) actLater(product string, r *http.Request, body []byte) {
 // onUnusable answers content the receiver cannot use when a defect
 // changes how; ok is false when none does.
 func (h *defectHooks) onUnusable(e event, err error) (o outcome, ok bool) {
+	if h.on[DefectInvalidRevokes] && e.product == "sumsub" && e.subject != "" && strings.Contains(err.Error(), "reviewAnswer") {
+		h.rc.state.revoke(e.subject, e.status)
+	}
 	switch {
 	case h.on[DefectAcceptInvalid] && e.subject != "":
 		return h.rc.act(e), true
@@ -256,11 +287,14 @@ func (h *defectHooks) onParsed(r *http.Request, body []byte, e *event) (o outcom
 	}
 	if h.on[DefectUnknownStatusApproved] && sumsub {
 		if rs, _, _ := strings.Cut(e.status, "/"); rs != "" && !slices.Contains(sumsubReviewStatuses, rs) {
-			e.status = "completed/GREEN"
+			e.status, e.decision = "completed/GREEN", "approved"
 		}
 	}
 	if h.on[DefectMergeFinals] {
 		e.key = e.product + "\x00" + e.subject
+	}
+	if h.on[DefectStringBoolTruthy] && e.product == "jumio-netverify" {
+		e.decision = decisionOf(e.product, e.message, body, true)
 	}
 	return outcome{}, false
 }

@@ -41,7 +41,12 @@
 //     KYX href of a PROCESSED workflow, from Jumio's API hosts only (plus
 //     configured test hosts).
 //
-// It serves the probe GET /_probe/{subject} → {"events": N, "status": S}.
+// It serves the probe GET /_probe/{subject} → {"events": N, "status": S,
+// "decision": D}: besides the vendor's status, its own decision about the
+// subject (approved, rejected, retry, pending), for the products whose
+// callbacks carry one (Sumsub, Netverify, Authentication). A Netverify
+// approval whose identityVerification says the face check failed
+// (validity false or "FALSE", similarity NO_MATCH) is no approval.
 //
 // The lines that call rc.defects are the hooks of the known defects
 // (defects.go); a copy of this receiver drops them.
@@ -124,6 +129,9 @@ type Config struct {
 	// SlowDelay is how long the slow defect waits before answering
 	// (11 s, beyond Sumsub's 10 s deadline, when zero).
 	SlowDelay time.Duration
+	// RaceWindow is how long the racy-dedup defect waits between looking
+	// an event up and recording it (50 ms when zero).
+	RaceWindow time.Duration
 	// LaterDelay is how long the acts-on-refused-later defect waits
 	// before acting on a callback it refused (300 ms when zero).
 	LaterDelay time.Duration
@@ -171,6 +179,9 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	if cfg.SlowDelay <= 0 {
 		cfg.SlowDelay = 11 * time.Second
+	}
+	if cfg.RaceWindow <= 0 {
+		cfg.RaceWindow = 50 * time.Millisecond
 	}
 	if cfg.LaterDelay <= 0 {
 		cfg.LaterDelay = 300 * time.Millisecond
@@ -223,7 +234,15 @@ func (rc *Receiver) FetchCount() int { return rc.fetcher.count() }
 
 // Probe returns what the probe answers for a subject.
 func (rc *Receiver) Probe(subject string) (events int, status string, known bool) {
-	return rc.state.probe(subject)
+	events, status, _, known = rc.state.probe(subject)
+	return events, status, known
+}
+
+// Decision returns the receiver's own decision about a subject (see
+// decisionOf); "" when it has none.
+func (rc *Receiver) Decision(subject string) string {
+	_, _, d, _ := rc.state.probe(subject)
+	return d
 }
 
 // outcome is the receiver's decision on one callback: the answer, and the
@@ -409,10 +428,13 @@ func (rc *Receiver) probe(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
 		return
 	}
-	n, status, known := rc.state.probe(r.PathValue("subject"))
+	n, status, decision, known := rc.state.probe(r.PathValue("subject"))
 	body := map[string]any{"events": n, "status": nil}
 	if known {
 		body["status"] = status
+	}
+	if decision != "" {
+		body["decision"] = decision
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(body)
@@ -428,9 +450,13 @@ type event struct {
 	// status is what the probe reports: the Jumio status, or the Sumsub
 	// reviewStatus with "/" and the reviewAnswer when there is one.
 	status string
-	rank   int       // KYX: how far the workflow got
-	at     time.Time // the vendor's time of the event; zero when missing
-	href   string    // KYX: where the result is fetched from
+	// decision is the receiver's own decision the event leads to
+	// (approved, rejected, retry, pending), "" for a product whose
+	// callbacks carry none (KYX, Document Verification).
+	decision string
+	rank     int       // KYX: how far the workflow got
+	at       time.Time // the vendor's time of the event; zero when missing
+	href     string    // KYX: where the result is fetched from
 	// key identifies the event for deduplication:
 	//   - Jumio: the subject and the status (the timestamp is left out: a
 	//     redelivery carries a fresh one);
@@ -486,6 +512,9 @@ func parse(product string, body []byte) (event, error) {
 		return e, fmt.Errorf("unknown product %q", product)
 	}
 	e.product = product
+	if e.decision == "" {
+		e.decision = decisionOf(product, e.message, body, false)
+	}
 	if e.key == "" {
 		e.key = strings.Join([]string{product, e.subject, e.message}, "\x00")
 	}
@@ -556,7 +585,8 @@ type sumsubWebhook struct {
 	CreatedAtMs   string `json:"createdAtMs"`
 	CorrelationID string `json:"correlationId"`
 	ReviewResult  *struct {
-		ReviewAnswer string `json:"reviewAnswer"`
+		ReviewAnswer     string `json:"reviewAnswer"`
+		ReviewRejectType string `json:"reviewRejectType"`
 	} `json:"reviewResult"`
 }
 
@@ -567,15 +597,27 @@ func parseSumsub(body []byte) (event, error) {
 		subject: w.ApplicantID, message: w.Type, at: vendorTime(w.CreatedAtMs),
 		key: strings.Join([]string{"sumsub", w.ApplicantID, w.Type, w.CorrelationID, w.CreatedAtMs}, "\x00"),
 	}
-	answer := ""
+	answer, rejectType := "", ""
 	if w.ReviewResult != nil {
-		answer = w.ReviewResult.ReviewAnswer
+		answer, rejectType = w.ReviewResult.ReviewAnswer, w.ReviewResult.ReviewRejectType
 	}
 	if w.ReviewStatus != "" {
 		// An unknown reviewStatus is recorded as what it is.
 		e.status = w.ReviewStatus
 		if answer != "" {
 			e.status += "/" + answer
+		}
+		// The decision: only a completed review decides; a RED with
+		// reviewRejectType RETRY asks the applicant to resubmit.
+		switch {
+		case w.ReviewStatus == "completed" && answer == "GREEN":
+			e.decision = "approved"
+		case w.ReviewStatus == "completed" && answer == "RED" && rejectType == "RETRY":
+			e.decision = "retry"
+		case w.ReviewStatus == "completed" && answer == "RED":
+			e.decision = "rejected"
+		default:
+			e.decision = "pending"
 		}
 	}
 	if err != nil {
@@ -588,6 +630,62 @@ func parseSumsub(body []byte) (event, error) {
 		return e, fmt.Errorf("reviewResult.reviewAnswer %q is not one of %s", answer, strings.Join(reviewAnswers, ", "))
 	}
 	return e, nil
+}
+
+// decisionOf returns the receiver's decision on a Jumio callback that
+// carries one: Netverify and Authentication ("" for the others; Sumsub's
+// is read with its review). A Netverify APPROVED_VERIFIED is an approval
+// only when its identityVerification, if any, does not say the face check
+// failed: validity false (a JSON boolean, or the string "FALSE" the field
+// table documents) or similarity NO_MATCH. truthy reads validity as a
+// careless receiver does (DefectStringBoolTruthy).
+func decisionOf(product, message string, body []byte, truthy bool) string {
+	switch product {
+	case "jumio-auth":
+		switch message {
+		case "PASSED":
+			return "approved"
+		case "FAILED":
+			return "rejected"
+		case "":
+			return ""
+		}
+		return "retry"
+	case "jumio-netverify":
+	default:
+		return ""
+	}
+	switch {
+	case message == "APPROVED_VERIFIED":
+	case strings.HasPrefix(message, "DENIED_"):
+		return "rejected"
+	case message == "":
+		return ""
+	default:
+		return "retry" // ERROR_NOT_READABLE_ID, NO_ID_UPLOADED: the user may try again
+	}
+	f, _ := url.ParseQuery(string(body))
+	var iv struct {
+		Validity   any    `json:"validity"`
+		Similarity string `json:"similarity"`
+	}
+	if s := f.Get("identityVerification"); s == "" || json.Unmarshal([]byte(s), &iv) != nil {
+		return "approved" // no identity verification in this workflow
+	}
+	valid := true
+	switch v := iv.Validity.(type) {
+	case bool:
+		valid = v
+	case string:
+		valid = strings.EqualFold(v, "TRUE")
+		if truthy {
+			valid = v != ""
+		}
+	}
+	if !valid || iv.Similarity == "NO_MATCH" {
+		return "rejected"
+	}
+	return "approved"
 }
 
 // decodeJSON decodes a JSON object into v. Fields not in v are ignored; a

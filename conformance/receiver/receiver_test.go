@@ -608,11 +608,11 @@ func TestStoreBound(t *testing.T) {
 	}
 	s.record(ev("a", "DENIED_FRAUD", 10)) // a is now the most recently updated
 	s.record(ev("d", "APPROVED_VERIFIED", 11))
-	if _, _, known := s.probe("b"); known {
+	if _, _, _, known := s.probe("b"); known {
 		t.Error("b, the least recently updated, was kept")
 	}
 	for _, subject := range []string{"a", "c", "d"} {
-		if _, _, known := s.probe(subject); !known {
+		if _, _, _, known := s.probe(subject); !known {
 			t.Errorf("%s was forgotten", subject)
 		}
 	}
@@ -621,7 +621,7 @@ func TestStoreBound(t *testing.T) {
 		t.Errorf("redelivery: %v, want duplicate", got)
 	}
 	s.record(ev("e", "APPROVED_VERIFIED", 12))
-	if _, _, known := s.probe("c"); known {
+	if _, _, _, known := s.probe("c"); known {
 		t.Error("c was kept after a duplicate")
 	}
 	// Keys: one subject with many events keeps at most maxKeys of them.
@@ -632,7 +632,7 @@ func TestStoreBound(t *testing.T) {
 	if subjects != 3 || keys > keysPerSubject*3 {
 		t.Errorf("%d subjects and %d keys; want 3 and at most %d", subjects, keys, keysPerSubject*3)
 	}
-	if n, _, _ := s.probe("a"); n != 102 {
+	if n, _, _, _ := s.probe("a"); n != 102 {
 		t.Errorf("a: %d events, want 102", n)
 	}
 	// Through the receiver: the configured bound holds.
@@ -658,5 +658,36 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%+v was accepted", cfg)
 		}
+	}
+}
+
+// TestDecisionOf reads the decision of Jumio callbacks: a Netverify
+// approval is one only when the face check did not fail, whatever form
+// validity comes in.
+func TestDecisionOf(t *testing.T) {
+	iv := func(s string) []byte { return []byte("identityVerification=" + url.QueryEscape(s)) }
+	for _, tt := range []struct {
+		message string
+		body    []byte
+		truthy  bool
+		want    string
+	}{
+		{"APPROVED_VERIFIED", nil, false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":true}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"TRUE"}`), false, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":false}`), false, "rejected"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"FALSE"}`), false, "rejected"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"MATCH","validity":"FALSE"}`), true, "approved"},
+		{"APPROVED_VERIFIED", iv(`{"similarity":"NO_MATCH","validity":true}`), false, "rejected"},
+		{"DENIED_FRAUD", nil, false, "rejected"},
+		{"ERROR_NOT_READABLE_ID", nil, false, "retry"},
+	} {
+		if got := decisionOf("jumio-netverify", tt.message, tt.body, tt.truthy); got != tt.want {
+			t.Errorf("%s %s (truthy %v): %s, want %s", tt.message, tt.body, tt.truthy, got, tt.want)
+		}
+	}
+	if got := decisionOf("jumio-kyx", "PROCESSED", nil, false); got != "" {
+		t.Errorf("KYX: %q, want no decision", got)
 	}
 }

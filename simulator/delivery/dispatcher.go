@@ -15,8 +15,10 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -62,7 +64,32 @@ type Attempt struct {
 	ResponseBody   []byte        `json:"responseBody,omitempty"` // the first MaxResponseBytes
 	Latency        time.Duration `json:"latencyNs"`
 	Err            string        `json:"error,omitempty"`
+	// Requeued counts the times the attempt got no connection while
+	// kycsim had other requests in flight to the target, and was made
+	// again with fewer (Dispatcher.Capacity); Time and Latency are those
+	// of the last try.
+	Requeued int `json:"requeued,omitempty"`
+	// Capacity is set when the attempt still got no connection, with
+	// other requests in flight, when its budget ran out: the target's
+	// capacity failed, not this callback.
+	Capacity bool `json:"capacity,omitempty"`
+	// Capture marks: what was cut from what is kept (MaxKeptHeaderBytes,
+	// MaxResponseBytes), and how an attempt that failed was answered.
+	ResponseHeaderTruncated bool `json:"responseHeaderTruncated,omitempty"`
+	ResponseBodyTruncated   bool `json:"responseBodyTruncated,omitempty"`
+	// Late is set when the receiver answered, but after the answer
+	// deadline (seen within Dispatcher.LateGrace): the attempt failed,
+	// and Status is the late answer's.
+	Late bool `json:"late,omitempty"`
+	// HeadersTooLarge is set when the answer's headers went beyond
+	// MaxAnswerHeaderBytes: the attempt failed and nothing of the answer
+	// was kept.
+	HeadersTooLarge bool `json:"headersTooLarge,omitempty"`
 }
+
+// GotAnswer reports whether the receiver answered at all, in time or
+// not: a status, a late answer or an answer refused for its size.
+func (a Attempt) GotAnswer() bool { return a.Err == "" || a.Late || a.HeadersTooLarge }
 
 // Acknowledged reports whether the receiver answered with a 2xx.
 func (a Attempt) Acknowledged() bool { return a.Err == "" && a.Status >= 200 && a.Status < 300 }
@@ -94,6 +121,18 @@ type Dispatcher struct {
 	// the check and the connection); when it allows none, the attempt
 	// fails with its error. Set it before the first delivery.
 	CheckDial func(host string, addr netip.AddrPort) error
+	// Capacity, when set, keeps the requests in flight to each target
+	// within what it can take, and makes again an attempt that got no
+	// connection for want of room (see Capacity).
+	Capacity *Capacity
+	// LateGrace is how long past the answer deadline an attempt keeps
+	// listening, to tell a receiver that answers late from one that does
+	// not answer (0: not at all). A late answer still fails the attempt.
+	LateGrace time.Duration
+	// Secrets are values (a webhook secret, a token) that never reach a
+	// recorded attempt: every occurrence in headers and bodies is
+	// replaced by "[redacted]". Values shorter than 4 bytes are ignored.
+	Secrets []string
 
 	pools      *pools
 	deliveries *atomic.Int64
@@ -124,7 +163,7 @@ func NewDispatcher(clock Clock, log *Log) *Dispatcher {
 // time each get their own clock this way, so that one's waits do not age
 // another's events.
 func (d *Dispatcher) WithClock(clock Clock) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, CheckDial: d.CheckDial, pools: d.pools, deliveries: d.deliveries}
+	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, CheckDial: d.CheckDial, Capacity: d.Capacity, LateGrace: d.LateGrace, Secrets: d.Secrets, pools: d.pools, deliveries: d.deliveries}
 }
 
 // Close closes the idle connections.
@@ -170,6 +209,9 @@ func (d *Dispatcher) transport(k transportKey) *http.Transport {
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // the per-attempt context bounds the answer
+		// A vendor reads a bounded answer: headers beyond this fail the
+		// attempt, so that no receiver can make kycsim hold megabytes.
+		MaxResponseHeaderBytes: MaxAnswerHeaderBytes,
 	}
 	d.pools.transports[k] = t
 	return t
@@ -252,7 +294,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 		h.Set("User-Agent", "kycsim")
 		req.Header = h
 	}
-	recorded := Redact(req.Header)
+	recorded := d.redactSecrets(Redact(req.Header))
 	var res Result
 	for n := 1; n <= req.Policy.Attempts(); n++ {
 		if n > 1 {
@@ -261,6 +303,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, req Request) (Result, error) {
 			}
 		}
 		a := d.attempt(ctx, client, req, u, recorded, id, n)
+		d.keep(&a)
 		res.Attempts = append(res.Attempts, a)
 		if d.Log != nil {
 			d.Log.Add(a)
@@ -284,7 +327,32 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if req.From.IsValid() {
 		a.From = req.From.String()
 	}
-	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout)
+	if d.Capacity == nil {
+		d.try(ctx, client, req, u, &a)
+		return a
+	}
+	requeued, lost, err := d.Capacity.Do(ctx, u.Host, func() error { return d.try(ctx, client, req, u, &a) })
+	a.Requeued, a.Capacity = requeued, lost
+	switch {
+	case err != nil && a.Err == "":
+		a.Err = describe(err, req.Policy)
+	case lost:
+		a.Err += fmt.Sprintf(" (with other requests of kycsim in flight to a target short of room for them, also after kycsim lowered its concurrency; tried %d time(s))", requeued+1)
+	}
+	return a
+}
+
+// try makes one try of an attempt, recording its outcome in a (the
+// fields of an earlier try are replaced); it returns the error when the
+// try got no connection (ConnectError), nil otherwise.
+func (d *Dispatcher) try(ctx context.Context, client *http.Client, req Request, u *url.URL, a *Attempt) error {
+	a.Time, a.ClockTime = time.Now(), d.Clock.Now()
+	a.Status, a.ResponseHeader, a.ResponseBody, a.Latency, a.Err = 0, nil, nil, 0, ""
+	a.ResponseHeaderTruncated, a.ResponseBodyTruncated, a.Late, a.HeadersTooLarge = false, false, false, false
+	// The latency counts from before the answer deadline starts, so that
+	// an attempt cut off by it never looks faster than the deadline.
+	start := time.Now()
+	actx, cancel := context.WithTimeout(ctx, req.Policy.AnswerTimeout+d.LateGrace)
 	defer cancel()
 	// The request is made from the URL parsed once per delivery, as
 	// http.NewRequest would make it. The transport only reads the URL and
@@ -300,46 +368,62 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, req Reque
 	if len(body) == 0 {
 		hr.Body, hr.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	start := time.Now()
 	resp, err := client.Do(hr)
 	if err != nil {
 		a.Latency = time.Since(start)
 		a.Err = describe(err, req.Policy)
-		return a
+		if isHeadersTooLarge(err) {
+			a.HeadersTooLarge = true
+			a.Err = fmt.Sprintf("the answer's headers are larger than %d KiB: refused (a vendor reads a bounded answer)", MaxAnswerHeaderBytes>>10)
+			return nil
+		}
+		if d.LateGrace > 0 && strings.HasPrefix(a.Err, "no answer within") {
+			a.Err += fmt.Sprintf(" (nor in the %s after it)", d.LateGrace)
+		}
+		if ConnectError(err) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
 	}
 	a.Status, a.ResponseHeader = resp.StatusCode, resp.Header
-	a.ResponseBody, err = readAnswer(resp.Body)
+	a.ResponseBody, a.ResponseBodyTruncated, err = readAnswer(resp.Body)
 	resp.Body.Close()
 	a.Latency = time.Since(start)
-	if err != nil {
+	switch {
+	case err != nil:
 		a.Err = "reading the answer: " + describe(err, req.Policy)
+	case a.Latency > req.Policy.AnswerTimeout:
+		a.Late = true
+		a.Err = fmt.Sprintf("answered after the vendor's %s deadline (%d in %s)", spaced(req.Policy.AnswerTimeout), a.Status, a.Latency.Round(time.Millisecond))
 	}
-	return a
+	return nil
 }
 
 // answerBuffers hold answer bodies while they are read.
 var answerBuffers = sync.Pool{New: func() any { return new([MaxResponseBytes]byte) }}
 
 // readAnswer keeps the first MaxResponseBytes of an answer body and reads
-// (and drops) up to drainBytes more, so that the connection can be reused.
-func readAnswer(r io.Reader) ([]byte, error) {
+// (and drops) up to drainBytes more, so that the connection can be reused;
+// cut says whether there was more than it kept.
+func readAnswer(r io.Reader) (kept []byte, cut bool, err error) {
 	buf := answerBuffers.Get().(*[MaxResponseBytes]byte)
 	defer answerBuffers.Put(buf)
 	n, err := io.ReadFull(r, buf[:])
-	var kept []byte
 	if n > 0 {
 		kept = append([]byte(nil), buf[:n]...)
 	}
 	switch err {
 	case io.EOF, io.ErrUnexpectedEOF:
-		return kept, nil
+		return kept, false, nil
 	case nil:
-		_, err = io.CopyN(io.Discard, r, drainBytes)
+		var more int64
+		more, err = io.CopyN(io.Discard, r, drainBytes)
+		cut = more > 0
 		if err == io.EOF {
 			err = nil
 		}
 	}
-	return kept, err
+	return kept, cut, err
 }
 
 // describe words a transport error, naming the deadline that expired.
@@ -349,31 +433,12 @@ func describe(err error, p RetryPolicy) string {
 	switch {
 	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
 		return fmt.Sprintf("no connection within the %s connect deadline", p.ConnectTimeout)
+	case errors.As(err, &oe) && oe.Op == "dial" && errors.Is(err, syscall.ECONNREFUSED) && oe.Addr != nil:
+		return fmt.Sprintf("connection refused: nothing listens at %s", oe.Addr)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return fmt.Sprintf("no answer within the %s answer deadline", p.AnswerTimeout)
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
 	}
 	return err.Error()
-}
-
-// sensitiveHeaders are the request headers whose values never reach a log.
-var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-App-Token", "X-App-Access-Sig"}
-
-// Redact returns h with the values of credential headers replaced: h
-// itself when it holds none, else a copy. Treat the result as read-only.
-func Redact(h http.Header) http.Header {
-	var out http.Header
-	for _, k := range sensitiveHeaders {
-		if _, ok := h[k]; ok {
-			if out == nil {
-				out = h.Clone()
-			}
-			out[k] = []string{"[redacted]"}
-		}
-	}
-	if out == nil {
-		return h
-	}
-	return out
 }

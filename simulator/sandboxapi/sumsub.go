@@ -123,8 +123,7 @@ func (s *Server) createApplicant(r *http.Request, req applicantRequest, level st
 		return nil, err
 	}
 	if existing != nil {
-		return nil, &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + req.ExternalUserID + "' already exists: " + existing.ID,
-			sumsubCode: 4001, sumsubName: "duplicate-document"}
+		return nil, &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + req.ExternalUserID + "' already exists: " + existing.ID}
 	}
 	now := s.cfg.Clock.Now()
 	v := &sandbox.Verification{ID: randomHex(12), Product: "sumsub", ExternalRef: req.ExternalUserID, Status: "init", CreatedAt: now, UpdatedAt: now}
@@ -156,7 +155,7 @@ func (s *Server) applicantOf(r *http.Request) (*sandbox.Verification, *record, e
 
 // applicantNotFound is Sumsub's answer for an unknown applicant.
 func applicantNotFound(id string) error {
-	return &apiError{status: http.StatusNotFound, msg: "Applicant not found: " + id, sumsubCode: 4004, sumsubName: "not-found"}
+	return &apiError{status: http.StatusNotFound, msg: "Applicant not found: " + id}
 }
 
 // sumsubReviewTime formats a review time as Sumsub's API does
@@ -173,8 +172,13 @@ func (s *Server) reviewJSON(v *sandbox.Verification, rec *record) map[string]any
 	if !rec.ResetAt.IsZero() {
 		created = rec.ResetAt
 	}
+	attempts := rec.AttemptCnt
+	if attempts == 0 && status != "init" {
+		// Checked without the API's pending (a magic value, the page).
+		attempts = 1
+	}
 	out := map[string]any{
-		"reviewId": v.ID[:min(5, len(v.ID))], "attemptId": rec.AttemptID, "attemptCnt": rec.AttemptCnt,
+		"reviewId": v.ID[:min(5, len(v.ID))], "attemptId": rec.AttemptID, "attemptCnt": attempts,
 		"levelName": rec.LevelName, "levelAutoCheckMode": nil, "createDate": sumsubReviewTime(created), "reviewStatus": status, "priority": 0,
 	}
 	if out["attemptId"] == "" {
@@ -282,7 +286,7 @@ func (s *Server) sumsubApplicantByExternalUserId(w http.ResponseWriter, r *http.
 		return err
 	}
 	if found == nil {
-		return &apiError{status: http.StatusNotFound, msg: "Applicant with external user id '" + ext + "' not found", sumsubCode: 4004, sumsubName: "not-found"}
+		return &apiError{status: http.StatusNotFound, msg: "Applicant with external user id '" + ext + "' not found"}
 	}
 	v, rec, err := s.lookup(ctx, found.ID, "sumsub", applicantNotFound(found.ID))
 	if err != nil {
@@ -314,7 +318,7 @@ func (s *Server) sumsubPending(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if _, _, err := s.enqueueOutcome(ctx, v.ID, "sumsub", "PENDING", "", func(v *sandbox.Verification, rec *record) error {
 		if rec.Outcome != "" && (rec.ReviewAnswer != "RED" || rec.RejectType != "RETRY") {
-			return &apiError{status: http.StatusConflict, msg: "Applicant " + v.ID + " is already reviewed (" + rec.ReviewAnswer + ")", sumsubCode: 4005, sumsubName: "applicant-already-reviewed"}
+			return &apiError{status: http.StatusConflict, msg: "Applicant " + v.ID + " is already reviewed (" + rec.ReviewAnswer + " " + rec.RejectType + "); only a RED RETRY may be checked again"}
 		}
 		rec.Outcome, rec.ReviewAnswer, rec.RejectLabels, rec.RejectType = "", "", nil, ""
 		rec.ClientComment, rec.ModerationComment = "", ""
@@ -499,7 +503,7 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 			return err
 		}
 		if other != nil && other.ID != req.ID {
-			return &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + *req.ExternalUserID + "' already exists: " + other.ID, sumsubCode: 4001, sumsubName: "duplicate-document"}
+			return &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + *req.ExternalUserID + "' already exists: " + other.ID}
 		}
 	}
 	v, err := s.infoChanged(ctx, req.ID, func(v *sandbox.Verification, rec *record) error {

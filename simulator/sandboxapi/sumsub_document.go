@@ -67,10 +67,27 @@ type upload struct {
 	contentType string
 }
 
-// badDocument is Sumsub's answer for a file it cannot read.
-func badDocument(applicantID, why string) error {
-	return &apiError{status: http.StatusBadRequest, sumsubCode: 1004, sumsubName: "corrupted-file",
-		msg: "Corrupted file for applicant " + applicantID + " and type imageUpload: " + why}
+// Sumsub's upload errors (docs.sumsub.com/reference/error-codes): the
+// errorCode, errorName and HTTP status of each.
+var (
+	errTooManyDocuments  = uploadError{1001, "too-many-documents", http.StatusBadRequest}
+	errFileTooBig        = uploadError{1002, "file-too-big", http.StatusBadRequest}
+	errEmptyFile         = uploadError{1003, "empty-file", http.StatusBadRequest}
+	errCorruptedFile     = uploadError{1004, "corrupted-file", http.StatusBadRequest}
+	errUnsupportedFormat = uploadError{1005, "unsupported-file-format", http.StatusBadRequest}
+	errCheckInProgress   = uploadError{1006, "no-upload-verification-in-progress", http.StatusConflict}
+)
+
+// uploadError is one of Sumsub's upload errors.
+type uploadError struct {
+	code   int
+	name   string
+	status int
+}
+
+// err is the error with a description.
+func (u uploadError) err(format string, args ...any) error {
+	return &apiError{status: u.status, sumsubCode: u.code, sumsubName: u.name, msg: fmt.Sprintf(format, args...)}
 }
 
 // parseUpload reads the multipart body of an upload, naming the form
@@ -107,8 +124,7 @@ func parseUpload(r *http.Request, applicantID string) (*upload, error) {
 				return nil, errorf(http.StatusBadRequest, "form field content: %v", err)
 			}
 			if len(b) > sandbox.MaxDocumentBytes {
-				return nil, &apiError{status: http.StatusRequestEntityTooLarge,
-					msg: fmt.Sprintf("form field content: the file is larger than the %d bytes the sandbox keeps", sandbox.MaxDocumentBytes)}
+				return nil, errFileTooBig.err("form field content: the file of applicant %s is larger than the %d bytes the sandbox keeps", applicantID, sandbox.MaxDocumentBytes)
 			}
 			up.content, up.hasContent = b, true
 			up.fileName, up.contentType = part.FileName(), part.Header.Get("Content-Type")
@@ -140,11 +156,18 @@ func parseUpload(r *http.Request, applicantID string) (*upload, error) {
 	}
 	if up.hasContent {
 		if len(up.content) == 0 {
-			return nil, badDocument(applicantID, "the file is empty")
+			return nil, errEmptyFile.err("form field content: the file of applicant %s is empty", applicantID)
 		}
 		ct := contentTypeOf(up.content, up.contentType)
 		if ct == "" {
-			return nil, badDocument(applicantID, fmt.Sprintf("not an image or PDF (%s)", http.DetectContentType(up.content)))
+			declared, _, _ := mime.ParseMediaType(up.contentType)
+			if slices.Contains(imageTypes, declared) || declared == "" || declared == "application/octet-stream" {
+				// Sent as an image (or as nothing in particular), it is
+				// none: Sumsub's corrupted file.
+				return nil, errCorruptedFile.err("Corrupted file for applicant %s and type imageUpload (form field content: sent as %q, its bytes are %s)",
+					applicantID, up.contentType, http.DetectContentType(up.content))
+			}
+			return nil, errUnsupportedFormat.err("form field content: %s of applicant %s is not a supported format (%s)", up.contentType, applicantID, strings.Join(imageTypes, ", "))
 		}
 		up.contentType = ct
 	}
@@ -169,7 +192,7 @@ func contentTypeOf(b []byte, declared string) string {
 // (with "errors", the document warnings, when X-Return-Doc-Warnings is
 // true) and, for a file, X-Image-Id.
 func (s *Server) sumsubAddIdDoc(w http.ResponseWriter, r *http.Request) error {
-	v, _, err := s.applicantOf(r)
+	v, rec, err := s.applicantOf(r)
 	if err != nil {
 		return err
 	}
@@ -177,11 +200,18 @@ func (s *Server) sumsubAddIdDoc(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	switch status, _ := rec.statusAt(s.cfg.Clock.Now(), "init"); status {
+	case "pending", "queued", "prechecked", "onHold":
+		return errCheckInProgress.err("Applicant %s is being checked (%s): adding documents is not allowed until the review completes or the applicant is reset", v.ID, status)
+	}
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
 	d := &sandbox.Document{VerificationID: v.ID, Metadata: up.metadata, FileName: up.fileName, ContentType: up.contentType,
 		Content: up.content, CreatedAt: s.cfg.Clock.Now()}
 	if err := s.cfg.Store.AddDocument(ctx, d); err != nil {
+		if sandbox.ErrorCode(err) == sandbox.EINVALID {
+			return errTooManyDocuments.err("Applicant %s has the %d documents the sandbox keeps: %s", v.ID, sandbox.MaxDocuments, sandbox.ErrorMessage(err))
+		}
 		return err
 	}
 	var out map[string]any
@@ -201,8 +231,7 @@ func (s *Server) sumsubAddIdDoc(w http.ResponseWriter, r *http.Request) error {
 // sumsubImage answers an uploaded file's bytes.
 func (s *Server) sumsubImage(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
-	notFound := &apiError{status: http.StatusNotFound, sumsubCode: 4004, sumsubName: "not-found",
-		msg: "Image " + vars["imageId"] + " of inspection " + vars["inspectionId"] + " not found"}
+	notFound := &apiError{status: http.StatusNotFound, msg: "Image " + vars["imageId"] + " of inspection " + vars["inspectionId"] + " not found"}
 	id, err := strconv.ParseInt(vars["imageId"], 10, 64)
 	if err != nil || id <= 0 {
 		return notFound

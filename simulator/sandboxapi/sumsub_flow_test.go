@@ -21,6 +21,7 @@ import (
 
 	"github.com/kycsim/kycsim/internal/testpoll"
 	"github.com/kycsim/kycsim/simulator/sandbox"
+	"github.com/kycsim/kycsim/simulator/sandboxapi"
 )
 
 // sumsubApp is what an app's Sumsub client does, written here so that
@@ -564,26 +565,30 @@ func TestSumsubDocumentErrors(t *testing.T) {
 	app := newSumsubApp(t, base)
 	id := app.jsonCall("POST", "/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "doc-user"}).json["id"].(string)
 
-	a := app.upload(id, `{"idDocType":"PASSPORT","country":"DEU"}`, "notes.txt", "image/png", []byte("this is text, not an image"), false)
+	a := app.upload(id, `{"idDocType":"PASSPORT","country":"DEU"}`, "notes.png", "image/png", []byte("this is text, not an image"), false)
 	checkFixture(t, "error.json", a)
 	if a.json["errorName"] != "corrupted-file" {
-		t.Errorf("a text file: %s", a.body)
+		t.Errorf("text sent as a PNG: %s", a.body)
 	}
+	const meta = `{"idDocType":"PASSPORT","country":"DEU"}`
 	for name, tc := range map[string]struct {
-		metadata string
-		status   int
-		place    string
+		metadata  string
+		fileType  string
+		status    int
+		place     string
+		errorName string
 	}{
-		"no metadata":        {"", 400, "metadata"},
-		"metadata not JSON":  {"PASSPORT", 400, "metadata"},
-		"no idDocType":       {`{"country":"DEU"}`, 400, "idDocType"},
-		"unknown idDocType":  {`{"idDocType":"PASSPROT","country":"DEU"}`, 400, "idDocType"},
-		"no country":         {`{"idDocType":"PASSPORT"}`, 400, "country"},
-		"alpha-2 country":    {`{"idDocType":"PASSPORT","country":"DE"}`, 400, "country"},
-		"bad idDocSubType":   {`{"idDocType":"ID_CARD","idDocSubType":"FRONT","country":"DEU"}`, 400, "idDocSubType"},
-		"unknown applicant":  {`{"idDocType":"PASSPORT","country":"DEU"}`, 404, "not found"},
-		"too large a file":   {`{"idDocType":"PASSPORT","country":"DEU"}`, 413, "content"},
-		"empty file content": {`{"idDocType":"PASSPORT","country":"DEU"}`, 400, "empty"},
+		"no metadata":        {"", "image/png", 400, "metadata", ""},
+		"metadata not JSON":  {"PASSPORT", "image/png", 400, "metadata", ""},
+		"no idDocType":       {`{"country":"DEU"}`, "image/png", 400, "idDocType", ""},
+		"unknown idDocType":  {`{"idDocType":"PASSPROT","country":"DEU"}`, "image/png", 400, "idDocType", ""},
+		"no country":         {`{"idDocType":"PASSPORT"}`, "image/png", 400, "country", ""},
+		"alpha-2 country":    {`{"idDocType":"PASSPORT","country":"DE"}`, "image/png", 400, "country", ""},
+		"bad idDocSubType":   {`{"idDocType":"ID_CARD","idDocSubType":"FRONT","country":"DEU"}`, "image/png", 400, "idDocSubType", ""},
+		"unknown applicant":  {meta, "image/png", 404, "not found", ""},
+		"too large a file":   {meta, "image/png", 400, "content", "file-too-big"},
+		"empty file content": {meta, "image/png", 400, "empty", "empty-file"},
+		"a TIFF":             {meta, "image/tiff", 400, "image/tiff", "unsupported-file-format"},
 	} {
 		target, content := id, pngBytes
 		switch name {
@@ -593,15 +598,36 @@ func TestSumsubDocumentErrors(t *testing.T) {
 			content = append(append([]byte{}, pngBytes...), make([]byte, sandbox.MaxDocumentBytes)...)
 		case "empty file content":
 			content = []byte{}
+		case "a TIFF":
+			content = append([]byte("II*\x00"), make([]byte, 64)...)
 		}
-		a := app.upload(target, tc.metadata, "p.png", "image/png", content, false)
-		if a.status != tc.status || !strings.Contains(a.json["description"].(string), tc.place) || a.json["correlationId"] == "" {
-			t.Errorf("%s: %d %s, want %d naming %s", name, a.status, a.body, tc.status, tc.place)
+		a := app.upload(target, tc.metadata, "p.png", tc.fileType, content, false)
+		if a.status != tc.status || !strings.Contains(a.json["description"].(string), tc.place) || a.json["correlationId"] == "" ||
+			(tc.errorName != "" && a.json["errorName"] != tc.errorName) {
+			t.Errorf("%s: %d %s, want %d %s naming %s", name, a.status, a.body, tc.status, tc.errorName, tc.place)
 		}
 	}
+	// No upload while the applicant is being checked.
+	if a := app.upload(id, `{"idDocType":"SELFIE","country":"DEU"}`, "s.png", "image/png", pngBytes, false); a.status != 200 {
+		t.Fatalf("selfie: %d %s", a.status, a.body)
+	}
+	app.do("POST", "/resources/applicants/"+id+"/status/pending", nil, "")
+	if a := app.upload(id, meta, "p.png", "image/png", pngBytes, false); a.status != 409 || a.json["errorName"] != "no-upload-verification-in-progress" {
+		t.Errorf("upload while pending: %d %s", a.status, a.body)
+	}
 	// Nothing of the refused uploads was kept.
-	if steps := app.do("GET", "/resources/applicants/"+id+"/requiredIdDocsStatus", nil, ""); steps.json["IDENTITY"] != nil {
+	if steps := app.do("GET", "/resources/applicants/"+id+"/requiredIdDocsStatus", nil, ""); steps.json["IDENTITY"] != nil || steps.json["SELFIE"] == nil {
 		t.Errorf("a refused upload counts: %s", steps.body)
+	}
+	// The documents an applicant keeps are bounded.
+	other := app.jsonCall("POST", "/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "doc-user-2"}).json["id"].(string)
+	for n := 1; n <= sandbox.MaxDocuments; n++ {
+		if a := app.upload(other, meta, "p.png", "image/png", pngBytes, false); a.status != 200 {
+			t.Fatalf("upload %d: %d %s", n, a.status, a.body)
+		}
+	}
+	if a := app.upload(other, meta, "p.png", "image/png", pngBytes, false); a.status != 400 || a.json["errorName"] != "too-many-documents" {
+		t.Errorf("upload %d: %d %s, want 400 too-many-documents", sandbox.MaxDocuments+1, a.status, a.body)
 	}
 	// A JSON body is not an upload.
 	if a := app.jsonCall("POST", "/resources/applicants/"+id+"/info/idDoc", map[string]any{"idDocType": "PASSPORT"}); a.status < 400 || a.status >= 500 {
@@ -646,7 +672,93 @@ func TestSumsubNotSimulated(t *testing.T) {
 		t.Errorf("unsigned request to an operation not simulated: %d, want 401", resp.StatusCode)
 	}
 	// An unknown applicant is still a 404.
-	if a := app.do("GET", "/resources/applicants/000000000000000000000000/one", nil, ""); a.status != 404 || a.json["errorName"] != "not-found" {
+	if a := app.do("GET", "/resources/applicants/000000000000000000000000/one", nil, ""); a.status != 404 || !strings.Contains(a.json["description"].(string), "not found") {
 		t.Errorf("unknown applicant: %d %s", a.status, a.body)
+	}
+}
+
+// TestSumsubCreateStatus checks the status an applicant creation answers
+// with: 201 by default, 200 when the sandbox is told so.
+func TestSumsubCreateStatus(t *testing.T) {
+	for _, status := range []int{0, 200} {
+		sink := newSink(t)
+		_, base := startSandbox(t, sink, func(o *sandboxapi.Options) { o.SumsubCreateStatus = status })
+		a := newSumsubApp(t, base).jsonCall("POST", "/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "status-user"})
+		want := status
+		if want == 0 {
+			want = sandboxapi.DefaultSumsubCreateStatus
+		}
+		if a.status != want || a.json["id"] == nil {
+			t.Errorf("SumsubCreateStatus %d: create answered %d %s, want %d", status, a.status, a.body, want)
+		}
+	}
+}
+
+// samplePath fills an operation's path template: each variable and a
+// final /** with sample values.
+func samplePath(p string) string {
+	p = strings.ReplaceAll(p, "/**", "/sample/rest")
+	for strings.Contains(p, "{") {
+		i, j := strings.Index(p, "{"), strings.Index(p, "}")
+		p = p[:i] + "sample1" + p[j+1:]
+	}
+	return p
+}
+
+// TestSumsubOperationsTable checks the table of Sumsub operations (the
+// README's) against the sandbox: each simulated one is in the OpenAPI
+// document, each operation of the document under /resources/ is in the
+// table as simulated, and each one not simulated answers 501 naming it.
+func TestSumsubOperationsTable(t *testing.T) {
+	router, err := docRouter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := sandboxapi.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range sandboxapi.SumsubOperations {
+		if !op.Simulated {
+			continue
+		}
+		req, _ := http.NewRequest(op.Method, "http://sandbox"+samplePath(op.Path), nil)
+		if _, _, err := router.FindRoute(req); err != nil {
+			t.Errorf("%s %s (%s) is simulated but not in the OpenAPI document: %v", op.Method, op.Path, op.Name, err)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/resources/") {
+			continue
+		}
+		for method := range item.Operations() {
+			found := false
+			for _, op := range sandboxapi.SumsubOperations {
+				if op.Simulated && op.Method == method && (op.Path == path || samplePath(op.Path) == samplePath(path) ||
+					(strings.Contains(path, "{levelName}") && strings.Replace(path, "{levelName}", "-", 1) == op.Path)) {
+					found = true
+				}
+			}
+			if !found && !strings.HasSuffix(path, "/testCompleted") {
+				t.Errorf("%s %s is in the OpenAPI document but not in the table of Sumsub operations", method, path)
+			}
+		}
+	}
+
+	sink := newSink(t)
+	_, base := startSandbox(t, sink, nil)
+	app := newSumsubApp(t, base)
+	for _, op := range sandboxapi.SumsubOperations {
+		if op.Simulated {
+			continue
+		}
+		method := op.Method
+		if method == "*" {
+			method = "POST"
+		}
+		a := app.do(method, samplePath(op.Path), nil, "")
+		if desc, _ := a.json["description"].(string); a.status != 501 || !strings.Contains(desc, op.Name) {
+			t.Errorf("%s %s: %d %s, want 501 naming %q", method, samplePath(op.Path), a.status, a.body, op.Name)
+		}
 	}
 }

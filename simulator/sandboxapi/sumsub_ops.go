@@ -140,5 +140,5 @@ func (s *Server) sumsubNotSimulated(w http.ResponseWriter, r *http.Request) {
 			msg = "kycsim's Sumsub sandbox does not simulate \"" + op.Name + "\" (" + what + "); see the README's table of Sumsub operations"
 		}
 	}
-	s.writeError(w, r, &apiError{status: http.StatusNotImplemented, msg: msg, sumsubCode: 5010, sumsubName: "not-simulated"})
+	s.writeError(w, r, &apiError{status: http.StatusNotImplemented, msg: msg})
 }

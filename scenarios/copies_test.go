@@ -1,0 +1,51 @@
+package scenarios
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kycsim/kycsim/simulator/delivery"
+)
+
+// TestParallelIdenticalCopies: {count: N, send: M, identical: true}
+// delivers N byte-identical copies of one built callback, each answer
+// checked, where {count: N, send: M} builds N distinct ones.
+func TestParallelIdenticalCopies(t *testing.T) {
+	cat := catalog(t)
+	for _, tt := range []struct {
+		identical string
+		distinct  int
+	}{{"identical: true", 1}, {"identical: false", 5}} {
+		src := "product: sumsub\nname: copies\ndescription: copies.\nsteps:\n  - parallel: {count: 5, send: applicantReviewed, " + tt.identical + ", expect: 2xx}\n"
+		sc, err := Load("copies.yaml", []byte(src), cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{}
+		srv := httptest.NewServer(rec)
+		d := delivery.NewDispatcher(fixedClock{time.Date(2026, 5, 30, 12, 0, 0, 0, time.UTC)}, delivery.NewLog(nil))
+		res := Run(context.Background(), sc, Options{Catalog: cat, URLs: map[string]string{"sumsub": srv.URL}, Dispatcher: d, Secret: "s"})
+		d.Close()
+		srv.Close()
+		if !res.Passed || len(res.Steps) != 5 {
+			t.Fatalf("%s: %s", tt.identical, pretty(res))
+		}
+		seen := map[string]bool{}
+		for _, b := range rec.bodies {
+			seen[b] = true
+		}
+		if len(rec.bodies) != 5 || len(seen) != tt.distinct {
+			t.Errorf("%s: %d bodies, %d distinct; want 5 and %d", tt.identical, len(rec.bodies), len(seen), tt.distinct)
+		}
+		if tt.distinct == 1 && !strings.Contains(res.Steps[4].Label, "copy 5 of 5") {
+			t.Errorf("label %q", res.Steps[4].Label)
+		}
+	}
+	_, err := Load("bad.yaml", []byte("product: sumsub\nname: bad\ndescription: bad.\nsteps:\n  - {send: applicantReviewed, id: a}\n  - parallel: {count: 2, redeliver: a, identical: true}\n"), cat)
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:6:") || !strings.Contains(err.Error(), "identical applies to {count: N, send: ...}") {
+		t.Errorf("identical on a redeliver: %v", err)
+	}
+}
