@@ -80,7 +80,8 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
-	var only, skip listFlag
+	var only, skip, enforce listFlag
+	fs.Var(&enforce, "enforce", "the levels whose failures fail the run, comma-separated: MUST (the default) or MUST,SHOULD to be strict (wins over the profile's enforce)")
 	var reports repeatFlag
 	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
@@ -156,6 +157,16 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 		st.fetches[p.Name] = *fetches
 	} else if len(handles) > 0 || *fetches {
 		return usageErrorf("--handles and --fetches describe the receiver of one --product")
+	}
+	if len(enforce) > 0 {
+		st.enforced = map[string]bool{}
+		for _, l := range enforce {
+			l = strings.ToUpper(l)
+			if l != scenarios.LevelMust && l != scenarios.LevelShould {
+				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
+			}
+			st.enforced[l] = true
+		}
 	}
 	if cases, err = conformance.Select(cases, st.products, st.only, st.skip); err != nil {
 		return usageErrorf("--only/--skip: %v", err)
@@ -238,7 +249,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
 		}
 		conformance.WriteSummary(m.Stdout, rep)
-		for _, h := range hints(rep) {
+		for _, h := range hints(rep, st.secret != "") {
 			fmt.Fprintln(m.Stdout, "hint: "+safetext.TerminalLine(h))
 		}
 	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
@@ -425,7 +436,7 @@ func (st *conformSettings) targetFlag() string {
 }
 
 // hints are the advice a run's results call for.
-func hints(rep *conformance.Report) []string {
+func hints(rep *conformance.Report, secret bool) []string {
 	var out []string
 	// A misdirected run ends with its diagnosis as the error; the
 	// other hints would be about the wrong place.
@@ -454,7 +465,9 @@ func hints(rep *conformance.Report) []string {
 			}
 		}
 	}
-	if signed > 0 && refused == signed {
+	if signed > 0 && refused == signed && !secret {
+		out = append(out, "every Sumsub webhook got 401, and no secret was given (--secret, $"+secretFromEnv+", or secret/secret-env in a profile), so they went unsigned: give the webhook secret your receiver checks")
+	} else if signed > 0 && refused == signed {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/kycsim/kycsim/scenarios"
+	"github.com/kycsim/kycsim/simulator"
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
 
@@ -27,7 +27,7 @@ var netverifyImageFields = [][2]string{{"idScanImage", "front"}, {"idScanImageBa
 
 // netverifyImagesBase is where a scan's images are retrieved.
 func (s *Server) netverifyImagesBase(ref string) string {
-	return s.cfg.PublicURL + "/api/netverify/v2/scans/" + ref + "/images/"
+	return s.cfg.InternalURL + "/api/netverify/v2/scans/" + ref + "/images/"
 }
 
 // finishNetverify makes planned Netverify callbacks agree with the
@@ -38,7 +38,7 @@ func (s *Server) netverifyImagesBase(ref string) string {
 // the capture took, as real identity-verification callbacks do (the
 // guide: liveness images come with the mobile SDKs, so the source is SDK
 // then).
-func (s *Server) finishNetverify(plan *scenarios.Plan, ref string, rec *record) error {
+func (s *Server) finishNetverify(plan *simulator.Plan, ref string, rec *record) error {
 	base := s.netverifyImagesBase(ref)
 	for i := range plan.Callbacks {
 		c := &plan.Callbacks[i]

@@ -48,6 +48,12 @@ type Config struct {
 	// PublicURL is the base URL the sandbox is reached at: web.href,
 	// redirectUrl, websdkLink URLs and the callbacks' hrefs point at it.
 	PublicURL string
+	// InternalURL, when set, replaces PublicURL in the URLs servers
+	// fetch (the callbacks' hrefs and image URLs, the retrieval API's
+	// part and image URLs, the API channel's links): the base URL the
+	// receivers reach the sandbox at, when it differs from the one
+	// people's browsers use (a container network).
+	InternalURL string
 	// JumioClientID and JumioClientSecret are the Jumio API credentials
 	// (OAuth2 client, Netverify HTTP Basic).
 	JumioClientID, JumioClientSecret string
@@ -116,6 +122,12 @@ func New(cfg Config) (*Server, error) {
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if _, err := url.Parse(cfg.PublicURL); err != nil || cfg.PublicURL == "" {
 		return nil, fmt.Errorf("sandbox server: public URL %q: want an absolute http URL", cfg.PublicURL)
+	}
+	cfg.InternalURL = strings.TrimSuffix(cfg.InternalURL, "/")
+	if cfg.InternalURL == "" {
+		cfg.InternalURL = cfg.PublicURL
+	} else if u, err := url.Parse(cfg.InternalURL); err != nil || u.Host == "" {
+		return nil, fmt.Errorf("sandbox server: internal URL %q: want an absolute http URL", cfg.InternalURL)
 	}
 	doc, err := Document()
 	if err != nil {
@@ -220,28 +232,8 @@ func (s *Server) routes() error {
 	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
 	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", s.webSDKPage)).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch vendorOf(r.URL.Path) {
-		case vendorJumio:
-			s.writeError(w, r, unknownJumioOperation(r))
-			return
-		case vendorSumsub:
-			s.sumsubNotSimulated(w, r)
-			return
-		}
-		s.writeError(w, r, errorf(http.StatusNotFound, "no sandbox API at %s", r.URL.Path))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch vendorOf(r.URL.Path) {
-		case vendorJumio:
-			s.writeError(w, r, unknownJumioOperation(r))
-			return
-		case vendorSumsub:
-			s.sumsubNotSimulated(w, r)
-			return
-		}
-		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-	})
+	r.NotFoundHandler = s.unrouted(http.StatusNotFound, "no sandbox API at %[2]s")
+	r.MethodNotAllowedHandler = s.unrouted(http.StatusMethodNotAllowed, "%[1]s is not allowed on %[2]s")
 	s.router = r
 	return nil
 }
@@ -260,6 +252,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.request(route, rec.status)
 	}
 	s.log.Info("request", "method", r.Method, "route", route, "status", rec.status, "duration", time.Since(start))
+}
+
+// unrouted answers a request no operation takes: under a vendor's paths,
+// 501 in that vendor's error shape naming the operation as not simulated
+// (never a 404 that reads like "not found"); elsewhere status, with a
+// message formatted from the method and the path.
+func (s *Server) unrouted(status int, format string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch vendorOf(r.URL.Path) {
+		case vendorJumio:
+			s.writeError(w, r, unknownJumioOperation(r))
+		case vendorSumsub:
+			s.sumsubNotSimulated(w, r)
+		default:
+			s.writeError(w, r, errorf(status, format, r.Method, r.URL.Path))
+		}
+	})
 }
 
 // maxRequestBody bounds a request body; maxUploadBody a Sumsub document
