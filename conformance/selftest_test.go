@@ -199,11 +199,11 @@ func TestSelfTest(t *testing.T) {
 			return target{handler: newReferenceKeyedReceiver("s3cr3t"), probe: probe}
 		}},
 		{"single-threaded", func(t *testing.T, h string) target {
-			// One connection at a time behind a backlog of 1, as a
-			// development server: kycsim's 16 cases at once must not be
-			// charged to it.
+			// One connection at a time behind a listen backlog of 5,
+			// as Python's http.server: kycsim's 16 cases at once must
+			// not be charged to it.
 			tg := reference(t, receiver.Config{}, h)
-			tg.serve = func(t *testing.T, h http.Handler) *httptest.Server { return singleThreaded(t, h, 1) }
+			tg.serve = func(t *testing.T, h http.Handler) *httptest.Server { return singleThreaded(t, h, 5) }
 			return tg
 		}},
 		{"async", func(t *testing.T, h string) target {
@@ -214,16 +214,25 @@ func TestSelfTest(t *testing.T) {
 		t.Run("correct/"+c.name, func(t *testing.T) {
 			t.Parallel()
 			vendor, base, host := vendorMock(t)
-			rep := certifyReport(t, c.make(t, host), vendor, base)
+			tg := c.make(t, host)
+			rep := certifyReport(t, tg, vendor, base)
 			for _, cr := range rep.Cases {
 				switch {
 				case cr.Outcome == Fail:
 					t.Errorf("the correct %s receiver fails %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
 				case cr.Unobserved && !onlyDecisions(cr.UnobservedChecks):
 					t.Errorf("the correct %s receiver leaves %s unobserved: %s", c.name, cr.ID, strings.Join(cr.UnobservedChecks, "; "))
+				case cr.Capacity && tg.serve != nil:
+					// A single-threaded server on a loaded machine may
+					// leave a connection in the kernel's queue past the
+					// answer deadline: not judged, never failed.
+					t.Logf("the %s receiver had no room for %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
 				case cr.Capacity:
 					t.Errorf("the correct %s receiver had no room for %s: %s", c.name, cr.ID, strings.Join(cr.Reasons, "; "))
 				}
+			}
+			if tg.serve != nil && len(rep.Capacity) == 0 {
+				t.Errorf("the %s receiver took kycsim's whole load without a capacity finding: the test no longer tests it", c.name)
 			}
 			for _, f := range rep.Capacity {
 				t.Logf("capacity: %s", f)
