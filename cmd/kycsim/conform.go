@@ -75,7 +75,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	settle := fs.Duration("settle", 2*time.Second, "how long to wait for the receiver's effects (probe, vendor API) to show")
 	quiet := fs.Duration("quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
 	parallel := fs.Int("parallel", conformance.DefaultParallel, "how many cases run at once")
-	allowSkips := fs.Bool("allow-skips", false, "pass even when enforced cases could not be observed (no probe)")
+	allowSkips := fs.Bool("allow-skips", false, "pass even when enforced cases have effect checks that could not be observed (no probe; their answers are checked all the same)")
 	failFast := fs.Bool("fail-fast", false, "start no case after the first failure (those running finish; the rest are reported skipped)")
 	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
