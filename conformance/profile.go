@@ -2,22 +2,19 @@ package conformance
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"math"
+	_ "embed"
+	"encoding/json"
 	"net/netip"
 	"net/url"
 	"os"
 	"path"
-	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/kycsim/kycsim/internal/yamldoc"
 
 	"github.com/kycsim/kycsim/scenarios"
 	"github.com/kycsim/kycsim/simulator"
@@ -28,210 +25,163 @@ import (
 // enforced and the cases selected.
 type Profile struct {
 	// Targets maps a product to its callback URL.
-	Targets map[string]string `yaml:"targets"`
+	Targets map[string]string
 	// Probe is the probe URL template with {subject}.
-	Probe string `yaml:"probe"`
+	Probe string
 	// Secret is the Sumsub webhook secret; SecretEnv names an environment
 	// variable holding it instead (so the file holds no secret).
-	Secret    string `yaml:"secret"`
-	SecretEnv string `yaml:"secret-env"`
+	Secret    string
+	SecretEnv string
 	// ForeignSource is a loopback address the receiver must treat as not
 	// Jumio's (127.0.0.2 when empty).
-	ForeignSource string `yaml:"foreign-source"`
+	ForeignSource string
 	// SourceMode is direct (default) or proxy (see SourceProxy).
-	SourceMode string `yaml:"source-mode"`
+	SourceMode string
 	// ContentPolicy is what the receiver does with unusable content:
 	// either (default), reject or ack-and-drop. JumioInvalid is its
 	// older name, still read.
-	ContentPolicy string `yaml:"content-policy"`
-	JumioInvalid  string `yaml:"jumio-invalid"`
+	ContentPolicy string
+	JumioInvalid  string
 	// Handles maps a product to the messages the receiver acts on (all
 	// messages of a product that is not listed).
-	Handles map[string][]string `yaml:"handles"`
+	Handles map[string][]string
 	// Fetches lists the products whose results the receiver fetches from
 	// the vendor API (KYX href, Netverify retrieval).
-	Fetches []string `yaml:"fetches"`
+	Fetches []string
 	// Quiet is how long a "no effect" (and every other effect
 	// expectation) must keep holding; raise it for a receiver that
 	// processes in the background.
-	Quiet time.Duration `yaml:"quiet"`
+	Quiet time.Duration
 	// Parallel is how many cases run at once.
-	Parallel int `yaml:"parallel"`
+	Parallel int
 	// AllowSkips makes a run whose enforced cases could not all be
 	// observed pass instead of ending incomplete.
-	AllowSkips bool `yaml:"allow-skips"`
+	AllowSkips bool
 	// Enforce lists the levels whose failures fail the run ([MUST] when
 	// empty).
-	Enforce []string `yaml:"enforce"`
+	Enforce []string
 	// Only and Skip select cases by id glob.
-	Only []string `yaml:"only"`
-	Skip []string `yaml:"skip"`
+	Only []string
+	Skip []string
 	// TimeScale and Settle as the command-line flags.
-	TimeScale float64       `yaml:"time-scale"`
-	Settle    time.Duration `yaml:"settle"`
+	TimeScale float64
+	Settle    time.Duration
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): `)
+// profileSchema is the profile's JSON Schema (draft-07): every key, its
+// type, its values, with descriptions for editors. A profile names it on
+// its first line for the YAML language server:
+//
+//	# yaml-language-server: $schema=https://raw.githubusercontent.com/kycsim/kycsim/main/conformance/profile.schema.json
+//
+//go:embed profile.schema.json
+var profileSchema []byte
 
-// unknownField matches the YAML decoder's words for a key the profile
-// does not have.
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+var (
+	profileOnce     sync.Once
+	profileCompiled *yamldoc.Schema
+	profileErr      error
+)
 
-// profileKeys lists the keys a profile may hold, from Profile's tags.
-func profileKeys() []string {
-	t := reflect.TypeFor[Profile]()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
+// ProfileSchema returns the profile's JSON Schema.
+func ProfileSchema() []byte { return bytes.Clone(profileSchema) }
 
-// LoadProfile reads a profile strictly: unknown keys, wrong types and bad
-// values are errors naming file:line.
-// known maps each product to its message names.
+// LoadProfile reads a profile strictly: the schema judges keys, types
+// and values (unknown keys with a did-you-mean), and what needs the
+// catalog or the environment is checked here. Every error names
+// file:line:col. known maps each product to its message names.
 func LoadProfile(file string, data []byte, known map[string][]string) (*Profile, error) {
-	products := make([]string, 0, len(known))
-	for p := range known {
-		products = append(products, p)
+	profileOnce.Do(func() { profileCompiled, profileErr = yamldoc.CompileSchema("profile.schema.json", profileSchema) })
+	if profileErr != nil {
+		return nil, profileErr
 	}
-	slices.Sort(products)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var p Profile
-	if err := dec.Decode(&p); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty profile", file)
-		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlLine.ReplaceAllString(msg, file+":$1: ")
-		msg = unknownField.ReplaceAllString(msg, `unknown key "$1" (known: `+strings.Join(profileKeys(), ", ")+")")
-		if !strings.HasPrefix(msg, file) {
-			msg = file + ": " + msg
-		}
-		return nil, errors.New(msg)
+	d, err := yamldoc.Parse(file, data, yamldoc.Options{Empty: "empty profile", What: "a profile"})
+	if err != nil {
+		return nil, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := profileCompiled.Validate(d); err != nil {
+		return nil, yamldoc.First(err.(yamldoc.Errors))
 	}
-	at := func(key string) string {
-		if len(root.Content) > 0 {
-			m := root.Content[0]
-			for i := 0; i+1 < len(m.Content); i += 2 {
-				if m.Content[i].Value == key {
-					return fmt.Sprintf("%s:%d", file, m.Content[i].Line)
-				}
+	m := d.Value.(map[string]any)
+	text := func(k string) string { return yamldoc.Text(m[k]) }
+	p := Profile{Probe: text("probe"), Secret: text("secret"), SecretEnv: text("secret-env"), ForeignSource: text("foreign-source"),
+		SourceMode: text("source-mode"), ContentPolicy: text("content-policy"), JumioInvalid: text("jumio-invalid"),
+		Targets: map[string]string{}, Handles: map[string][]string{}, Fetches: yamldoc.Texts(m["fetches"]), Parallel: yamldoc.Int(m["parallel"]),
+		Enforce: yamldoc.Texts(m["enforce"]), Only: yamldoc.Texts(m["only"]), Skip: yamldoc.Texts(m["skip"])}
+	p.AllowSkips, _ = m["allow-skips"].(bool)
+	if ts, ok := m["time-scale"].(json.Number); ok {
+		p.TimeScale, _ = ts.Float64()
+	}
+	for _, k := range []struct {
+		key string
+		to  *time.Duration
+	}{{"quiet", &p.Quiet}, {"settle", &p.Settle}} {
+		if v, ok := m[k.key]; ok {
+			if *k.to, err = time.ParseDuration(yamldoc.Text(v)); err != nil {
+				return nil, d.Errorf("/"+k.key, "%s %q is not a duration such as 500ms, 2s or 1m", k.key, yamldoc.Text(v))
 			}
 		}
-		return file
 	}
-	if len(p.Targets) == 0 {
-		return nil, fmt.Errorf("%s: targets: name at least one product and its URL", file)
-	}
-	for product, u := range p.Targets {
-		known := false
-		for _, q := range products {
-			known = known || q == product
+	for _, product := range d.Keys("/targets") {
+		ptr := yamldoc.Pointer("/targets", product)
+		if _, ok := known[product]; !ok {
+			return nil, d.KeyErrorf(ptr, "targets: kycsim has no product %q", product)
 		}
-		if !known {
-			return nil, fmt.Errorf("%s: targets: unknown product %q (known: %s)", at("targets"), product, strings.Join(products, ", "))
-		}
+		u := yamldoc.Text(d.Lookup(ptr))
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, fmt.Errorf("%s: targets: %s: %q is not an http(s) URL", at("targets"), product, u)
+			return nil, d.Errorf(ptr, "targets: %s: %q is not an http(s) URL", product, u)
 		} else if port := pu.Port(); port != "" {
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return nil, fmt.Errorf("%s: targets: %s: %q: port %s is out of range 1..65535", at("targets"), product, u, port)
+				return nil, d.Errorf(ptr, "targets: %s: %q: port %s is out of range 1..65535", product, u, port)
+			}
+		}
+		p.Targets[product] = u
+	}
+	for _, product := range d.Keys("/handles") {
+		ptr := yamldoc.Pointer("/handles", product)
+		p.Handles[product] = yamldoc.Texts(d.Lookup(ptr))
+		for i, msg := range p.Handles[product] {
+			if !slices.Contains(known[product], msg) {
+				return nil, d.Errorf(ptr+"/"+strconv.Itoa(i), "handles: %s has no message %q%s (known: %s)", product, msg, yamldoc.Suggest(msg, known[product]), strings.Join(known[product], ", "))
 			}
 		}
 	}
-	if p.Probe != "" && !strings.Contains(p.Probe, "{subject}") {
-		return nil, fmt.Errorf("%s: probe %q has no {subject}", at("probe"), p.Probe)
-	}
 	if p.Secret != "" && p.SecretEnv != "" {
-		return nil, fmt.Errorf("%s: give secret or secret-env, not both", at("secret"))
+		return nil, d.KeyErrorf("/secret-env", "give secret or secret-env, not both")
 	}
 	if p.SecretEnv != "" {
-		p.Secret = os.Getenv(p.SecretEnv)
-		if p.Secret == "" {
-			return nil, fmt.Errorf("%s: secret-env: $%s is not set", at("secret-env"), p.SecretEnv)
+		if p.Secret = os.Getenv(p.SecretEnv); p.Secret == "" {
+			return nil, d.Errorf("/secret-env", "secret-env: $%s is not set", p.SecretEnv)
 		}
 	}
 	if p.ForeignSource == "" {
 		p.ForeignSource = "127.0.0.2"
 	}
-	switch p.SourceMode {
-	case "", SourceDirect:
+	if p.SourceMode == "" {
 		p.SourceMode = SourceDirect
-		if _, err := simulator.ParseSource(p.ForeignSource); err != nil {
-			return nil, fmt.Errorf("%s: foreign-source: %v", at("foreign-source"), err)
-		}
-	case SourceProxy:
-		if _, err := netip.ParseAddr(p.ForeignSource); err != nil {
-			return nil, fmt.Errorf("%s: foreign-source: %v", at("foreign-source"), err)
-		}
-	default:
-		return nil, fmt.Errorf("%s: source-mode %q is not direct or proxy", at("source-mode"), p.SourceMode)
+	}
+	if _, err := simulator.ParseSource(p.ForeignSource); err != nil && p.SourceMode == SourceDirect {
+		return nil, d.Errorf("/foreign-source", "foreign-source: %v", err)
+	} else if _, err := netip.ParseAddr(p.ForeignSource); err != nil {
+		return nil, d.Errorf("/foreign-source", "foreign-source: %v", err)
 	}
 	switch {
 	case p.JumioInvalid != "" && p.ContentPolicy != "":
-		return nil, fmt.Errorf("%s: give content-policy, not also its older name jumio-invalid", at("jumio-invalid"))
+		return nil, d.KeyErrorf("/jumio-invalid", "give content-policy, not also its older name jumio-invalid")
 	case p.JumioInvalid != "":
-		if p.JumioInvalid != scenarios.PolicyAckAndDrop && p.JumioInvalid != scenarios.PolicyReject {
-			return nil, fmt.Errorf("%s: jumio-invalid %q is not ack-and-drop or reject", at("jumio-invalid"), p.JumioInvalid)
-		}
 		p.ContentPolicy = p.JumioInvalid
 	case p.ContentPolicy == "":
 		p.ContentPolicy = scenarios.PolicyEither
-	case !slices.Contains(scenarios.ContentPolicies, p.ContentPolicy):
-		return nil, fmt.Errorf("%s: content-policy %q is not %s", at("content-policy"), p.ContentPolicy, strings.Join(scenarios.ContentPolicies, ", "))
-	}
-	for product, msgs := range p.Handles {
-		names, ok := known[product]
-		if !ok {
-			return nil, fmt.Errorf("%s: handles: unknown product %q (known: %s)", at("handles"), product, strings.Join(products, ", "))
-		}
-		if len(msgs) == 0 {
-			return nil, fmt.Errorf("%s: handles: %s: list at least one message", at("handles"), product)
-		}
-		for _, m := range msgs {
-			if !slices.Contains(names, m) {
-				return nil, fmt.Errorf("%s: handles: %s has no message %q (known: %s)", at("handles"), product, m, strings.Join(names, ", "))
-			}
-		}
-	}
-	for _, product := range p.Fetches {
-		if _, ok := known[product]; !ok {
-			return nil, fmt.Errorf("%s: fetches: unknown product %q (known: %s)", at("fetches"), product, strings.Join(products, ", "))
-		}
-	}
-	if p.Quiet < 0 {
-		return nil, fmt.Errorf("%s: quiet must be >= 0", at("quiet"))
-	}
-	if p.Parallel < 0 || p.Parallel > MaxParallel {
-		return nil, fmt.Errorf("%s: parallel must be 1..%d", at("parallel"), MaxParallel)
 	}
 	if len(p.Enforce) == 0 {
 		p.Enforce = []string{"MUST"}
 	}
-	for _, l := range p.Enforce {
-		if l != "MUST" && l != "SHOULD" {
-			return nil, fmt.Errorf("%s: enforce: %q is not MUST or SHOULD", at("enforce"), l)
+	for _, list := range []string{"only", "skip"} {
+		for i, g := range yamldoc.Texts(m[list]) {
+			if _, err := path.Match(g, ""); err != nil {
+				return nil, d.Errorf("/"+list+"/"+strconv.Itoa(i), "%s: bad glob %q: %v", list, g, err)
+			}
 		}
-	}
-	for _, g := range append(append([]string{}, p.Only...), p.Skip...) {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, fmt.Errorf("%s: bad glob %q: %v", at("only"), g, err)
-		}
-	}
-	if p.TimeScale < 0 || p.TimeScale > 1000 || math.IsNaN(p.TimeScale) || math.IsInf(p.TimeScale, 0) {
-		return nil, fmt.Errorf("%s: time-scale must be a factor > 0, at most 1000", at("time-scale"))
-	}
-	if p.Settle < 0 {
-		return nil, fmt.Errorf("%s: settle must be > 0", at("settle"))
 	}
 	return &p, nil
 }

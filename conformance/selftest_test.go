@@ -185,7 +185,7 @@ func TestSelfTest(t *testing.T) {
 	}{
 		{"reference", func(t *testing.T, h string) target { return reference(t, receiver.Config{}, h) }},
 		{"reference-reject", func(t *testing.T, h string) target {
-			tg := reference(t, receiver.Config{JumioInvalid: receiver.Reject}, h)
+			tg := reference(t, receiver.Config{ContentPolicy: receiver.Reject}, h)
 			tg.policy = scenarios.PolicyReject
 			return tg
 		}},

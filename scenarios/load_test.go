@@ -72,73 +72,73 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(line, col int) Pos { return Pos{File: file, Line: line, Col: col} }
-	reviewed := &Redeliver{Step: "reviewed", Expect: &Answer{Status: "2xx", Pos: at(61, 55)}}
+	reviewed := &Redeliver{Step: "reviewed", Expect: &Answer{Status: "2xx", Pos: at(62, 55)}}
 	want := &Scenario{
 		Name:        "example/every-option",
 		Product:     "sumsub",
 		Description: "Every step kind and every Sumsub option; plays green against the reference receiver.",
 		Tags:        []string{"example", "sumsub"},
 		Vars: []Var{
-			{Name: "subject", Value: "5cb744200a975a67ed1798a4", Pos: at(6, 3)},
-			{Name: "other", Generate: "sumsub-id", Pos: at(7, 3)},
-			{Name: "proxy", Value: "127.0.0.2", Pos: at(8, 3)},
+			{Name: "subject", Value: "5cb744200a975a67ed1798a4", Pos: at(7, 3)},
+			{Name: "other", Generate: "sumsub-id", Pos: at(8, 3)},
+			{Name: "proxy", Value: "127.0.0.2", Pos: at(9, 3)},
 		},
-		Pos: at(1, 1),
+		Pos: at(2, 1),
 		Steps: []Step{
-			{Kind: KindVendorState, Pos: at(10, 5), VendorState: &VendorState{
+			{Kind: KindVendorState, Pos: at(11, 5), VendorState: &VendorState{
 				ReviewStatus: "completed", ReviewAnswer: "RED", RejectLabels: []string{"FORGERY"}, RejectType: "FINAL"}},
-			{Kind: KindSend, ID: "pending", Name: "the applicant uploads documents", Pos: at(15, 5), Send: &Send{
+			{Kind: KindSend, ID: "pending", Name: "the applicant uploads documents", Pos: at(16, 5), Send: &Send{
 				Message: "applicantPending", SandboxMode: "string",
 				Delivery: Delivery{From: "${proxy}", ForwardedFor: "34.202.241.227",
 					Headers: []Header{{"X-Trace", "trace-${subject}"}}, AnswerTimeout: 5 * time.Second},
-				Expect: &Answer{Status: "2xx", Within: 2 * time.Second, Pos: at(23, 13)}}},
-			{Kind: KindWait, Pos: at(24, 5), Wait: 10 * time.Minute},
-			{Kind: KindSend, ID: "reviewed", Pos: at(25, 5), Send: &Send{
+				Expect: &Answer{Status: "2xx", Within: 2 * time.Second, Pos: at(24, 13)}}},
+			{Kind: KindWait, Pos: at(25, 5), Wait: 10 * time.Minute},
+			{Kind: KindSend, ID: "reviewed", Pos: at(26, 5), Send: &Send{
 				Message: "applicantReviewed", ReviewAnswer: "RED", RejectType: "FINAL",
 				RejectLabels: []string{"FORGERY", "SELFIE_MISMATCH"},
 				Set: []Override{
-					{Path: "reviewResult.moderationComment", Value: "Suspected forgery.", Pos: at(31, 7)},
-					{Path: "levelName", Value: "basic-kyc-level", Pos: at(32, 7)},
+					{Path: "reviewResult.moderationComment", Value: "Suspected forgery.", Pos: at(32, 7)},
+					{Path: "levelName", Value: "basic-kyc-level", Pos: at(33, 7)},
 				},
 				Unset:    []string{"externalUserId"},
 				Sign:     Signing{Algorithm: "HMAC_SHA512_HEX"},
 				Delivery: Delivery{Retry: true},
-				Expect:   &Answer{Status: "2xx", Pos: at(36, 13)}}},
-			{Kind: KindSend, Name: "a tampered copy is refused", Pos: at(37, 5), Send: &Send{
+				Expect:   &Answer{Status: "2xx", Pos: at(37, 13)}}},
+			{Kind: KindSend, Name: "a tampered copy is refused", Pos: at(38, 5), Send: &Send{
 				Message: "applicantReviewed", Sign: Signing{Digest: DigestTampered},
-				Expect: &Answer{Status: "4xx", Pos: at(40, 13)}}},
-			{Kind: KindSend, Name: "a wrong secret is refused", Pos: at(41, 5), Send: &Send{
+				Expect: &Answer{Status: "4xx", Pos: at(41, 13)}}},
+			{Kind: KindSend, Name: "a wrong secret is refused", Pos: at(42, 5), Send: &Send{
 				Message: "applicantReviewed",
 				Sign:    Signing{Secret: ptr("not-the-secret"), Algorithm: "HMAC_SHA1_HEX", AlgorithmHeader: ptr("HMAC_SHA1_HEX")},
-				Expect:  &Answer{Status: "4xx", Attempts: 1, Pos: at(44, 13)}}},
-			{Kind: KindSend, Name: "a body that is not JSON is refused", Pos: at(45, 5), Send: &Send{
+				Expect:  &Answer{Status: "4xx", Attempts: 1, Pos: at(45, 13)}}},
+			{Kind: KindSend, Name: "a body that is not JSON is refused", Pos: at(46, 5), Send: &Send{
 				Message: "applicantReviewed", RawBody: ptr(`{"applicantId": "${subject}", `),
 				Delivery: Delivery{ContentType: "text/plain"},
-				Expect:   &Answer{Status: "4xx", Pos: at(49, 13)}}},
-			{Kind: KindRedeliver, Pos: at(50, 5), Redeliver: &Redeliver{
+				Expect:   &Answer{Status: "4xx", Pos: at(50, 13)}}},
+			{Kind: KindRedeliver, Pos: at(51, 5), Redeliver: &Redeliver{
 				Step: "reviewed", Restamp: true,
 				Delivery: &Delivery{Headers: []Header{{"X-Redelivery", "1"}}},
-				Expect:   &Answer{Status: "2xx", Pos: at(53, 13)}}},
-			{Kind: KindParallel, Pos: at(54, 5), Parallel: []Step{
-				{Kind: KindRedeliver, Pos: at(55, 9), Redeliver: &Redeliver{Step: "pending", Expect: &Answer{Status: "2xx", Pos: at(56, 17)}}},
-				{Kind: KindSend, Name: "a stale event arrives late", Pos: at(57, 9), Send: &Send{
-					Message: "applicantPending", Age: 20 * time.Minute, Expect: &Answer{Status: "2xx", Pos: at(60, 17)}}},
+				Expect:   &Answer{Status: "2xx", Pos: at(54, 13)}}},
+			{Kind: KindParallel, Pos: at(55, 5), Parallel: []Step{
+				{Kind: KindRedeliver, Pos: at(56, 9), Redeliver: &Redeliver{Step: "pending", Expect: &Answer{Status: "2xx", Pos: at(57, 17)}}},
+				{Kind: KindSend, Name: "a stale event arrives late", Pos: at(58, 9), Send: &Send{
+					Message: "applicantPending", Age: 20 * time.Minute, Expect: &Answer{Status: "2xx", Pos: at(61, 17)}}},
 			}},
-			{Kind: KindParallel, Pos: at(61, 5), Parallel: []Step{
-				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
-				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
-				{Kind: KindRedeliver, Pos: at(61, 15), Redeliver: reviewed},
+			{Kind: KindParallel, Pos: at(62, 5), Parallel: []Step{
+				{Kind: KindRedeliver, Pos: at(62, 15), Redeliver: reviewed},
+				{Kind: KindRedeliver, Pos: at(62, 15), Redeliver: reviewed},
+				{Kind: KindRedeliver, Pos: at(62, 15), Redeliver: reviewed},
 			}},
-			{Kind: KindSend, Pos: at(62, 5), Send: &Send{
+			{Kind: KindSend, Pos: at(63, 5), Send: &Send{
 				Message: "applicantCreated", Subject: "${other}",
 				Delivery: Delivery{Retry: true, Delays: []time.Duration{30 * time.Second, time.Minute}},
-				Expect:   &Answer{Status: "200", Attempts: 1, Pos: at(65, 13)}}},
-			{Kind: KindExpect, Pos: at(66, 5), Expect: &Effects{
-				Events: ptr(4), Status: ptr("completed/RED"), Within: 3 * time.Second, Pos: at(66, 13)}},
+				Expect:   &Answer{Status: "200", Attempts: 1, Pos: at(66, 13)}}},
 			{Kind: KindExpect, Pos: at(67, 5), Expect: &Effects{
-				Subject: "${other}", Events: ptr(1), Status: ptr("init"), Pos: at(67, 13)}},
+				Events: ptr(4), Status: ptr("completed/RED"), Within: 3 * time.Second, Pos: at(67, 13)}},
 			{Kind: KindExpect, Pos: at(68, 5), Expect: &Effects{
-				Subject: "never-sent", Events: ptr(0), Status: ptr("null"), Pos: at(68, 13)}},
+				Subject: "${other}", Events: ptr(1), Status: ptr("init"), Pos: at(68, 13)}},
+			{Kind: KindExpect, Pos: at(69, 5), Expect: &Effects{
+				Subject: "never-sent", Events: ptr(0), Status: ptr("null"), Pos: at(69, 13)}},
 		},
 	}
 	compareScenarios(t, want, sc)

@@ -57,67 +57,27 @@ type conformSettings struct {
 	fromProfile   bool
 }
 
+// conformCommand is conform's command line, parsed: the settings the
+// flags give, and what the rest of the run needs of them.
+type conformCommand struct {
+	st                      conformSettings
+	list, fetches, failFast bool
+	to, product, profile    string
+	text                    bool // --format text
+	handles                 listFlag
+	enforce                 listFlag // --enforce: wins over the profile's
+	reports                 repeatFlag
+	replayDir               string
+	seed                    uint64
+	fs                      *flag.FlagSet // to tell which flags were given
+}
+
+// runConform certifies a receiver: flags, then the profile's or the
+// product's targets, then checks of the whole, then the run.
 func (m *Main) runConform(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("conform", "conform --list | --to URL --product P [--secret S] [--probe URL-TEMPLATE] [--handles M,...] [--only GLOB]... [--skip GLOB]... [--report FORMAT:PATH]...")
-	list := fs.Bool("list", false, "list every case: id, level, what it checks, the vendor rule")
-	to := fs.String("to", "", "the receiver's URL for the product")
-	product := fs.String("product", "", "the product the receiver takes")
-	secret := fs.String("secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
-	probe := fs.String("probe", "", "the receiver's probe, e.g. 'http://127.0.0.1:9000/_probe/{subject}'")
-	timeScale := fs.Float64("time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
-	formatName := fs.String("format", "text", "text or json")
-	contentPolicy := fs.String("content-policy", "", "what the receiver does with unusable content: either (4xx or 2xx-and-drop; the default), reject (4xx) or ack-and-drop (2xx, no effect)")
-	jumioInvalid := fs.String("jumio-invalid", "", "older name of --content-policy (ack-and-drop or reject)")
-	var handles listFlag
-	fs.Var(&handles, "handles", "the messages the receiver acts on, comma-separated (default: every message); others need only be acknowledged")
-	fetches := fs.Bool("fetches", false, "the receiver fetches results from the vendor API (KYX href, Netverify retrieval): check that it does")
-	foreign := fs.String("foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
-	settle := fs.Duration("settle", 2*time.Second, "how long to wait for the receiver's effects (probe, vendor API) to show")
-	quiet := fs.Duration("quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
-	parallel := fs.Int("parallel", conformance.DefaultParallel, "how many cases run at once")
-	allowSkips := fs.Bool("allow-skips", false, "pass even when enforced cases have effect checks that could not be observed (no probe; their answers are checked all the same)")
-	failFast := fs.Bool("fail-fast", false, "start no case after the first failure (those running finish; the rest are reported skipped)")
-	wait := fs.Duration("wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
-	sourceMode := fs.String("source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
-	profileFile := fs.String("profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
-	var only, skip, enforce listFlag
-	fs.Var(&enforce, "enforce", "the levels whose failures fail the run, comma-separated: MUST (the default) or MUST,SHOULD to be strict (wins over the profile's enforce)")
-	var reports repeatFlag
-	fs.Var(&reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
-	fs.Var(&only, "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
-	fs.Var(&skip, "skip", "skip the cases whose id matches this glob (repeatable)")
-	seedFlag := fs.String("seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
-	replayDir := fs.String("replay-dir", "", "where to save the bodies the replay commands of failed steps send (default: "+replayDirName+" next to the first --report, else a new temporary directory)")
-	pos, err := parseFlags(fs, args)
+	c, err := m.parseConformFlags(args)
 	if err != nil {
 		return err
-	}
-	seed, err := parseSeed(*seedFlag)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q", pos[0])
-	}
-	if err := oneOf("format", *formatName, "text", "json"); err != nil {
-		return err
-	}
-	if err := oneOf("source-mode", *sourceMode, conformance.SourceDirect, conformance.SourceProxy); err != nil {
-		return err
-	}
-	if *jumioInvalid != "" {
-		if *contentPolicy != "" {
-			return usageErrorf("give --content-policy, not also its older name --jumio-invalid")
-		}
-		if err := oneOf("jumio-invalid", *jumioInvalid, scenarios.PolicyAckAndDrop, scenarios.PolicyReject); err != nil {
-			return err
-		}
-		*contentPolicy = *jumioInvalid
-	}
-	if *contentPolicy != "" {
-		if err := oneOf("content-policy", *contentPolicy, scenarios.ContentPolicies...); err != nil {
-			return err
-		}
 	}
 	cat, err := spec.Default()
 	if err != nil {
@@ -127,82 +87,178 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st := conformSettings{
-		urls: map[string]string{}, probe: *probe, secret: *secret, timeScale: *timeScale, settle: *settle, quiet: *quiet,
-		contentPolicy: *contentPolicy, foreign: *foreign, sourceMode: *sourceMode, parallel: *parallel,
-		allowSkips: *allowSkips, wait: *wait, only: only, skip: skip,
-		enforced: map[string]bool{scenarios.LevelMust: true}, fetches: map[string]bool{},
+	if err := c.targets(cat); err != nil {
+		return err
 	}
-	if *profileFile != "" {
-		if *to != "" || *product != "" || len(handles) > 0 || *fetches {
-			return usageErrorf("--profile names the targets, handles and fetches; do not combine it with --to, --product, --handles or --fetches")
-		}
-		if err := st.applyProfile(fs, *profileFile, cat); err != nil {
-			return err
-		}
-	} else if *product != "" {
-		p, err := cat.Product(*product)
-		if err != nil {
-			return err
-		}
-		st.products = map[string]bool{p.Name: true}
-		if len(handles) > 0 {
-			for _, h := range handles {
-				if _, err := p.Message(h); err != nil {
-					return usageErrorf("--handles: %v", err)
-				}
-			}
-			st.handles = map[string][]string{p.Name: handles}
-		}
-		st.fetches[p.Name] = *fetches
-	} else if len(handles) > 0 || *fetches {
-		return usageErrorf("--handles and --fetches describe the receiver of one --product")
-	}
-	if len(enforce) > 0 {
-		st.enforced = map[string]bool{}
-		for _, l := range enforce {
-			l = strings.ToUpper(l)
-			if l != scenarios.LevelMust && l != scenarios.LevelShould {
-				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
-			}
-			st.enforced[l] = true
-		}
-	}
-	if cases, err = conformance.Select(cases, st.products, st.only, st.skip); err != nil {
+	if cases, err = conformance.Select(cases, c.st.products, c.st.only, c.st.skip); err != nil {
 		return usageErrorf("--only/--skip: %v", err)
 	}
-	if *list {
+	if c.list {
 		for _, sc := range cases {
 			fmt.Fprintf(m.Stdout, "%-48s %-6s %s\n%48s        rule: %s\n%48s        source: %s\n", sc.Case.ID, sc.Case.Level, sc.Description, "", sc.Case.Rule, "", sc.Case.Source)
 		}
 		fmt.Fprintf(m.Stdout, "%d case(s)\n", len(cases))
 		return nil
 	}
-	if *profileFile == "" {
-		if *product == "" || *to == "" {
-			return usageErrorf("--to and --product are required (or --profile, or --list)")
-		}
-		st.urls[*product] = *to
-	}
-	if err := st.check(); err != nil {
+	if err := c.validate(len(cases)); err != nil {
 		return err
 	}
-	if len(cases) == 0 {
+	return m.playConform(ctx, c, cat, cases)
+}
+
+// parseConformFlags reads conform's flags into settings and checks each
+// flag on its own.
+func (m *Main) parseConformFlags(args []string) (*conformCommand, error) {
+	c := &conformCommand{st: conformSettings{urls: map[string]string{}, enforced: map[string]bool{scenarios.LevelMust: true}, fetches: map[string]bool{}}}
+	fs := m.newFlagSet("conform", "conform --list | --to URL --product P [--secret S] [--probe URL-TEMPLATE] [--handles M,...] [--only GLOB]... [--skip GLOB]... [--report FORMAT:PATH]...")
+	st := &c.st
+	fs.BoolVar(&c.list, "list", false, "list every case: id, level, what it checks, the vendor rule")
+	fs.StringVar(&c.to, "to", "", "the receiver's URL for the product")
+	fs.StringVar(&c.product, "product", "", "the product the receiver takes")
+	fs.StringVar(&st.secret, "secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
+	fs.StringVar(&st.probe, "probe", "", "the receiver's probe, e.g. 'http://127.0.0.1:9000/_probe/{subject}'")
+	fs.Float64Var(&st.timeScale, "time-scale", defaultTimeScale, "multiply waits and retry delays by this factor")
+	formatName := fs.String("format", "text", "text or json")
+	fs.StringVar(&st.contentPolicy, "content-policy", "", "what the receiver does with unusable content: either (4xx or 2xx-and-drop; the default), reject (4xx) or ack-and-drop (2xx, no effect)")
+	jumioInvalid := fs.String("jumio-invalid", "", "older name of --content-policy (ack-and-drop or reject)")
+	fs.Var(&c.handles, "handles", "the messages the receiver acts on, comma-separated (default: every message); others need only be acknowledged")
+	fs.BoolVar(&c.fetches, "fetches", false, "the receiver fetches results from the vendor API (KYX href, Netverify retrieval): check that it does")
+	fs.StringVar(&st.foreign, "foreign-source", "127.0.0.2", "a loopback address the receiver must treat as foreign (not a Jumio callback address)")
+	fs.DurationVar(&st.settle, "settle", 2*time.Second, "how long to wait for the receiver's effects (probe, vendor API) to show")
+	fs.DurationVar(&st.quiet, "quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
+	fs.IntVar(&st.parallel, "parallel", conformance.DefaultParallel, "how many cases run at once")
+	fs.BoolVar(&st.allowSkips, "allow-skips", false, "pass even when enforced cases have effect checks that could not be observed (no probe; their answers are checked all the same)")
+	fs.BoolVar(&c.failFast, "fail-fast", false, "start no case after the first failure (those running finish; the rest are reported skipped)")
+	fs.DurationVar(&st.wait, "wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
+	fs.StringVar(&st.sourceMode, "source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
+	fs.StringVar(&c.profile, "profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
+	fs.Var(&c.enforce, "enforce", "the levels whose failures fail the run, comma-separated: MUST (the default) or MUST,SHOULD to be strict (wins over the profile's enforce)")
+	fs.Var(&c.reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
+	fs.Var((*listFlag)(&st.only), "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
+	fs.Var((*listFlag)(&st.skip), "skip", "skip the cases whose id matches this glob (repeatable)")
+	seedFlag := fs.String("seed", "", "seed of the generated subjects, values and variants: the same seed plays the same payloads apart from their timestamps (default: a random one, printed)")
+	fs.StringVar(&c.replayDir, "replay-dir", "", "where to save the bodies the replay commands of failed steps send (default: "+replayDirName+" next to the first --report, else a new temporary directory)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	c.fs, c.text = fs, *formatName == "text"
+	if c.seed, err = parseSeed(*seedFlag); err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usageErrorf("unexpected argument %q", pos[0])
+	}
+	if err := oneOf("format", *formatName, "text", "json"); err != nil {
+		return nil, err
+	}
+	if err := oneOf("source-mode", st.sourceMode, conformance.SourceDirect, conformance.SourceProxy); err != nil {
+		return nil, err
+	}
+	if err := olderName(fs, "content-policy", "jumio-invalid", &st.contentPolicy, *jumioInvalid, scenarios.PolicyAckAndDrop, scenarios.PolicyReject); err != nil {
+		return nil, err
+	}
+	if st.contentPolicy != "" {
+		return c, oneOf("content-policy", st.contentPolicy, scenarios.ContentPolicies...)
+	}
+	return c, nil
+}
+
+// olderName reads a flag given by its older name into the current one
+// (*value): one may be given, not both, and the older one takes only the
+// values it took (any when none are listed).
+func olderName(fs *flag.FlagSet, name, older string, value *string, olderValue string, values ...string) error {
+	if olderValue == "" {
+		return nil
+	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if given {
+		return usageErrorf("give --%s, not also its older name --%s", name, older)
+	}
+	if len(values) > 0 {
+		if err := oneOf(older, olderValue, values...); err != nil {
+			return err
+		}
+	}
+	*value = olderValue
+	return nil
+}
+
+// targets sets the products, URLs, handles and fetches: from the profile
+// (flags given on the command line winning over its other values), or
+// from --product, --to, --handles and --fetches.
+func (c *conformCommand) targets(cat *spec.Catalog) error {
+	switch {
+	case c.profile != "":
+		if c.to != "" || c.product != "" || len(c.handles) > 0 || c.fetches {
+			return usageErrorf("--profile names the targets, handles and fetches; do not combine it with --to, --product, --handles or --fetches")
+		}
+		return c.st.applyProfile(c.fs, c.profile, cat)
+	case c.product != "":
+		p, err := cat.Product(c.product)
+		if err != nil {
+			return err
+		}
+		c.st.products = map[string]bool{p.Name: true}
+		for _, h := range c.handles {
+			if _, err := p.Message(h); err != nil {
+				return usageErrorf("--handles: %v", err)
+			}
+		}
+		if len(c.handles) > 0 {
+			c.st.handles = map[string][]string{p.Name: c.handles}
+		}
+		c.st.fetches[p.Name] = c.fetches
+	case len(c.handles) > 0 || c.fetches:
+		return usageErrorf("--handles and --fetches describe the receiver of one --product")
+	}
+	return nil
+}
+
+// validate refuses, before anything is sent, a run that cannot work.
+func (c *conformCommand) validate(cases int) error {
+	if len(c.enforce) > 0 {
+		c.st.enforced = map[string]bool{}
+		for _, l := range c.enforce {
+			l = strings.ToUpper(l)
+			if l != scenarios.LevelMust && l != scenarios.LevelShould {
+				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
+			}
+			c.st.enforced[l] = true
+		}
+	}
+	if c.profile == "" {
+		if c.product == "" || c.to == "" {
+			return usageErrorf("--to and --product are required (or --profile, or --list)")
+		}
+		c.st.urls[c.product] = c.to
+	}
+	if err := c.st.check(); err != nil {
+		return err
+	}
+	if cases == 0 {
 		return usageErrorf("no case is selected")
 	}
+	return nil
+}
+
+// playConform runs the cases and reports: on stdout as it goes, in the
+// report files at the end; the error says how the run ended.
+func (m *Main) playConform(ctx context.Context, c *conformCommand, cat *spec.Catalog, cases []*scenarios.Scenario) error {
+	st := &c.st
 	// Report files are created before anything is sent, so that a path
 	// that cannot be written stops the run at once.
-	files, err := createReports(reports)
+	files, err := createReports(c.reports)
 	if err != nil {
 		return err
 	}
 	defer closeReports(files)
-	text := *formatName == "text"
 	announce := m.Stderr
-	if text {
+	if c.text {
 		announce = m.Stdout
 	}
-	rp, err := newReplays(*replayDir, files, announce)
+	rp, err := newReplays(c.replayDir, files, announce)
 	if err != nil {
 		return err
 	}
@@ -222,7 +278,7 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt := scenarios.Options{
 		Catalog: cat, URLs: st.urls, Probe: st.probe, Secret: st.secret,
 		Dispatcher: d, Vendor: vendor, VendorBase: vendorBase, Settle: st.settle, Quiet: st.quiet,
-		ContentPolicy: st.contentPolicy, Handles: st.handles, Fetches: st.fetches, Seed: &seed,
+		ContentPolicy: st.contentPolicy, Handles: st.handles, Fetches: st.fetches, Seed: &c.seed,
 	}
 	if st.quiet == 0 {
 		opt.Quiet = -1 // --quiet 0: no quiet window
@@ -230,21 +286,21 @@ func (m *Main) runConform(ctx context.Context, args []string) error {
 	opt.Vars, opt.ForwardedFor = conformance.SourceVars(st.sourceMode, st.foreign)
 	style := conformance.TextStyle{Color: isTerminal(m.Stdout) && os.Getenv("NO_COLOR") == ""}
 	done := 0
-	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: *failFast, Finish: rp.attach, DiagnoseTarget: true, OnCase: func(c conformance.CaseResult) {
+	rep := conformance.Run(ctx, cases, opt, conformance.Config{Parallel: st.parallel, FailFast: c.failFast, Finish: rp.attach, DiagnoseTarget: true, OnCase: func(cr conformance.CaseResult) {
 		done++
-		if text {
+		if c.text {
 			if style.Color {
 				fmt.Fprint(m.Stdout, "\r\x1b[K")
 			}
-			conformance.WriteCase(m.Stdout, c, style)
+			conformance.WriteCase(m.Stdout, cr, style)
 			if style.Color && done < len(cases) {
 				fmt.Fprintf(m.Stdout, "  [%d/%d]", done, len(cases))
 			}
 		}
 	}})
 	rep.Kind, rep.Version, rep.Targets, rep.Settings = conformance.KindConformance, Version(), st.urls, st.describe()
-	rep.Settings["seed"] = strconv.FormatUint(seed, 10)
-	if text {
+	rep.Settings["seed"] = strconv.FormatUint(c.seed, 10)
+	if c.text {
 		if style.Color {
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
 		}

@@ -43,7 +43,7 @@ func TestConformReferenceReceiverPasses(t *testing.T) {
 		}
 	}
 	// A receiver that rejects bad Jumio content passes under --jumio-invalid reject, not under ack-and-drop.
-	strict := referenceServerWith(t, receiver.Config{JumioInvalid: receiver.Reject})
+	strict := referenceServerWith(t, receiver.Config{ContentPolicy: receiver.Reject})
 	for policy, want := range map[string]int{"reject": 0, "ack-and-drop": 1} {
 		code, out, _ := run(t, "", "conform", "--to", strict+"/jumio/kyx", "--product", "jumio-kyx", "--only", "jumio-kyx.reject.*",
 			"--probe", strict+"/_probe/{subject}", "--jumio-invalid", policy, "--settle", "200ms")
@@ -277,7 +277,7 @@ func TestConformProfile(t *testing.T) {
 	}
 	bad := dir + "/bad.yaml"
 	writeFile(t, bad, "targets:\n  sumsub: "+base+"/sumsub\nsecrett: x\n")
-	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:3: unknown key \"secrett\"") {
+	if code, _, stderr := run(t, "", "conform", "--profile", bad); code != 2 || !strings.Contains(stderr, `bad.yaml:3:1: profile: unknown key "secrett"; did you mean "secret"?`) {
 		t.Errorf("bad profile: exit %d %s", code, stderr)
 	}
 	if code, _, stderr := run(t, "", "conform", "--profile", prof, "--product", "sumsub"); code != 2 || !strings.Contains(stderr, "do not combine") {

@@ -40,7 +40,8 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	secret := fs.String("secret", "", "Sumsub webhook secret (default: $"+secretFromEnv+")")
 	allow := fs.String("allow", "127.0.0.1,::1", "test addresses allowed to send Jumio callbacks besides Jumio's published ones (comma-separated; \"none\" for Jumio's only)")
 	behindProxy := fs.Bool("behind-proxy", false, "take the Jumio source address from the last X-Forwarded-For entry")
-	jumioInvalid := fs.String("jumio-invalid", string(receiver.AckAndDrop), "what to do with bad Jumio content: ack-and-drop (200, no effect) or reject (400)")
+	contentPolicy := fs.String("content-policy", string(receiver.AckAndDrop), "what to do with Jumio content the receiver cannot use: ack-and-drop (200, no effect) or reject (400); Sumsub's always gets 400")
+	jumioInvalid := fs.String("jumio-invalid", "", "older name of --content-policy")
 	noFetch := fs.Bool("no-fetch", false, "do not fetch the KYX href after answering")
 	slow := fs.Duration("slow-delay", 11*time.Second, "how long the slow defect waits before answering")
 	quiet := fs.Bool("quiet", false, "do not log each callback")
@@ -61,8 +62,11 @@ func (m *Main) runReceiver(ctx context.Context, args []string) error {
 	if *secret == "" {
 		*secret = os.Getenv(secretFromEnv)
 	}
+	if err := olderName(fs, "content-policy", "jumio-invalid", contentPolicy, *jumioInvalid); err != nil {
+		return err
+	}
 	cfg := receiver.Config{
-		Secret: *secret, BehindProxy: *behindProxy, JumioInvalid: receiver.JumioInvalid(*jumioInvalid),
+		Secret: *secret, BehindProxy: *behindProxy, ContentPolicy: receiver.ContentPolicy(*contentPolicy),
 		Fetch: !*noFetch, SlowDelay: *slow, FetchHosts: fetchHosts,
 	}
 	for _, h := range handles {

@@ -77,6 +77,8 @@ func TestReceiverUsage(t *testing.T) {
 		{[]string{"receiver", "--defect", "typo"}, `unknown defect "typo"`},
 		{[]string{"receiver", "--allow", "127.0.0.999"}, "--allow"},
 		{[]string{"receiver", "--jumio-invalid", "maybe"}, "unknown policy"},
+		{[]string{"receiver", "--content-policy", "maybe"}, "unknown policy"},
+		{[]string{"receiver", "--content-policy", "reject", "--jumio-invalid", "reject"}, "not also its older name"},
 		{[]string{"receiver", "--addr", "127.0.0.1:99999"}, "--addr"},
 		{[]string{"receiver", "extra"}, "unexpected argument"},
 	} {

@@ -11,7 +11,10 @@ import (
 )
 
 func (m *Main) runScenarios(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("scenarios", "scenarios [--tag T] [--product P] [--format text|json]")
+	if len(args) > 0 && args[0] == "schema" {
+		return m.runScenariosSchema(args[1:])
+	}
+	fs := m.newFlagSet("scenarios", "scenarios [--tag T] [--product P] [--format text|json] | scenarios schema")
 	tag := fs.String("tag", "", "only scenarios with this tag")
 	product := fs.String("product", "", "only scenarios of this product")
 	formatName := fs.String("format", "text", "text or json")
@@ -75,4 +78,28 @@ func (m *Main) runScenarios(ctx context.Context, args []string) error {
 		fmt.Fprintln(m.Stdout, "no scenario matches")
 	}
 	return nil
+}
+
+// runScenariosSchema prints the scenario language's JSON Schema, with the
+// catalog's products, messages and statuses spliced in, for editors (the
+// YAML language server) and other tools.
+func (m *Main) runScenariosSchema(args []string) error {
+	fs := m.newFlagSet("scenarios schema", "scenarios schema")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	cat, err := spec.Default()
+	if err != nil {
+		return err
+	}
+	schema, err := scenarios.Schema(cat)
+	if err != nil {
+		return err
+	}
+	_, err = m.Stdout.Write(schema)
+	return err
 }

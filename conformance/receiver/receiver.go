@@ -26,7 +26,7 @@
 //     message type, a decision outside its documented set) is never acted
 //     on and never answered with 5xx, which would make the vendor retry
 //     what can never succeed: Sumsub gets 400; Jumio gets 200 and the
-//     callback is dropped, or 400, as Config.JumioInvalid says.
+//     callback is dropped, or 400, as Config.ContentPolicy says.
 //   - Messages it does not handle (Config.Handles) and Sumsub types
 //     outside the applicant lifecycle (KYT transactions, unknown types)
 //     are acknowledged with 200 and not acted on; an unknown Sumsub
@@ -85,15 +85,16 @@ const ProbePath = "/_probe/{subject}"
 // MaxBodyBytes bounds a callback body.
 const MaxBodyBytes = 1 << 20
 
-// JumioInvalid says what the receiver does with a Jumio callback whose
-// content it cannot use (Jumio asks receivers to answer 200 first and
-// validate afterwards, so both are defensible).
-type JumioInvalid string
+// ContentPolicy says what the receiver does with a Jumio callback whose
+// content it cannot use, as kycsim conform's --content-policy names it
+// (Jumio asks receivers to answer 200 first and validate afterwards, so
+// both are defensible); Sumsub's unusable content always gets 400.
+type ContentPolicy string
 
 // The two policies.
 const (
-	AckAndDrop JumioInvalid = "ack-and-drop" // 200, and no effect
-	Reject     JumioInvalid = "reject"       // 400
+	AckAndDrop ContentPolicy = "ack-and-drop" // 200, and no effect
+	Reject     ContentPolicy = "reject"       // 400
 )
 
 // Config configures a Receiver.
@@ -106,9 +107,9 @@ type Config struct {
 	// BehindProxy makes the receiver take the source address from the
 	// last X-Forwarded-For entry.
 	BehindProxy bool
-	// JumioInvalid is the policy for Jumio content the receiver cannot
+	// ContentPolicy is the policy for Jumio content the receiver cannot
 	// use (AckAndDrop when empty).
-	JumioInvalid JumioInvalid
+	ContentPolicy ContentPolicy
 	// Handles maps a product to the messages the receiver acts on (Sumsub
 	// types; for Jumio the status values that name the callbacks). A nil
 	// map, a missing product or an empty list means every message. Other
@@ -158,12 +159,12 @@ type Receiver struct {
 
 // New returns a receiver; it fails on a bad configuration.
 func New(cfg Config) (*Receiver, error) {
-	switch cfg.JumioInvalid {
+	switch cfg.ContentPolicy {
 	case "":
-		cfg.JumioInvalid = AckAndDrop
+		cfg.ContentPolicy = AckAndDrop
 	case AckAndDrop, Reject:
 	default:
-		return nil, fmt.Errorf("unknown policy for invalid Jumio callbacks %q (known: %s, %s)", cfg.JumioInvalid, AckAndDrop, Reject)
+		return nil, fmt.Errorf("unknown policy for invalid Jumio callbacks %q (known: %s, %s)", cfg.ContentPolicy, AckAndDrop, Reject)
 	}
 	if err := checkHandles(cfg.Handles); err != nil {
 		return nil, err
@@ -364,7 +365,7 @@ func (rc *Receiver) checkSignature(r *http.Request, body []byte) error {
 // Jumio under AckAndDrop 200 without acting on it. Never 5xx: the vendor
 // would retry what can never succeed.
 func (rc *Receiver) refuseContent(product string, err error) outcome {
-	if product != "sumsub" && rc.cfg.JumioInvalid == AckAndDrop {
+	if product != "sumsub" && rc.cfg.ContentPolicy == AckAndDrop {
 		return outcome{code: http.StatusOK, msg: "acknowledged and dropped: " + err.Error()}
 	}
 	return outcome{code: http.StatusBadRequest, msg: err.Error()}

@@ -368,8 +368,8 @@ func TestKYXOrderAndFetch(t *testing.T) {
 	}
 }
 
-// TestJumioInvalid checks both policies for bad Jumio content.
-func TestJumioInvalid(t *testing.T) {
+// TestContentPolicy checks both policies for bad Jumio content.
+func TestContentPolicy(t *testing.T) {
 	bad := []byte(`{"callbackSentAt":"2026-05-30T12:00:00.000Z","workflowExecution":{"id":"` + kyxID + `","status":"DONE"}}`)
 	ct := http.Header{"Content-Type": {"application/json"}}
 	h := newHarness(t, Config{})
@@ -379,11 +379,11 @@ func TestJumioInvalid(t *testing.T) {
 	if n, _ := h.probe(kyxID); n != 0 {
 		t.Errorf("a dropped callback had an effect: %d events", n)
 	}
-	h = newHarness(t, Config{JumioInvalid: Reject})
+	h = newHarness(t, Config{ContentPolicy: Reject})
 	if got, msg := h.post("/jumio/kyx", "127.0.0.1", ct, bad); got != 400 {
 		t.Errorf("reject: %d %s", got, msg)
 	}
-	if _, err := New(Config{JumioInvalid: "maybe"}); err == nil {
+	if _, err := New(Config{ContentPolicy: "maybe"}); err == nil {
 		t.Error("an unknown policy was accepted")
 	}
 	if _, err := New(Config{Defects: []Defect{"typo"}}); err == nil {
@@ -433,8 +433,8 @@ func TestJumioContent(t *testing.T) {
 		{"docverify no document", "/jumio/docverify", formCT, form("scanReference", "d5", "transaction", `{"status":"DONE"}`), "d5", dropped},
 		{"docverify empty", "/jumio/docverify", formCT, nil, "", dropped},
 	} {
-		for _, policy := range []JumioInvalid{AckAndDrop, Reject} {
-			h := newHarness(t, Config{JumioInvalid: policy})
+		for _, policy := range []ContentPolicy{AckAndDrop, Reject} {
+			h := newHarness(t, Config{ContentPolicy: policy})
 			want := 200
 			if tt.status == dropped && policy == Reject {
 				want = 400
@@ -648,7 +648,7 @@ func TestStoreBound(t *testing.T) {
 // TestConfigErrors checks that New refuses a bad configuration.
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{
-		{JumioInvalid: "maybe"},
+		{ContentPolicy: "maybe"},
 		{Defects: []Defect{"typo"}},
 		{Handles: map[string][]string{"onfido": {"x"}}},
 		{Handles: map[string][]string{"sumsub": {"applicantApproved"}}},

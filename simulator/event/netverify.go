@@ -120,6 +120,17 @@ func RejectCodeStatus(code string) string {
 	return ""
 }
 
+// buildNetverify builds the Netverify callback of one verification
+// status. It is one function for the six statuses, not one per status,
+// on purpose: the fields go out in the order Jumio's callbacks carry them
+// (the guide's sample and captured deliveries; the golden bodies in
+// testdata/golden/jumio-netverify.*.golden hold it), and what a status changes
+// is which fields are there and their values, interleaved through that
+// order: approved adds the person's data and the identity check, uploaded
+// the document and its images, a reject code the rejectReason. So the
+// facts are worked out first (code, source, checks, the person, dates)
+// and the fields are then written once, in the vendor's order, each
+// under the condition that puts it there.
 func buildNetverify(g *gen, status string) (*Object, error) {
 	codes, ok := netverifyStatuses[status]
 	if !ok {

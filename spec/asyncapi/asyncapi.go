@@ -5,18 +5,13 @@
 package asyncapi
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/kycsim/kycsim/internal/yamldoc"
 )
 
 // Document is a loaded AsyncAPI document.
@@ -35,7 +30,8 @@ type Document struct {
 	// tells the messages apart, or "" when there is none.
 	Discriminator string
 
-	pos map[string]pos // JSON pointer -> position in the source
+	pos map[string]pos // JSON pointer -> position in a JSON source
+	doc *yamldoc.Doc   // a YAML source, with its positions
 }
 
 // Server is one entry of the servers section.
@@ -85,18 +81,17 @@ func Load(name string, data []byte) (*Document, error) {
 			return nil, fmt.Errorf("%s:%w", name, err)
 		}
 	} else {
-		var root yaml.Node
-		err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root)
-		if errors.Is(err, io.EOF) || (err == nil && len(root.Content) == 0) {
-			return nil, fmt.Errorf("%s: empty document", name)
-		}
+		// Aliases may copy about ten nodes per byte of the document, or
+		// 100000 nodes when that is more: a small document cannot stand
+		// for an enormous one ("billion laughs").
+		doc, err := yamldoc.Parse(name, data, yamldoc.Options{
+			MaxDepth: maxDepth, MaxNodes: max(aliasFactor*len(data), minAliasBudget), Empty: "empty document",
+			ShortestNumbers: true, ScalarKeys: true, FirstDocument: true,
+		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, err
 		}
-		c := &converter{d: d, budget: aliasBudget(root.Content[0])}
-		if v, err = c.convert(root.Content[0], "", 0); err != nil {
-			return nil, fmt.Errorf("%s:%w", name, err)
-		}
+		d.doc, v = doc, doc.Value
 	}
 	raw, ok := v.(map[string]any)
 	if !ok {
@@ -112,6 +107,10 @@ func Load(name string, data []byte) (*Document, error) {
 // errAt formats an error at the source position of a pointer (or the
 // nearest enclosing one); the result reads "line:col: msg".
 func (d *Document) errAt(ptr string, format string, args ...any) error {
+	if d.doc != nil {
+		at := d.doc.At(ptr)
+		return fmt.Errorf("%d:%d: %s", at.Line, at.Col, fmt.Sprintf(format, args...))
+	}
 	p := ptr
 	for {
 		if at, ok := d.pos[p]; ok {
@@ -127,211 +126,12 @@ func (d *Document) errAt(ptr string, format string, args ...any) error {
 // maxDepth is how deeply values may nest in a document.
 const maxDepth = 200
 
-// Aliases may copy at most aliasFactor nodes per node of the document, or
-// minAliasBudget nodes when that is more, so that a small document cannot
-// stand for an enormous one ("billion laughs").
+// Aliases may copy at most aliasFactor nodes per byte of the document,
+// or minAliasBudget nodes when that is more.
 const (
 	aliasFactor    = 10
 	minAliasBudget = 100000
 )
-
-// aliasBudget returns how many nodes the aliases of the document rooted at
-// n may copy in all.
-func aliasBudget(n *yaml.Node) int {
-	nodes := 0
-	for stack := []*yaml.Node{n}; len(stack) > 0; {
-		n := stack[len(stack)-1]
-		stack = append(stack[:len(stack)-1], n.Content...)
-		nodes++
-	}
-	return max(aliasFactor*nodes, minAliasBudget)
-}
-
-// converter turns a YAML node tree into JSON values, keeping positions by
-// pointer in its document.
-type converter struct {
-	d      *Document
-	alias  *yaml.Node // the outermost alias being expanded, or nil
-	copied int        // nodes copied through aliases so far
-	budget int        // how many nodes aliases may copy
-}
-
-// spend counts a node copied through an alias, and fails once aliases have
-// copied more than the budget allows.
-func (c *converter) spend() error {
-	if c.alias == nil {
-		return nil
-	}
-	c.copied++
-	if c.copied > c.budget {
-		return fmt.Errorf("%d:%d: aliases expand to more than %d nodes", c.alias.Line, c.alias.Column, c.budget)
-	}
-	return nil
-}
-
-// convert turns a YAML node into JSON values, keeping positions by pointer.
-func (c *converter) convert(n *yaml.Node, ptr string, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("%d:%d: nested too deep", n.Line, n.Column)
-	}
-	if err := c.spend(); err != nil {
-		return nil, err
-	}
-	c.d.pos[ptr] = pos{n.Line, n.Column}
-	switch n.Kind {
-	case yaml.AliasNode:
-		if c.alias != nil {
-			return c.convert(n.Alias, ptr, depth+1)
-		}
-		c.alias = n
-		v, err := c.convert(n.Alias, ptr, depth+1)
-		c.alias = nil
-		return v, err
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		if err := c.fill(m, n, ptr, depth); err != nil {
-			return nil, err
-		}
-		return m, nil
-	case yaml.SequenceNode:
-		s := make([]any, len(n.Content))
-		for i, e := range n.Content {
-			v, err := c.convert(e, ptr+"/"+strconv.Itoa(i), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			s[i] = v
-		}
-		return s, nil
-	case yaml.ScalarNode:
-		return scalar(n)
-	}
-	return nil, fmt.Errorf("%d:%d: unsupported YAML node", n.Line, n.Column)
-}
-
-// fill adds to m the keys of mapping node n that m lacks, then what n's
-// merge keys (<<) bring. So, as YAML merge keys say, a mapping's own keys
-// override merged ones wherever the << stands, and a mapping that merges
-// another overrides everything that one merges in turn.
-func (c *converter) fill(m map[string]any, n *yaml.Node, ptr string, depth int) error {
-	own := make(map[string]bool, len(n.Content)/2)
-	var merges []int
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			merges = append(merges, i)
-			continue
-		}
-		if k.Kind != yaml.ScalarNode {
-			return fmt.Errorf("%d:%d: mapping key is not a scalar", k.Line, k.Column)
-		}
-		if own[k.Value] {
-			return fmt.Errorf("%d:%d: key %q appears twice", k.Line, k.Column, k.Value)
-		}
-		own[k.Value] = true
-		if _, over := m[k.Value]; over {
-			// A merged key the merging mapping overrides: looking at it
-			// is work an alias may have caused.
-			if err := c.spend(); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := c.convert(val, ptr+"/"+escape(k.Value), depth+1)
-		if err != nil {
-			return err
-		}
-		m[k.Value] = v
-	}
-	for _, i := range merges {
-		if err := c.merge(m, n.Content[i], n.Content[i+1], n.Content[i], ptr, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// merge adds to m what the value v of merge key k brings: the keys of a
-// mapping, or of each mapping of a sequence, earlier ones first. blame is
-// the node an error about v is reported at: k itself, or the entry of the
-// sequence k names.
-func (c *converter) merge(m map[string]any, k, v, blame *yaml.Node, ptr string, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%d:%d: nested too deep", v.Line, v.Column)
-	}
-	if err := c.spend(); err != nil {
-		return err
-	}
-	switch v.Kind {
-	case yaml.AliasNode:
-		if c.alias != nil {
-			return c.merge(m, k, v.Alias, blame, ptr, depth+1)
-		}
-		c.alias = v
-		err := c.merge(m, k, v.Alias, blame, ptr, depth+1)
-		c.alias = nil
-		return err
-	case yaml.MappingNode:
-		return c.fill(m, v, ptr, depth)
-	case yaml.SequenceNode:
-		if blame == k {
-			for _, e := range v.Content {
-				if err := c.merge(m, k, e, e, ptr, depth+1); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	if blame != k {
-		return fmt.Errorf("%d:%d: merge key entry is not a mapping", blame.Line, blame.Column)
-	}
-	return fmt.Errorf("%d:%d: merge key needs a mapping", k.Line, k.Column)
-}
-
-// scalar turns a YAML scalar into a JSON value. Integers keep every digit;
-// other numbers become the shortest text of their float64 value.
-func scalar(n *yaml.Node) (any, error) {
-	switch n.Tag {
-	case "!!null":
-		return nil, nil
-	case "!!bool":
-		var b bool
-		if err := n.Decode(&b); err != nil {
-			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
-		}
-		return b, nil
-	case "!!int":
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
-		}
-		switch i := v.(type) {
-		case int:
-			return json.Number(strconv.Itoa(i)), nil
-		case int64:
-			return json.Number(strconv.FormatInt(i, 10)), nil
-		case uint64:
-			return json.Number(strconv.FormatUint(i, 10)), nil
-		}
-		return nil, fmt.Errorf("%d:%d: integer %s has no JSON form", n.Line, n.Column, n.Value)
-	case "!!float":
-		// yaml.v3 tags decimal integers too long for 64 bits as floats.
-		if i, ok := new(big.Int).SetString(strings.ReplaceAll(n.Value, "_", ""), 10); ok {
-			return json.Number(i.String()), nil
-		}
-		var f float64
-		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("%d:%d: %v", n.Line, n.Column, err)
-		}
-		b, err := json.Marshal(f)
-		if err != nil {
-			return nil, fmt.Errorf("%d:%d: number %s has no JSON form", n.Line, n.Column, n.Value)
-		}
-		return json.Number(b), nil
-	}
-	return n.Value, nil // strings, and timestamps kept as written
-}
 
 func (d *Document) read() error {
 	r := d.Raw

@@ -313,7 +313,7 @@ channels:
 				t.Errorf("Raw differs:\nyaml %s\njson %s", mustJSON(t, y.Raw), mustJSON(t, j.Raw))
 			}
 			// Everything derived from Raw must agree too; only positions differ.
-			y.pos, j.pos = nil, nil
+			y.pos, j.pos, y.doc, j.doc = nil, nil, nil, nil
 			y.Raw, j.Raw = nil, nil
 			if !reflect.DeepEqual(y, j) {
 				t.Errorf("documents differ:\nyaml %+v\njson %+v", y, j)
@@ -1079,20 +1079,20 @@ func TestMoreErrors(t *testing.T) {
 		{"version 1.2.0", "asyncapi: 1.2.0\n", "e.yaml:1:11: asyncapi 1.2.0 is not supported (2.x only)"},
 		{"$ref to the whole document", head + "channels:\n  c:\n    subscribe:\n      message: {$ref: '#'}\n", "e.yaml:1:1: message has no payload"},
 		{"schemaFormat is not JSON Schema", head + "channels:\n  c:\n    subscribe:\n      message: {schemaFormat: application/raml+yaml;version=1.0, payload: {}}\n", `e.yaml:6:31: schemaFormat "application/raml+yaml;version=1.0" is not supported (JSON Schema or AsyncAPI schema only)`},
-		{"non-scalar key", head + "channels:\n  ? [a]\n  : {}\n", "e.yaml:4:5: mapping key is not a scalar"},
-		{"merge of a scalar", head + "x: {<<: 1}\n", "e.yaml:3:5: merge key needs a mapping"},
-		{"merge of a sequence holding a scalar", head + "x: {<<: [{a: 1}, 3]}\n", "e.yaml:3:18: merge key entry is not a mapping"},
-		{"billion laughs", laughs(6), "e.yaml:5:45: aliases expand to more than 100000 nodes"},
+		{"non-scalar key", head + "channels:\n  ? [a]\n  : {}\n", "e.yaml:4:5: channels: a key must be a string, not a sequence"},
+		{"merge of a scalar", head + "x: {<<: 1}\n", `e.yaml:3:9: x: a merge key (<<) needs a mapping or a sequence of mappings, not "1"`},
+		{"merge of a sequence holding a scalar", head + "x: {<<: [{a: 1}, 3]}\n", `e.yaml:3:18: x: a merge key (<<) needs a mapping or a sequence of mappings, not "3"`},
+		{"billion laughs", laughs(6), "e.yaml:5:45: the document expands to more than 100000 nodes (aliases?)"},
 		{"JSON key twice", "{\n  \"asyncapi\": \"2.6.0\",\n  \"channels\": {},\n  \"channels\": {}\n}\n", `e.yaml:4:3: key "channels" appears twice`},
 		// Positions in JSON count characters as written, escapes included.
 		{"JSON position after escapes", `{"asyncapi":"2.6.0","info":{"title":"a\/b \ud83d\ude00 é","version":"1"},"channels":{"c":{"subscribe":{"message":[1]}}}}`, "e.yaml:1:114: message must be a mapping"},
 		// A YAML flow mapping is not JSON, though it starts with {.
 		{"YAML flow mapping document", "{a: 1, asyncapi: 2.6.0}", "e.yaml:1:1: channels: none declared"},
-		{"infinite number", head + "x: .inf\n", "e.yaml:3:4: number .inf has no JSON form"},
-		{"bad explicit int", head + "x: !!int abc\n", "e.yaml:3:4: yaml: cannot decode !!str `abc` as a !!int"},
-		{"nesting too deep", head + "x: " + strings.Repeat("[", 202) + strings.Repeat("]", 202) + "\n", "e.yaml:3:204: nested too deep"},
-		{"unknown alias", head + "x: *nope\n", "e.yaml: unknown anchor 'nope' referenced"},
-		{"null document", "~\n", "e.yaml: the document is not a mapping"},
+		{"infinite number", head + "x: .inf\n", `e.yaml:3:4: x: ".inf" has no JSON form`},
+		{"bad explicit int", head + "x: !!int abc\n", `e.yaml:3:4: x: "abc" has no JSON form`},
+		{"nesting too deep", head + "x: " + strings.Repeat("[", 202) + strings.Repeat("]", 202) + "\n", "e.yaml:3:204: the document nests deeper than 200 levels"},
+		{"unknown alias", head + "x: *nope\n", "e.yaml:3:4: YAML: unknown anchor 'nope' referenced"},
+		{"null document", "~\n", "e.yaml:1:1: empty document"},
 		{"scalar document", "hello\n", "e.yaml: the document is not a mapping"},
 	}
 	for _, tc := range tests {

@@ -199,8 +199,8 @@ func TestBugRefToNothingPosition(t *testing.T) {
 func TestBugEmptyDocument(t *testing.T) {
 	for _, src := range []string{"", "\n", "# nothing here\n"} {
 		_, err := Load("empty.yaml", []byte(src))
-		if err == nil || err.Error() != "empty.yaml: empty document" {
-			t.Errorf("Load(%q) error = %v, want empty.yaml: empty document", src, err)
+		if err == nil || err.Error() != "empty.yaml:1:1: empty document" {
+			t.Errorf("Load(%q) error = %v, want empty.yaml:1:1: empty document", src, err)
 		}
 	}
 }

@@ -10,11 +10,18 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kycsim/kycsim/internal/yamldoc"
 )
 
 // Load decodes and checks a table. Errors read "name:line:col: what is wrong".
 // knownFormat tells which format names may appear in rows.
 func Load(name string, data []byte, knownFormat func(string) bool) (*Table, error) {
+	// The one YAML reader places syntax errors, bounds aliases and refuses
+	// duplicate keys; the rows are then decoded with their positions.
+	if _, err := yamldoc.Parse(name, data, yamldoc.Options{Empty: "empty document: the file holds no table", What: "a table file", ScalarKeys: true}); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -1,0 +1,137 @@
+package yamldoc
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParsePositionsAndValues(t *testing.T) {
+	src := "# a comment\nbase: &b {x: 1, y: two}\nitem:\n  <<: *b\n  y: own\n  list: [0x1f, 1_000, 2024-01-02, null, true, 1.5]\n"
+	d, err := Parse("f.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(d.Value)
+	want := `{"base":{"x":1,"y":"two"},"item":{"list":[31,1000,"2024-01-02",null,true,1.5],"x":1,"y":"own"}}`
+	if string(got) != want {
+		t.Errorf("value %s, want %s", got, want)
+	}
+	for ptr, want := range map[string]string{"": "f.yaml:2:1", "/item": "f.yaml:4:3", "/item/y": "f.yaml:5:6", "/item/list/2": "f.yaml:6:23", "/item/x": "f.yaml:2:14", "/nowhere/deep": "f.yaml:2:1"} {
+		if got := d.At(ptr).String(); got != want {
+			t.Errorf("At(%q) = %s, want %s", ptr, got, want)
+		}
+	}
+	if got := d.KeyAt("/item/list").String(); got != "f.yaml:6:3" {
+		t.Errorf("KeyAt(/item/list) = %s", got)
+	}
+	if got := strings.Join(d.Keys("/item"), ","); got != "x,y,list" {
+		t.Errorf("Keys(/item) = %s, want merged x first, then the own keys", got)
+	}
+	if v, ok := d.Get("/item/list/3"); !ok || v != nil {
+		t.Errorf("Get of a null: %v %v", v, ok)
+	}
+	if _, ok := d.Get("/item/none"); ok {
+		t.Error("Get of an absent key says it is there")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	name := func(ptr string) string {
+		if ptr == "" {
+			return "the file"
+		}
+		return ptr
+	}
+	tests := []struct{ src, want string }{
+		{"", "f.yaml:1:1: empty document"},
+		{"a: 1\n---\nb: 2\n", "f.yaml:2:1: a second YAML document: a file holds one"},
+		{"a: 1\na: 2\n", `f.yaml:2:1: the file: key "a" appears twice (first at 1:1)`},
+		{"a: [1\nb: 2\n", "f.yaml:2:1: YAML: did not find expected ',' or ']'"},
+		{"a: *nope\n", "f.yaml:1:4: YAML: unknown anchor 'nope' referenced"},
+		{"a:\n  <<: 5\n", `f.yaml:2:7: /a: a merge key (<<) needs a mapping or a sequence of mappings, not "5"`},
+		{"a: {[1]: x}\n", "f.yaml:1:5: /a: a key must be a string, not a sequence"},
+		{"a: .inf\n", `f.yaml:1:4: /a: ".inf" has no JSON form`},
+		{"a: &a [*a]\n", "f.yaml:1:8: the document nests deeper than 64 levels (an alias inside its own anchor?)"},
+		{"a: \"\xff\"\n", "f.yaml:1:5: YAML: invalid leading UTF-8 octet"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("f.yaml", []byte(tt.src), Options{Name: name})
+		var de *Error
+		if !errors.As(err, &de) {
+			t.Errorf("%q: %v (%T), want an *Error", tt.src, err, err)
+			continue
+		}
+		if err.Error() != tt.want {
+			t.Errorf("%q:\n got %s\nwant %s", tt.src, err, tt.want)
+		}
+	}
+	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	if _, err := Parse("f.yaml", []byte(laughs), Options{MaxNodes: 10000}); err == nil || !strings.Contains(err.Error(), "expands to more than 10000 nodes") {
+		t.Errorf("an alias bomb: %v", err)
+	}
+}
+
+// testSchema words its errors through titles and x-errors.
+const testSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "config", "type": "object", "required": ["name"], "additionalProperties": false,
+  "properties": {
+    "name": {"type": "string"},
+    "mode": {"title": "the mode", "enum": ["fast", "slow"]},
+    "count": {"type": "integer", "minimum": 1, "maximum": 9},
+    "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$", "x-errors": {"pattern": "tag {value}: lower-case letters"}}}
+  }
+}`
+
+func TestSchemaErrors(t *testing.T) {
+	s, err := CompileSchema("test.json", []byte(testSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ src, want string }{
+		{"name: x\nmode: quick\n", `f.yaml:2:7: the mode "quick" is not one of fast, slow`},
+		{"name: x\ncuont: 3\n", `f.yaml:2:1: config: unknown key "cuont"; did you mean "count"? (known: name, mode, count, tags)`},
+		{"nme: x\n", `f.yaml:1:1: config: unknown key "nme"; did you mean "name"? (known: name, mode, count, tags)`},
+		{"mode: fast\n", `f.yaml:1:1: config: "name" is required`},
+		{"name: true\n", "f.yaml:1:7: name must be a string, not true (quote it to mean the text)"},
+		{"name: x\ncount: 10\n", "f.yaml:2:8: count 10 is out of range 1..9"},
+		{"name: x\ntags: [ok, Bad]\n", `f.yaml:2:12: tag "Bad": lower-case letters`},
+		{"name: x\ncount: 3\n", ""},
+	}
+	for _, tt := range tests {
+		d, err := Parse("f.yaml", []byte(tt.src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if err := s.Validate(d); err != nil {
+			got = First(err.(Errors)).Error()
+		}
+		if got != tt.want {
+			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
+		}
+	}
+}
+
+// FuzzParse: any input gives a value that JSON can write, or an *Error
+// placed inside the file; never a panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"a: 1\n", "a: &x {b: *x}\n", "<<: [*a]\n", "- [\n", "a: !!binary x\n", "\xfe\xff", "a:\n  <<: {b: 1}\n  b: 2\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse("f.yaml", data, Options{MaxNodes: 5000})
+		if err != nil {
+			var de *Error
+			if !errors.As(err, &de) || de.Pos.Line < 1 || de.Pos.Col < 1 {
+				t.Fatalf("%v (%T): want an *Error placed in the file", err, err)
+			}
+			return
+		}
+		if _, err := json.Marshal(d.Value); err != nil {
+			t.Fatalf("the value has no JSON form: %v", err)
+		}
+	})
+}
