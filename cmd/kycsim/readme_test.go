@@ -32,13 +32,14 @@ package main
 //     port fails otherwise.
 //   - A value taken from an earlier answer goes into a shell variable
 //     (WORKFLOW_ID=$(...)), never a placeholder to fill in by hand.
-//   - A file of the repository a command names (a profile, a scenario)
-//     is read with the same port rewriting: the command gets a copy.
+//   - A YAML file of the repository a command names (a profile, a
+//     scenario) is read with the same port rewriting: the command gets a
+//     copy.
 //   - Each command has 60 seconds; `go build` and `go install` have 5
 //     minutes. A command that runs out of time ends the test.
 //   - When a command fails, the rest of its block is not run and the
-//     background servers are stopped, so that one failure is reported
-//     once, not again by every block after it.
+//     background servers the block started are stopped, so that one
+//     failure is reported once, not again by the blocks after it.
 
 import (
 	"bufio"
@@ -155,6 +156,7 @@ func TestREADME(t *testing.T) {
 			continue
 		}
 		failed := false
+		sh.markBackground()
 		for _, c := range cmds {
 			if failed {
 				t.Errorf("README.md:%d: not run: an earlier command of its block failed", c.Line)
@@ -181,7 +183,7 @@ func TestREADME(t *testing.T) {
 				failed = true
 			}
 			if failed {
-				sh.stopBackground()
+				sh.stopNewBackground()
 			}
 		}
 	}

@@ -152,8 +152,9 @@ func (c shellCommand) background() bool {
 // loopbackPort matches a loopback host and port a document names.
 var loopbackPort = regexp.MustCompile(`\b(127\.0\.0\.1|localhost):(\d{2,5})\b`)
 
-// addrFlag matches the --addr a server listens on.
-var addrFlag = regexp.MustCompile(`--addr[ =](\S+)`)
+// addrFlag matches the address a server listens on (--addr, or --listen
+// for kycsim record).
+var addrFlag = regexp.MustCompile(`--(?:addr|listen)[ =](\S+)`)
 
 // shellSession is one bash process fed one command at a time.
 type shellSession struct {
@@ -348,16 +349,25 @@ func (s *shellSession) run(c shellCommand, timeout time.Duration) shellResult {
 	}
 }
 
-// stopBackground stops the background processes the session started.
-func (s *shellSession) stopBackground() {
-	s.run(shellCommand{Text: "kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; true"}, 10*time.Second)
+// markBackground notes the background processes running now, so that
+// stopNewBackground can stop only those started after.
+func (s *shellSession) markBackground() {
+	s.run(shellCommand{Text: "__kycsim_jobs_before=\" $(jobs -p | tr '\\n' ' ') \""}, 10*time.Second)
+}
+
+// stopNewBackground stops the background processes started since the
+// last markBackground: those of a block that failed before it could stop
+// them itself. Servers earlier blocks left running for later ones stay.
+func (s *shellSession) stopNewBackground() {
+	s.run(shellCommand{Text: `for p in $(jobs -p); do case "$__kycsim_jobs_before" in *" $p "*) ;; *) kill $p 2>/dev/null; wait $p 2>/dev/null;; esac; done; true`}, 10*time.Second)
 }
 
 // repoFile matches a relative path a command may name.
 var repoFile = regexp.MustCompile(`[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+`)
 
-// mapFiles gives the session a port-mapped copy of every repository file a
-// command names whose text names a loopback port: the command reads the
+// mapFiles gives the session a port-mapped copy of every repository YAML
+// file (a profile, a scenario) a command names whose text names a
+// loopback port: the command reads the
 // copy at the same relative path, through directories made real along the
 // way (the rest stays linked to the repository).
 func (s *shellSession) mapFiles(text string) {
@@ -366,6 +376,9 @@ func (s *shellSession) mapFiles(text string) {
 		real, err := filepath.EvalSymlinks(path)
 		if err != nil || real == path || !strings.HasPrefix(real, s.repo+string(filepath.Separator)) {
 			continue // not a file of the repository (the binary, a report)
+		}
+		if ext := filepath.Ext(rel); ext != ".yaml" && ext != ".yml" {
+			continue // kycsim reads where to send from YAML (profiles, scenarios) only
 		}
 		data, err := os.ReadFile(path)
 		if err != nil || bytes.IndexByte(data, 0) >= 0 || !loopbackPort.Match(data) {
