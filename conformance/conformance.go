@@ -358,6 +358,9 @@ func (rs *runState) watch(d *delivery.Dispatcher) *delivery.Dispatcher {
 func (rs *runState) attempted(a delivery.Attempt) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	if a.Capacity {
+		return // the target was short of room for kycsim's load: it did answer others
+	}
 	if a.GotAnswer() {
 		rs.unanswered, rs.answered = 0, true
 		rs.target.observe(a)

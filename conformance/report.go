@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -348,7 +349,7 @@ func Exchange(a delivery.Attempt) string {
 		fmt.Fprintf(&b, "< error: %s\n", line(a.Err))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "< %d %s (%s)\n", a.Status, http.StatusText(a.Status), a.Latency.Round(time.Microsecond))
+	fmt.Fprintf(&b, "< %d %s (%s)\n", a.Status, http.StatusText(a.Status), FormatLatency(a.Latency))
 	writeHeaders(&b, "< ", a.ResponseHeader)
 	b.WriteString("<\n")
 	writeBody(&b, "< ", a.ResponseBody)
@@ -479,7 +480,7 @@ func WriteSummary(w io.Writer, r *Report) {
 	}
 	if l.Count > 0 {
 		fmt.Fprintf(w, "answer latency over %d attempts: p50 %s, p90 %s, p99 %s, max %s\n", l.Count,
-			l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Max.Round(time.Microsecond))
+			FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.Max))
 	}
 }
 
@@ -489,4 +490,33 @@ func WriteText(w io.Writer, r *Report, st TextStyle) {
 		WriteCase(w, c, st)
 	}
 	WriteSummary(w, r)
+}
+
+// FormatLatency writes an answer latency for people: three significant
+// digits at most, in µs, ms or s (1.64ms, 13.7ms, 850µs, 11s), never the
+// nanosecond tail a Duration prints (1.641698ms).
+func FormatLatency(d time.Duration) string {
+	unit, scale := "s", float64(time.Second)
+	switch {
+	case d < time.Millisecond:
+		unit, scale = "µs", float64(time.Microsecond)
+	case d < time.Second:
+		unit, scale = "ms", float64(time.Millisecond)
+	}
+	v := float64(d) / scale
+	digits := 0
+	switch {
+	case v < 10:
+		digits = 2
+	case v < 100:
+		digits = 1
+	}
+	if unit == "µs" {
+		digits = 0
+	}
+	out := strconv.FormatFloat(v, 'f', digits, 64)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	return out + unit
 }

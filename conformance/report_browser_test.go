@@ -221,6 +221,55 @@ function measure(f) {
 <iframe src="%s" width="%d" height="800" onload="measure(this)"></iframe></body></html>
 `
 
+// layoutHarness loads a report in a frame of a given size and records
+// where things landed: the first failure and the latency section (from
+// the top of the frame), the chart on show and its deadline line (their
+// right edges), and into how many line boxes each "{subject}" of the
+// settings fell.
+const layoutHarness = `<!DOCTYPE html><html><head><meta charset="utf-8"><script>
+function measure(f) {
+  var r = document.getElementById("result"), d = f.contentDocument;
+  if (!d) { r.setAttribute("data-error", "no access to the frame"); return; }
+  r.setAttribute("data-scroll-width", d.documentElement.scrollWidth);
+  r.setAttribute("data-client-width", d.documentElement.clientWidth);
+  var fail = d.querySelector("article.case.fail");
+  r.setAttribute("data-first-failure-top", fail ? Math.round(fail.getBoundingClientRect().top) : -1);
+  r.setAttribute("data-chart-top", Math.round(d.getElementById("latency-section").getBoundingClientRect().top));
+  var shown = [];
+  d.querySelectorAll(".chart").forEach(function (c) { if (c.offsetParent !== null) shown.push(c); });
+  r.setAttribute("data-charts-shown", shown.length);
+  if (shown.length == 1) {
+    var svg = shown[0].querySelector("svg"), line = svg.querySelector("line.deadline"), label = svg.querySelector("text.deadline-label");
+    r.setAttribute("data-chart-id", svg.id);
+    r.setAttribute("data-chart-right", Math.round(svg.getBoundingClientRect().right));
+    r.setAttribute("data-deadline-right", line ? Math.round(line.getBoundingClientRect().right) : -1);
+    r.setAttribute("data-deadline-label-left", label ? Math.round(label.getBoundingClientRect().left) : -1);
+    r.setAttribute("data-chart-font", label ? Math.round(label.getBoundingClientRect().height) : -1);
+  }
+  var lines = [], w = d.createTreeWalker(d.querySelector(".settings"), NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    var n = w.currentNode, i = n.data.indexOf("{subject}");
+    if (i < 0) continue;
+    var rg = d.createRange(); rg.setStart(n, i); rg.setEnd(n, i + 9);
+    lines.push(rg.getClientRects().length);
+  }
+  r.setAttribute("data-subject-lines", lines.join(","));
+}
+</script></head><body style="margin:0"><p id="result"></p>
+<iframe src="%s" width="%d" height="%d" style="border:0;display:block" onload="measure(this)"></iframe></body></html>
+`
+
+// realReport is the test report with the settings a real run shows, so
+// that the page's header is as long as a user sees it.
+func realReport() *Report {
+	rep := htmlReport()
+	rep.Settings = map[string]string{"content-policy": "either", "enforce": "MUST", "fetches.sumsub": "false", "fetches.jumio-kyx": "false",
+		"foreign-source": "127.0.0.2", "handles.sumsub": "applicantReviewed", "handles.jumio-kyx": "(every message)", "parallel": "8",
+		"probe": "http://127.0.0.1:9000/_probe/{subject}", "quiet": "500ms", "secret": "(set)", "seed": "13412217527833573150",
+		"settle": "2s", "source-mode": "direct", "time-scale": "0.0001"}
+	return rep
+}
+
 func TestHTMLInChromium(t *testing.T) {
 	bin, err := findChromium()
 	if p := os.Getenv("KYCSIM_CHROMIUM"); p != "" {
@@ -245,6 +294,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	report := writeHTML(t, htmlReport())
 	write("report.html", report)
+	write("report-real.html", writeHTML(t, realReport()))
 
 	t.Run("screenshots", func(t *testing.T) {
 		for _, s := range []struct {
@@ -255,8 +305,64 @@ func TestHTMLInChromium(t *testing.T) {
 			{"report-375x800.png", "", 375, 800},
 			{"report-failed-1280x2000.png", "#filter=failed", 1280, 2000},
 			{"report-failed-375x3000.png", "#filter=failed", 375, 3000},
+			{"report-real-1280x800.png", "", 1280, 800},
+			{"report-real-375x800.png", "", 375, 800},
+			{"report-real-failed-375x2600.png", "#filter=failed", 375, 2600},
 		} {
-			t.Logf("screenshot %s", b.screenshot(t, b.url("report.html", s.rest), s.file, s.w, s.h))
+			page := "report.html"
+			if strings.HasPrefix(s.file, "report-real") {
+				page = "report-real.html"
+			}
+			t.Logf("screenshot %s", b.screenshot(t, b.url(page, s.rest), s.file, s.w, s.h))
+		}
+	})
+
+	// At 1280x800 the first failure shows on the first screen, before the
+	// latency chart; at 375 px the chart on show fits, its deadline in
+	// sight, and the settings keep {subject} on one line.
+	t.Run("layout", func(t *testing.T) {
+		for _, sz := range []struct{ w, h int }{{1280, 800}, {375, 800}} {
+			name := fmt.Sprintf("layout-%d.html", sz.w)
+			write(name, fmt.Appendf(nil, layoutHarness, "report-real.html", sz.w, sz.h))
+			r := byID(b.dom(t, b.url(name, ""), "--allow-file-access-from-files"), "result")
+			num := func(k string) int {
+				n, err := strconv.Atoi(r.Attr[k])
+				if err != nil {
+					t.Fatalf("%dx%d: no %s: %v", sz.w, sz.h, k, r.Attr)
+				}
+				return n
+			}
+			cw := num("data-client-width")
+			if sw := num("data-scroll-width"); sw > cw {
+				t.Errorf("%d px: the page is %d px wide: it scrolls sideways", sz.w, sw)
+			}
+			if top, chart := num("data-first-failure-top"), num("data-chart-top"); top < 0 || top >= chart {
+				t.Errorf("%d px: the first failure is at %d px, the latency chart at %d px: want the failure first", sz.w, top, chart)
+			} else if sz.w == 1280 && top > sz.h-60 {
+				t.Errorf("1280x800: the first failure starts at %d px, below the first screen", top)
+			}
+			if n := num("data-charts-shown"); n != 1 {
+				t.Fatalf("%d px: %d charts on show, want 1", sz.w, n)
+			}
+			want := "latency"
+			if sz.w < 600 {
+				want = "latency-narrow"
+			}
+			if id := r.Attr["data-chart-id"]; id != want {
+				t.Errorf("%d px: chart %q on show, want %q", sz.w, id, want)
+			}
+			if right := num("data-chart-right"); right > cw {
+				t.Errorf("%d px: the chart ends at %d px, past the %d px viewport", sz.w, right, cw)
+			}
+			if right, left := num("data-deadline-right"), num("data-deadline-label-left"); right < 0 || right > cw || left < 0 {
+				t.Errorf("%d px: the deadline line ends at %d px and its label starts at %d px: want both in the %d px viewport", sz.w, right, left, cw)
+			}
+			if font := num("data-chart-font"); font < 10 {
+				t.Errorf("%d px: the chart's text is %d px high: too small to read", sz.w, font)
+			}
+			if lines := r.Attr["data-subject-lines"]; lines == "" || strings.Trim(lines, "1,") != "" {
+				t.Errorf("%d px: {subject} in the settings falls into %q line boxes, want 1", sz.w, lines)
+			}
 		}
 	})
 
@@ -379,7 +485,7 @@ func TestHTMLInChromium(t *testing.T) {
 					t.Errorf("the receiver's <%s %v> is in the DOM", e.Name, e.Attr)
 				}
 			case "svg":
-				if e.Attr["id"] != "latency" {
+				if e.Attr["id"] != "latency" && e.Attr["id"] != "latency-narrow" {
 					t.Errorf("the receiver's <svg %v> is in the DOM", e.Attr)
 				}
 			case "body":

@@ -53,8 +53,10 @@ type htmlView struct {
 	Passed, Failed, Skipped     int
 	Total, Unobserved, NoAnswer int
 	Latency                     Latencies
-	Chart                       *htmlChart
-	Groups                      []htmlGroup
+	// Chart is the latency chart for wide screens, Narrow the same
+	// laid out for a phone's width (one shows, by the page's style).
+	Chart, Narrow *htmlChart
+	Groups        []htmlGroup
 }
 
 type htmlPair struct{ Name, Value string }
@@ -97,7 +99,8 @@ func newHTMLView(r *Report) htmlView {
 	for _, k := range sortedKeys(r.Settings) {
 		v.Settings = append(v.Settings, htmlPair{line(k), line(r.Settings[k])})
 	}
-	v.Chart, v.NoAnswer = newHTMLChart(r)
+	v.Chart, v.NoAnswer = newHTMLChart(r, chartWide)
+	v.Narrow, _ = newHTMLChart(r, chartNarrow)
 	for _, c := range r.Capacity {
 		v.Capacity = append(v.Capacity, line(c.String()))
 	}
@@ -252,6 +255,7 @@ func markFields(evidence string, fields []string) ([]htmlSpan, []string) {
 // of answer latency, one stacked series per product, and a line at each
 // vendor answer deadline. Coordinates are in the SVG's viewBox.
 type htmlChart struct {
+	ID                       string // the svg element's id
 	Width, Height            float64
 	Left, Right, Top, Bottom float64
 	Bars                     []htmlBar
@@ -287,9 +291,17 @@ type htmlLegend struct {
 // the first bucket.
 const chartFloor = 100 * time.Microsecond
 
-// newHTMLChart lays out the latency chart, nil when no attempt was made,
-// and counts the attempts that got no answer.
-func newHTMLChart(r *Report) (*htmlChart, int) {
+// The latency chart's widths in its viewBox: chartWide for screens wider
+// than a phone, chartNarrow for a phone (375 px), where the text keeps its
+// size and the deadline stays in sight instead of off to the side.
+const (
+	chartWide   = 720
+	chartNarrow = 360
+)
+
+// newHTMLChart lays out the latency chart at a width, nil when no attempt
+// was made, and counts the attempts that got no answer.
+func newHTMLChart(r *Report, width float64) (*htmlChart, int) {
 	type series struct {
 		product  string
 		lat      []time.Duration
@@ -338,7 +350,10 @@ func newHTMLChart(r *Report) (*htmlChart, int) {
 	for edges[len(edges)-1] <= top {
 		edges = append(edges, next125(edges[len(edges)-1]))
 	}
-	ch := &htmlChart{Width: 720, Height: 290, Left: 64, Right: 704, Top: 16, Bottom: 236}
+	ch := &htmlChart{ID: "latency", Width: width, Height: 290, Left: 64, Right: width - 16, Top: 16, Bottom: 236}
+	if width < chartWide {
+		ch.ID, ch.Left = "latency-narrow", 52
+	}
 	lo, hi := math.Log10(float64(edges[0])), math.Log10(float64(edges[len(edges)-1]))
 	x := func(d time.Duration) float64 {
 		v := math.Log10(float64(max(d, edges[0])))
@@ -542,6 +557,12 @@ var htmlCSP = func() string {
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"half": func(a, b float64) float64 { return (a + b) / 2 },
+	"lat":  FormatLatency,
+	// breakable lets a long setting wrap after a slash (URLs, paths)
+	// rather than inside a word such as {subject}.
+	"breakable": func(v string) template.HTML {
+		return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(v), "/", "/<wbr>"))
+	},
 }).Parse(strings.Replace(htmlTemplate, "{{/*CSP*/}}", htmlCSP, 1)))
 
 // htmlTemplate is the page; {{/*CSP*/}} is replaced with htmlCSP (an
@@ -564,8 +585,10 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgrou
 .summary span{padding:3px 10px;border-radius:12px;background:#eef0f3}
 .summary .fail{background:#fde8e6}.summary .skip{background:#fdf5dc}.summary .pass{background:#e3f4e8}
 .gaveup{border-left:4px solid #b42318;background:#fde8e6;padding:6px 10px}
-.chart{overflow-x:auto;max-width:100%}
-.chart svg{display:block;width:100%;min-width:480px;height:auto;max-width:900px}
+.chart{max-width:100%}
+.chart svg{display:block;width:100%;height:auto;max-width:900px}
+.chart.narrow{display:none}
+.settings code{overflow-wrap:break-word;word-break:normal}
 .chart text{font:13px system-ui,sans-serif;fill:#333}
 .chart .axis{stroke:#555;stroke-width:1}.chart .grid{stroke:#e4e6ea;stroke-width:1}
 .chart .deadline{stroke:#b42318;stroke-width:2;stroke-dasharray:6 4}
@@ -594,33 +617,18 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgrou
 pre{margin:.4em 0;background:#f6f8fa;border:1px solid #e4e6ea;border-radius:4px;padding:8px;font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-height:40em;overflow-y:auto}
 mark{background:#ffe066;color:inherit;outline:1px solid #c9a400;border-radius:2px}
 summary{cursor:pointer;color:#0a58ca}
-@media (max-width:600px){body{padding:10px 12px;font-size:15px}h1{font-size:1.25em}.run span{display:block}}
+@media (max-width:600px){body{padding:10px 12px;font-size:15px}h1{font-size:1.25em}.run span{display:block}.chart.wide{display:none}.chart.narrow{display:block}}
 </style></head><body>
 <header>
 <h1>{{.Title}}</h1>
 {{if .Version}}<p class="run"><span>kycsim {{.Version}}</span></p>
 {{end}}{{range .Targets}}<p class="run target">target {{.Name}}: <code>{{.Value}}</code></p>
-{{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{.Value}}</code></span>{{end}}</p>
-{{end}}<p class="summary"><span>{{.Total}} cases</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span class="pass">{{.Passed}} passed</span><span>started {{.Started}}</span><span>took {{.Duration}}</span></p>
+{{end}}{{if .Settings}}<p class="run settings">settings: {{range .Settings}}<span><code>{{.Name}}={{breakable .Value}}</code></span>{{end}}</p>
+{{end}}<p class="summary"><span>{{.Total}} cases</span><span class="fail">{{.Failed}} failed</span><span class="skip">{{.Skipped}} skipped</span><span class="pass">{{.Passed}} passed</span><span>started {{.Started}}</span><span>took {{.Duration}}</span>{{if .Chart}}<span>answer latency p50 {{lat .Latency.P50}}, p99 {{lat .Latency.P99}} (chart after the cases)</span>{{end}}</p>
 {{if .Unobserved}}<p class="run">{{.Unobserved}} case(s) have effect checks that could not be observed (no probe): their answers were checked, their effects prove nothing.</p>
 {{end}}{{range .Capacity}}<p class="gaveup">capacity: {{.}}</p>
 {{end}}{{if .GaveUp}}<p class="gaveup">stopped early: {{.GaveUp}}</p>
 {{end}}</header>
-<section id="latency-section">
-<h2>Answer latency</h2>
-<p>{{.Latency.Count}} answers: p50 {{.Latency.P50}}, p90 {{.Latency.P90}}, p99 {{.Latency.P99}}, max {{.Latency.Max}}{{if .NoAnswer}}; {{.NoAnswer}} attempt(s) got no answer{{end}}</p>
-{{with .Chart}}<ul class="legend">{{range .Legend}}<li><i class="sw s{{.Series}}"></i>{{.Product}}: {{.Answers}} answer(s){{if .Missing}}, {{.Missing}} without{{end}} (deadline {{.Deadline}})</li>{{end}}<li><i class="deadline-key"></i>vendor answer deadline</li></ul>
-<div class="chart"><svg id="latency" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="histogram of answer latency per product, log scale, with the vendor answer deadlines">
-{{$c := .}}{{range .YTicks}}<line class="grid" x1="{{f1 $c.Left}}" x2="{{f1 $c.Right}}" y1="{{f1 .At}}" y2="{{f1 .At}}"/><text x="{{f1 $c.Left}}" dx="-6" y="{{f1 .At}}" dy="4" text-anchor="end">{{.Label}}</text>
-{{end}}{{range .XTicks}}<line class="grid" x1="{{f1 .At}}" x2="{{f1 .At}}" y1="{{f1 $c.Top}}" y2="{{f1 $c.Bottom}}"/><text x="{{f1 .At}}" y="{{f1 $c.Bottom}}" dy="18" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range .Bars}}<rect class="bar s{{.Series}}" x="{{f1 .X}}" y="{{f1 .Y}}" width="{{f1 .W}}" height="{{f1 .H}}"><title>{{.Title}}</title></rect>
-{{end}}<line class="axis" x1="{{f1 .Left}}" x2="{{f1 .Right}}" y1="{{f1 .Bottom}}" y2="{{f1 .Bottom}}"/><line class="axis" x1="{{f1 .Left}}" x2="{{f1 .Left}}" y1="{{f1 .Top}}" y2="{{f1 .Bottom}}"/>
-{{range .Deadlines}}<line class="deadline" x1="{{f1 .X}}" x2="{{f1 .X}}" y1="{{f1 $c.Top}}" y2="{{f1 $c.Bottom}}"><title>{{.Label}}</title></line><text class="deadline-label" x="{{f1 .X}}" dx="-6" y="{{f1 .LabelY}}" text-anchor="end">{{.Label}}</text>
-{{end}}<text x="{{f1 (half $c.Left $c.Right)}}" y="{{f1 $c.Height}}" dy="-6" text-anchor="middle">answer latency (ms, log scale)</text>
-<text transform="translate(16 {{f1 (half $c.Top $c.Bottom)}}) rotate(-90)" text-anchor="middle">attempts</text>
-</svg></div>
-{{else}}<p>No attempt was made.</p>
-{{end}}</section>
 <section id="cases">
 <h2>Cases</h2>
 <div id="filters" hidden><fieldset><legend>show</legend>
@@ -642,6 +650,21 @@ summary{cursor:pointer;color:#0a58ca}
 {{end}}</article>
 {{end}}</section>
 {{end}}</section>
+<section id="latency-section">
+<h2>Answer latency</h2>
+<p>{{.Latency.Count}} answers: p50 {{lat .Latency.P50}}, p90 {{lat .Latency.P90}}, p99 {{lat .Latency.P99}}, max {{lat .Latency.Max}}{{if .NoAnswer}}; {{.NoAnswer}} attempt(s) got no answer{{end}}</p>
+{{with .Chart}}<ul class="legend">{{range .Legend}}<li><i class="sw s{{.Series}}"></i>{{.Product}}: {{.Answers}} answer(s){{if .Missing}}, {{.Missing}} without{{end}} (deadline {{.Deadline}})</li>{{end}}<li><i class="deadline-key"></i>vendor answer deadline</li></ul>
+<div class="chart wide">{{template "svg" .}}</div>{{end}}{{with $.Narrow}}<div class="chart narrow">{{template "svg" .}}</div>{{end}}{{if not .Chart}}<p>No attempt was made.</p>
+{{end}}</section>
+{{define "svg"}}<svg id="{{.ID}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="histogram of answer latency per product, log scale, with the vendor answer deadlines">
+{{$c := .}}{{range .YTicks}}<line class="grid" x1="{{f1 $c.Left}}" x2="{{f1 $c.Right}}" y1="{{f1 .At}}" y2="{{f1 .At}}"/><text x="{{f1 $c.Left}}" dx="-6" y="{{f1 .At}}" dy="4" text-anchor="end">{{.Label}}</text>
+{{end}}{{range .XTicks}}<line class="grid" x1="{{f1 .At}}" x2="{{f1 .At}}" y1="{{f1 $c.Top}}" y2="{{f1 $c.Bottom}}"/><text x="{{f1 .At}}" y="{{f1 $c.Bottom}}" dy="18" text-anchor="middle">{{.Label}}</text>
+{{end}}{{range .Bars}}<rect class="bar s{{.Series}}" x="{{f1 .X}}" y="{{f1 .Y}}" width="{{f1 .W}}" height="{{f1 .H}}"><title>{{.Title}}</title></rect>
+{{end}}<line class="axis" x1="{{f1 .Left}}" x2="{{f1 .Right}}" y1="{{f1 .Bottom}}" y2="{{f1 .Bottom}}"/><line class="axis" x1="{{f1 .Left}}" x2="{{f1 .Left}}" y1="{{f1 .Top}}" y2="{{f1 .Bottom}}"/>
+{{range .Deadlines}}<line class="deadline" x1="{{f1 .X}}" x2="{{f1 .X}}" y1="{{f1 $c.Top}}" y2="{{f1 $c.Bottom}}"><title>{{.Label}}</title></line><text class="deadline-label" x="{{f1 .X}}" dx="-6" y="{{f1 .LabelY}}" text-anchor="end">{{.Label}}</text>
+{{end}}<text x="{{f1 (half $c.Left $c.Right)}}" y="{{f1 $c.Height}}" dy="-6" text-anchor="middle">answer latency (ms, log scale)</text>
+<text transform="translate(16 {{f1 (half $c.Top $c.Bottom)}}) rotate(-90)" text-anchor="middle">attempts</text>
+</svg>{{end}}
 <script>{{.Script}}</script>
 </body></html>
 `

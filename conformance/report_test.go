@@ -421,3 +421,18 @@ func TestHostileAnswer(t *testing.T) {
 		}
 	})
 }
+
+func TestFormatLatency(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{1641698 * time.Nanosecond, "1.64ms"}, {13676 * time.Microsecond, "13.7ms"}, {137 * time.Millisecond, "137ms"},
+		{850400 * time.Nanosecond, "850µs"}, {11 * time.Second, "11s"}, {2 * time.Millisecond, "2ms"},
+		{1500 * time.Millisecond, "1.5s"}, {0, "0µs"},
+	} {
+		if got := FormatLatency(tt.d); got != tt.want {
+			t.Errorf("FormatLatency(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}

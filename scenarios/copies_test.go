@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -47,5 +48,33 @@ func TestParallelIdenticalCopies(t *testing.T) {
 	_, err := Load("bad.yaml", []byte("product: sumsub\nname: bad\ndescription: bad.\nsteps:\n  - {send: applicantReviewed, id: a}\n  - parallel: {count: 2, redeliver: a, identical: true}\n"), cat)
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:6:") || !strings.Contains(err.Error(), "identical applies to {count: N, send: ...}") {
 		t.Errorf("identical on a redeliver: %v", err)
+	}
+}
+
+// TestProbeAnswerBounded: a probe that answers with megabytes of headers
+// fails the expectation with the reason instead of being read.
+func TestProbeAnswerBounded(t *testing.T) {
+	cat := catalog(t)
+	value := strings.Repeat("p", 8<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_probe/") {
+			for range 1000 {
+				w.Header().Add("X-Bomb", value)
+			}
+		}
+		w.Write([]byte(`{"events": 1, "status": "x"}`))
+	}))
+	defer srv.Close()
+	src := "product: sumsub\nname: probe\ndescription: probe.\nsteps:\n  - send: applicantReviewed\n  - expect: {events: 1, within: 100ms}\n"
+	sc, err := Load("probe.yaml", []byte(src), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := delivery.NewDispatcher(fixedClock{time.Date(2026, 5, 30, 12, 0, 0, 0, time.UTC)}, delivery.NewLog(nil))
+	defer d.Close()
+	res := Run(context.Background(), sc, Options{Catalog: cat, URLs: map[string]string{"sumsub": srv.URL}, Dispatcher: d, Secret: "s",
+		Probe: srv.URL + "/_probe/{subject}", Quiet: -1})
+	if res.Passed || !strings.Contains(pretty(res), "exceeded 65536 bytes") {
+		t.Errorf("a probe with 8 MB of headers: %s", pretty(res))
 	}
 }

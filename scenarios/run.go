@@ -59,7 +59,8 @@ type Options struct {
 	// (VendorBase); nil skips fetch expectations.
 	Vendor     *vendorapi.Server
 	VendorBase string
-	// Observer is the HTTP client for the probe (a 5 s timeout when nil).
+	// Observer is the HTTP client for the probe (defaultObserver when
+	// nil: a 5 s timeout, answer headers bounded).
 	Observer *http.Client
 	// Vars override the scenario's variables of the same name (a
 	// profile's foreign source address, say).
@@ -196,7 +197,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 	res := &Result{Scenario: sc.Name, Product: sc.Product, Passed: true}
 	r := &runner{sc: sc, opt: opt, sent: map[string]*sent{}, to: map[string][]string{}, variants: map[string][]event.Variant{}}
 	if r.opt.Observer == nil {
-		r.opt.Observer = &http.Client{Timeout: 5 * time.Second}
+		r.opt.Observer = defaultObserver
 	}
 	fail := func(msg string) {
 		res.Passed = false
@@ -924,8 +925,10 @@ func (r *runner) probe(ctx context.Context, subject string) (probeAnswer, error)
 		}
 		return r.probeAnswer(u, status, body)
 	}
-	if err := do(); err != nil || resp == nil {
-		return pa, err
+	// do reports connect errors only (for the capacity above); any other
+	// error of the request is in err.
+	if derr := do(); derr != nil || resp == nil {
+		return pa, cmp.Or(derr, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -948,6 +951,18 @@ func (r *runner) probeAnswer(u string, status int, b []byte) (probeAnswer, error
 		pa.Decision = nil // an empty decision is none
 	}
 	return pa, nil
+}
+
+// defaultObserver is the probe's client: a 5 s timeout, and answer
+// headers bounded as the dispatcher bounds them (a probe that answers
+// with megabytes of headers fails instead of being held in memory). One
+// client for every run, so that probe connections are reused.
+var defaultObserver = &http.Client{Timeout: 5 * time.Second, Transport: observerTransport()}
+
+func observerTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = delivery.MaxAnswerHeaderBytes
+	return t
 }
 
 // pollInterval is how often an expect step looks again.

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kycsim/kycsim/internal/editdistance"
 	"io"
 	"path"
 	"sort"
@@ -539,7 +540,7 @@ type UnknownError struct {
 
 // Error implements error.
 func (e *UnknownError) Error() string {
-	return fmt.Sprintf("unknown %s %q (known: %s)", e.What, e.Name, strings.Join(e.Known, ", "))
+	return fmt.Sprintf("unknown %s %q%s (known: %s)", e.What, e.Name, editdistance.DidYouMean(e.Name, e.Known), strings.Join(e.Known, ", "))
 }
 
 // Message returns a message of the product by name; the match is exact,

@@ -64,7 +64,7 @@ type conformCommand struct {
 	list, fetches, failFast bool
 	to, product, profile    string
 	text                    bool // --format text
-	handles                 listFlag
+	handles, enforce        listFlag
 	reports                 repeatFlag
 	replayDir               string
 	seed                    uint64
@@ -126,11 +126,12 @@ func (m *Main) parseConformFlags(args []string) (*conformCommand, error) {
 	fs.DurationVar(&st.settle, "settle", 2*time.Second, "how long to wait for the receiver's effects (probe, vendor API) to show")
 	fs.DurationVar(&st.quiet, "quiet", scenarios.DefaultQuiet, "how long every effect check must keep holding, so that background work is seen (raise it for an asynchronous receiver)")
 	fs.IntVar(&st.parallel, "parallel", conformance.DefaultParallel, "how many cases run at once")
-	fs.BoolVar(&st.allowSkips, "allow-skips", false, "pass even when enforced cases could not be observed (no probe)")
+	fs.BoolVar(&st.allowSkips, "allow-skips", false, "pass even when enforced cases have effect checks that could not be observed (no probe; their answers are checked all the same)")
 	fs.BoolVar(&c.failFast, "fail-fast", false, "start no case after the first failure (those running finish; the rest are reported skipped)")
 	fs.DurationVar(&st.wait, "wait", 0, "wait up to this long for the target to accept connections before starting (e.g. 30s in CI)")
 	fs.StringVar(&st.sourceMode, "source-mode", conformance.SourceDirect, "how the receiver learns a Jumio callback's source: direct (the peer address) or proxy (the last X-Forwarded-For entry)")
 	fs.StringVar(&c.profile, "profile", "", "a YAML profile: targets per product, secret, handles, policies, levels, case selection")
+	fs.Var(&c.enforce, "enforce", "the levels whose failures fail the run, comma-separated: MUST (the default) or MUST,SHOULD to be strict (wins over the profile's enforce)")
 	fs.Var(&c.reports, "report", "also write a report: FORMAT:PATH with FORMAT json, junit, html or text (repeatable)")
 	fs.Var((*listFlag)(&st.only), "only", "run only the cases whose id matches this glob (repeatable), e.g. 'sumsub.reject.*'")
 	fs.Var((*listFlag)(&st.skip), "skip", "skip the cases whose id matches this glob (repeatable)")
@@ -185,8 +186,26 @@ func olderName(fs *flag.FlagSet, name, older string, value *string, olderValue s
 
 // targets sets the products, URLs, handles and fetches: from the profile
 // (flags given on the command line winning over its other values), or
-// from --product, --to, --handles and --fetches.
+// from --product, --to, --handles and --fetches; then --enforce.
 func (c *conformCommand) targets(cat *spec.Catalog) error {
+	if err := c.fromProfileOrProduct(cat); err != nil {
+		return err
+	}
+	if len(c.enforce) > 0 {
+		c.st.enforced = map[string]bool{}
+		for _, l := range c.enforce {
+			l = strings.ToUpper(l)
+			if l != scenarios.LevelMust && l != scenarios.LevelShould {
+				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
+			}
+			c.st.enforced[l] = true
+		}
+	}
+	return nil
+}
+
+// fromProfileOrProduct reads the targets of the profile or of --product.
+func (c *conformCommand) fromProfileOrProduct(cat *spec.Catalog) error {
 	switch {
 	case c.profile != "":
 		if c.to != "" || c.product != "" || len(c.handles) > 0 || c.fetches {
@@ -293,7 +312,7 @@ func (m *Main) playConform(ctx context.Context, c *conformCommand, cat *spec.Cat
 			fmt.Fprint(m.Stdout, "\r\x1b[K")
 		}
 		conformance.WriteSummary(m.Stdout, rep)
-		for _, h := range hints(rep) {
+		for _, h := range hints(rep, st.secret != "") {
 			fmt.Fprintln(m.Stdout, "hint: "+safetext.TerminalLine(h))
 		}
 	} else if err := conformance.WriteJSON(m.Stdout, rep); err != nil {
@@ -480,7 +499,7 @@ func (st *conformSettings) targetFlag() string {
 }
 
 // hints are the advice a run's results call for.
-func hints(rep *conformance.Report) []string {
+func hints(rep *conformance.Report, secret bool) []string {
 	var out []string
 	// A misdirected run ends with its diagnosis as the error; the
 	// other hints would be about the wrong place.
@@ -509,7 +528,9 @@ func hints(rep *conformance.Report) []string {
 			}
 		}
 	}
-	if signed > 0 && refused == signed {
+	if signed > 0 && refused == signed && !secret {
+		out = append(out, "every Sumsub webhook got 401, and no secret was given (--secret, $"+secretFromEnv+", or secret/secret-env in a profile), so they went unsigned: give the webhook secret your receiver checks")
+	} else if signed > 0 && refused == signed {
 		out = append(out, "every correctly signed webhook got 401: check that --secret is the webhook's secret (Sumsub dashboard, webhook settings), not the API app token's secret")
 	}
 	if n := rep.Incomplete(map[string]bool{scenarios.LevelMust: true, scenarios.LevelShould: true}); n > 0 {

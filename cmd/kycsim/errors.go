@@ -39,7 +39,7 @@ func usageErrorf(format string, args ...any) error {
 type capacityError struct{ n int }
 
 func (e *capacityError) Error() string {
-	return fmt.Sprintf("capacity: %d case(s) not judged: the target had no room for kycsim's requests, even after kycsim lowered its concurrency (see the capacity finding)", e.n)
+	return fmt.Sprintf("capacity: %d case(s) or scenario(s) not judged: the target had no room for kycsim's requests, even after kycsim lowered its concurrency (see the capacity finding)", e.n)
 }
 
 // failedError says a check failed; what failed was already printed.

@@ -158,3 +158,12 @@ func FuzzParseDelays(f *testing.F) {
 		}
 	})
 }
+
+// TestTrimFloat: small rates keep their significant digits.
+func TestTrimFloat(t *testing.T) {
+	for v, want := range map[float64]string{2000: "2000", 12.345: "12.3", 1: "1.0", 0: "0.0", 1.0 / 3600: "0.00028", 0.5: "0.5"} {
+		if got := trimFloat(v); got != want {
+			t.Errorf("trimFloat(%g) = %q, want %q", v, got, want)
+		}
+	}
+}

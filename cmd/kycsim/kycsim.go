@@ -129,7 +129,13 @@ func (m *Main) newFlagSet(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("kycsim "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: kycsim %s\n\nFlags:\n", usage)
+		fmt.Fprintf(m.Stderr, "Usage: kycsim %s\n", usage)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			return // no "Flags:" heading over nothing
+		}
+		fmt.Fprint(m.Stderr, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs

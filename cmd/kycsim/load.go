@@ -29,7 +29,7 @@ import (
 type loadFlags struct {
 	to, secret, alg, rate, duplicates, stale, probe, formatName, sandboxMode, vendorBase, from string
 	scenarios, headers                                                                         listFlag
-	duration, connectTimeout, answerTimeout, probeSettle                                       time.Duration
+	duration, connectTimeout, answerTimeout, probeSettle, slack                                time.Duration
 	maxRequests                                                                                int64
 	connections, probeSample, precision                                                        int
 	timeScale                                                                                  float64
@@ -43,6 +43,7 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	fs.StringVar(&f.rate, "rate", "", "arrivals per second (\"2000\", \"2000/s\", \"300/m\"), or \"max\": as fast as the connections allow (required)")
 	fs.DurationVar(&f.duration, "duration", 0, "how long arrivals are planned for (default 10s unless --max-requests is given)")
 	fs.Int64Var(&f.maxRequests, "max-requests", 0, "plan at most this many arrivals (callbacks, or sessions with --scenario)")
+	fs.DurationVar(&f.slack, "slack", load.DefaultSlack, "how late an arrival may still start before it counts as missed: raise it (e.g. 50ms) on a busy machine, where kycsim itself is paused for CPU; latency is measured from the planned start whatever it is")
 	fs.IntVar(&f.connections, "connections", load.DefaultConnections, "at most this many requests (or sessions) in flight; an arrival that finds them all busy is missed and reported")
 	fs.StringVar(&f.secret, "secret", "", "Sumsub webhook secret to sign with (default: $"+secretFromEnv+"; none sends unsigned)")
 	fs.StringVar(&f.alg, "alg", string(signing.SHA256), "Sumsub digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
@@ -55,7 +56,7 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 	fs.Var(&f.scenarios, "scenario", "play this scenario (a built-in name or a file) as one session per arrival (repeatable: sessions take turns)")
 	fs.Float64Var(&f.timeScale, "time-scale", defaultTimeScale, "with --scenario: multiply the scenarios' waits and retry delays by this factor")
 	fs.IntVar(&f.precision, "precision", 3, "Jumio timestamps: millisecond digits, 0 to 3")
-	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" or \"string\" (default: as the vendor's examples)")
+	fs.StringVar(&f.sandboxMode, "sandbox-mode", "", "Sumsub sandboxMode as \"bool\" (default: as the attribute table and real deliveries) or \"string\" (as most of the vendor's examples)")
 	fs.StringVar(&f.vendorBase, "vendor-base", "", "base URL of the vendor API that hrefs and image URLs point at")
 	fs.Var(&f.headers, "header", "extra header \"Name: value\" (repeatable)")
 	fs.StringVar(&f.from, "from", "", "bind the source address (a loopback address, e.g. 127.0.0.2)")
@@ -195,7 +196,7 @@ func (m *Main) loadCallbacks(ctx context.Context, cat *spec.Catalog, f *loadFlag
 		Target: target, Template: tmpl, Stale: staleTmpl,
 		Rate: rate, Duration: f.duration, MaxRequests: f.maxRequests,
 		Duplicates: dup, StaleShare: stale,
-		Probe: f.probe, ProbeSample: f.probeSample, ProbeSettle: f.probeSettle,
+		Probe: f.probe, ProbeSample: f.probeSample, ProbeSettle: f.probeSettle, Slack: f.slack,
 	}
 	stop := m.progress(&cfg.OnProgress)
 	sum, err := load.Run(ctx, cfg)
@@ -300,7 +301,7 @@ func (m *Main) loadSessions(ctx context.Context, cat *spec.Catalog, f *loadFlags
 			}
 		}()
 	}
-	sched := load.Schedule{Rate: rate, Duration: f.duration, Max: f.maxRequests}
+	sched := load.Schedule{Rate: rate, Duration: f.duration, Max: f.maxRequests, Slack: f.slack}
 	tally := sched.Run(ctx, load.RealClock(), func(t load.Ticket) bool {
 		if inflight.Load() >= limit {
 			return false
@@ -332,7 +333,7 @@ func (m *Main) loadSessions(ctx context.Context, cat *spec.Catalog, f *loadFlags
 		Product: product, Target: f.to, Rate: rate, Connections: f.connections,
 		Duration: f.duration, MaxRequests: f.maxRequests, Elapsed: time.Since(start),
 		Interrupted: ctx.Err() != nil || tally.Interrupted, Planned: tally.Planned,
-		Missed: load.Missed{Busy: tally.Busy, Behind: tally.Behind}, Sessions: sess,
+		Missed: load.Missed{Busy: tally.Busy, Behind: tally.Behind}, Sessions: sess, Slack: f.slack,
 	}
 	if tally.Span > 0 {
 		sum.Achieved = float64(tally.Started) / tally.Span.Seconds()
@@ -464,10 +465,10 @@ func printLoadSummary(w io.Writer, s *load.Summary) {
 			fmt.Fprintf(w, "             %d found all %d connections busy: the receiver answers slower than rate × connections allows; raise --connections\n", s.Missed.Busy, s.Connections)
 		}
 		if s.Missed.Behind > 0 {
-			fmt.Fprintf(w, "             %d came due while kycsim ran more than %s late (short of CPU?): lower the rate\n", s.Missed.Behind, load.DefaultSlack)
+			fmt.Fprintf(w, "             %d came due while kycsim ran more than %s late (short of CPU?): lower the rate, or raise --slack on a busy machine\n", s.Missed.Behind, s.SlackOrDefault())
 		}
 	} else if s.Rate > 0 && s.Sessions != nil {
-		fmt.Fprintf(w, "             every session started on time (within %s)\n", load.DefaultSlack)
+		fmt.Fprintf(w, "             every session started on time (within %s)\n", s.SlackOrDefault())
 	} else if s.Rate > 0 && s.StartLag.Count > 0 {
 		fmt.Fprintf(w, "             every arrival started on time: start lag p99 %s, max %s\n", ms(s.StartLag.P99), ms(s.StartLag.Max))
 	}

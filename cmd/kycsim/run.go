@@ -180,6 +180,9 @@ func (m *Main) runRun(ctx context.Context, args []string) error {
 	if _, failed, _ := rep.Counts(); failed > 0 {
 		return &failedError{what: fmt.Sprintf("%d scenario(s) failed", failed)}
 	}
+	if n := rep.CapacityLost(); n > 0 {
+		return &capacityError{n: n}
+	}
 	return nil
 }
 

@@ -47,6 +47,11 @@ func (m *Main) runScenarios(ctx context.Context, args []string) error {
 		Tags        []string `json:"tags"`
 		Description string   `json:"description"`
 	}
+	if *tag != "" {
+		if err := checkTags(selection{tags: []string{*tag}}, lib); err != nil {
+			return err
+		}
+	}
 	var list []entry
 	for _, sc := range lib {
 		if (*tag != "" && !sc.HasTag(*tag)) || (*product != "" && sc.Product != *product) {

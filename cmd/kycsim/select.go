@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/kycsim/kycsim/internal/editdistance"
 	"io/fs"
 	"os"
 	"path"
@@ -91,7 +92,11 @@ func resolveArg(cat *spec.Catalog, lib []*scenarios.Scenario, a string) ([]*scen
 	info, err := os.Stat(a)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && !isYAMLName(a):
-		return nil, usageErrorf("%q is neither a built-in scenario (see 'kycsim scenarios'), a file, a directory nor a glob", a)
+		names := make([]string, len(lib))
+		for i, sc := range lib {
+			names[i] = sc.Name
+		}
+		return nil, usageErrorf("%q is neither a built-in scenario (see 'kycsim scenarios'), a file, a directory nor a glob%s", a, editdistance.DidYouMean(a, names))
 	case err != nil:
 		return nil, usageErrorf("%v", err)
 	case info.IsDir():
@@ -209,8 +214,12 @@ func isYAMLName(name string) bool {
 // a typo, and would select nothing or skip nothing without a word.
 func checkTags(sel selection, all []*scenarios.Scenario) error {
 	known := map[string]bool{}
+	var names []string
 	for _, sc := range all {
 		for _, t := range sc.Tags {
+			if !known[t] {
+				names = append(names, t)
+			}
 			known[t] = true
 		}
 	}
@@ -220,7 +229,7 @@ func checkTags(sel selection, all []*scenarios.Scenario) error {
 	}{{"--tag", sel.tags}, {"--skip-tag", sel.skipTags}} {
 		for _, t := range f.tags {
 			if !known[t] {
-				return usageErrorf("%s %q: no scenario carries this tag (see 'kycsim scenarios')", f.name, t)
+				return usageErrorf("%s %q: no scenario carries this tag%s (see 'kycsim scenarios')", f.name, t, editdistance.DidYouMean(t, names))
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -39,7 +40,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on (loopback unless you say otherwise; another address needs --control-token)")
 	dbPath := fs.String("db", "kycsim-sandbox.db", "SQLite database file for the sandbox's state and outbox (:memory: keeps nothing)")
 	scale := fs.Float64("time-scale", 1, "sandbox clock speed: multiply retry delays, token lifetimes and session timeouts by this factor (0.001: an hour in 3.6 s)")
-	publicURL := fs.String("public-url", "", "base URL the sandbox is reached at, for web.href, redirectUrl and callback hrefs (default: http://ADDR)")
+	publicURL := fs.String("public-url", "", "base URL people's browsers reach the sandbox at, for web.href, redirectUrl and WebSDK links (default: http://ADDR)")
+	internalURL := fs.String("internal-url", "", "base URL receivers reach the sandbox at, for the hrefs and image URLs inside callbacks (default: --public-url)")
 	webhookSecret := fs.String("webhook-secret", "", "Sumsub webhook secret the sandbox signs with (default: $"+secretFromEnv+", else "+defaultWebhookSecret+")")
 	webhookAlg := fs.String("webhook-alg", string(signing.SHA256), "Sumsub webhook digest algorithm: HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX")
 	appToken := fs.String("sumsub-app-token", defaultSumsubAppToken, "Sumsub app token the API accepts")
@@ -96,6 +98,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			secretNote = "(from $" + secretFromEnv + ")"
 		}
 	}
+	for flag, u := range map[string]string{"public-url": *publicURL, "internal-url": *internalURL} {
+		if pu, err := url.Parse(u); u != "" && (err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
+			return usageErrorf("--%s %q: want an absolute http(s) URL", flag, u)
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return usageErrorf("--addr: %v", err)
@@ -124,7 +131,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	in, err := sandboxapi.Open(ctx, sandboxapi.Options{
 		DB: *dbPath, TimeScale: *scale, Workers: *workers,
 		Config: sandboxapi.Config{
-			Catalog: cat, Planner: planner, PublicURL: base,
+			Catalog: cat, Planner: planner, PublicURL: base, InternalURL: *internalURL,
 			JumioClientID: clientID, JumioClientSecret: clientSecret,
 			SumsubAppToken: *appToken, SumsubSecretKey: *secretKey, SumsubCreateStatus: *createStatus,
 			Webhooks: hooks, WebhookSecret: secret, WebhookAlg: alg,

@@ -11,14 +11,16 @@ import (
 	"github.com/kycsim/kycsim/spec"
 )
 
-const validateUsage = `validate --product P [--message M] [--level vendor|strict] [--format text|json]
-                [--content-type json|form|MEDIA-TYPE] [--http] [--asyncapi FILE] FILE|- ...
+const validateUsage = `validate (--product P | --asyncapi FILE [--product P]) [--message M] [--level vendor|strict]
+                [--format text|json] [--content-type json|form|MEDIA-TYPE] [--http] FILE|- ...
 
 Validates callback payloads (JSON or form-urlencoded, detected unless
 --content-type says) against the vendor contract. The message is told from
 the payload unless --message names it. With --http each input is a whole
 HTTP/1.1 request (request line, headers, body), and the method and
-Content-Type are checked too.
+Content-Type are checked too. With --asyncapi the payloads are validated
+against your own AsyncAPI 2.x document, whose product is the default
+--product.
 
 Exit codes: 0 every payload is valid, 1 one is not, 2 usage error.`
 
@@ -30,7 +32,7 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	outFormat := fs.String("format", "text", "output: text or json (one JSON object per input, a line each)")
 	contentType := fs.String("content-type", "", "json, form, or a media type; detected from the body when empty")
 	asHTTP := fs.Bool("http", false, "each input is a raw HTTP request; check method and Content-Type too")
-	asyncapiFile := fs.String("asyncapi", "", "an AsyncAPI 2.x document to validate against (adds a product)")
+	asyncapiFile := fs.String("asyncapi", "", "an AsyncAPI 2.x document to validate against (adds a product, which --product then defaults to)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err

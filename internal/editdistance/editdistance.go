@@ -2,6 +2,11 @@
 // "did you mean" suggestions.
 package editdistance
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Max is what Distance returns for a string longer than 64 bytes: such
 // strings are not names worth suggesting for.
 const Max = 64
@@ -28,4 +33,27 @@ func Distance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// Nearest returns the known name closest to name, compared without case,
+// when it is close enough to be the one meant (at most 2 edits, or a
+// quarter of the name's length for longer names), and "" otherwise. Ties
+// go to the first known name.
+func Nearest(name string, known []string) string {
+	best, bestD := "", max(2, len(name)/4)+1
+	for _, k := range known {
+		if d := Distance(strings.ToLower(name), strings.ToLower(k)); d < bestD && d < len(k) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// DidYouMean is "; did you mean "X"?" for the known name nearest to name,
+// or "" when none is close.
+func DidYouMean(name string, known []string) string {
+	if n := Nearest(name, known); n != "" && n != name {
+		return fmt.Sprintf("; did you mean %q?", n)
+	}
+	return ""
 }

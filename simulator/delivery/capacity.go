@@ -23,6 +23,12 @@ import (
 // its budget runs out. A connection refused with nothing else in flight
 // is the target's answer and is reported as it is.
 //
+// A host starts with InitialSlots slots, and gets one more with every
+// answer until the first connection it has no room for (unlimited past
+// MaxSlots): a burst at the start of a run cannot bury a small server
+// under more connections than it ever saw, while a server with room
+// soon takes everything at once.
+//
 // A Capacity is safe for concurrent use; the zero value is not usable,
 // use NewCapacity.
 type Capacity struct {
@@ -38,9 +44,17 @@ type Capacity struct {
 // when its connections are refused for want of capacity.
 const DefaultCapacityBudget = 30 * time.Second
 
+// InitialSlots is how many requests a host takes at once to begin with;
+// past MaxSlots, while it has never run out of room, it takes any number.
+const (
+	InitialSlots = 16
+	MaxSlots     = 256
+)
+
 // hostSlots is the state of one host.
 type hostSlots struct {
 	limit    int           // slots; 0 is unlimited
+	short    bool          // the host ran out of room once: its slots no longer grow
 	inFlight int           // slots held
 	freed    chan struct{} // closed (and replaced) when a slot is freed or the limit changes
 
@@ -58,7 +72,7 @@ func NewCapacity() *Capacity { return &Capacity{hosts: map[string]*hostSlots{}} 
 func (c *Capacity) host(h string) *hostSlots {
 	hs := c.hosts[h]
 	if hs == nil {
-		hs = &hostSlots{freed: make(chan struct{})}
+		hs = &hostSlots{limit: InitialSlots, freed: make(chan struct{})}
 		c.hosts[h] = hs
 	}
 	return hs
@@ -100,17 +114,25 @@ func (c *Capacity) acquire(ctx context.Context, h string, deadline time.Time) (i
 
 // release frees a slot of the host. failedWith, when > 1, is the number of
 // requests in flight when this one got no connection: the host's limit
-// drops to half of it (at least one).
-func (c *Capacity) release(h string, failedWith int, err string) {
+// drops to half of it (at least one), and grows no more. answered says
+// the request got an answer: the limit of a host that never ran out of
+// room grows by one.
+func (c *Capacity) release(h string, failedWith int, err string, answered bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hs := c.host(h)
 	hs.inFlight--
-	if failedWith > 1 {
+	switch {
+	case failedWith > 1:
+		hs.short = true
 		hs.refusedAt = max(hs.refusedAt, failedWith)
 		hs.lastErr = err
 		if limit := max(1, failedWith/2); hs.limit == 0 || limit < hs.limit {
 			hs.limit = limit
+		}
+	case answered && !hs.short && hs.limit > 0:
+		if hs.limit++; hs.limit > MaxSlots {
+			hs.limit = 0
 		}
 	}
 	close(hs.freed)
@@ -169,14 +191,14 @@ func (c *Capacity) Do(ctx context.Context, host string, try func() error) (reque
 				hs.lost++
 			}
 			c.mu.Unlock()
-			c.release(host, 0, "")
+			c.release(host, 0, "", false)
 			return requeued, short, nil
 		}
 		failedWith, msg := 0, ""
 		if cerr != nil && n > 1 {
 			failedWith, msg = n, cerr.Error()
 		}
-		c.release(host, failedWith, msg)
+		c.release(host, failedWith, msg, cerr == nil)
 		if failedWith == 0 {
 			return requeued, false, nil
 		}

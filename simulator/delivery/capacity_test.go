@@ -137,3 +137,40 @@ func TestCapacityNoAnswerWhileShort(t *testing.T) {
 		t.Errorf("no answer while short: requeued %d, lost %v, %d calls, err %v; want lost after one call", requeued, lost, calls, err)
 	}
 }
+
+// TestCapacitySlotsGrow: a host starts with InitialSlots, gets one more
+// with every answer until it has taken MaxSlots (then any number), and
+// grows no more once it ran out of room.
+func TestCapacitySlotsGrow(t *testing.T) {
+	c := NewCapacity()
+	limit := func(h string) int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.host(h).limit
+	}
+	if got := limit("a:1"); got != InitialSlots {
+		t.Fatalf("initial limit %d, want %d", got, InitialSlots)
+	}
+	ok := func() error { return nil }
+	for range 3 {
+		c.Do(context.Background(), "a:1", ok)
+	}
+	if got := limit("a:1"); got != InitialSlots+3 {
+		t.Errorf("after 3 answers: limit %d, want %d", got, InitialSlots+3)
+	}
+	for range MaxSlots {
+		c.Do(context.Background(), "a:1", ok)
+	}
+	if got := limit("a:1"); got != 0 {
+		t.Errorf("past MaxSlots: limit %d, want 0 (unlimited)", got)
+	}
+	c.release("b:1", 0, "", false) // make b:1 known
+	c.mu.Lock()
+	c.host("b:1").inFlight = 1
+	c.mu.Unlock()
+	c.release("b:1", 6, "refused", false)
+	c.Do(context.Background(), "b:1", ok)
+	if got := limit("b:1"); got != 3 {
+		t.Errorf("after running out of room with 6 in flight and an answer: limit %d, want 3 (no growth)", got)
+	}
+}

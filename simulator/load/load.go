@@ -112,6 +112,9 @@ type Summary struct {
 	// started.
 	Planned int64  `json:"planned"`
 	Missed  Missed `json:"missed"`
+	// Slack is how late an arrival could start before it was missed (0:
+	// DefaultSlack).
+	Slack time.Duration `json:"slackNs,omitempty"`
 
 	Sent       int64 `json:"sent"`
 	Fresh      int64 `json:"fresh"`
@@ -285,7 +288,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		Product: cfg.Template.Product, Message: cfg.Template.Message, Target: cfg.URL,
 		Rate: cfg.Rate, Connections: cfg.Connections, Duration: cfg.Duration, MaxRequests: cfg.MaxRequests,
 		Deadline: cfg.AnswerTimeout, Elapsed: time.Since(start), Interrupted: ctx.Err() != nil || tally.Interrupted,
-		Planned: tally.Planned, Missed: Missed{Busy: tally.Busy, Behind: tally.Behind},
+		Planned: tally.Planned, Missed: Missed{Busy: tally.Busy, Behind: tally.Behind}, Slack: cfg.Slack,
 	}
 	counts := rec.Counts()
 	sum.SetCounts(counts)
@@ -422,4 +425,12 @@ func runClosed(ctx, reqCtx context.Context, cfg *Config, client *Client, rec *Re
 	// recorder's (the counter overshoots by one per worker).
 	sent := rec.Progress().Sent
 	return Tally{Start: start, Planned: sent, Started: sent, Interrupted: ctx.Err() != nil, Span: time.Since(start)}
+}
+
+// SlackOrDefault is how late an arrival could start before it was missed.
+func (s *Summary) SlackOrDefault() time.Duration {
+	if s.Slack <= 0 {
+		return DefaultSlack
+	}
+	return s.Slack
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kycsim/kycsim/simulator/delivery"
 )
 
 // DefaultProbeSample is how many subjects the probe asks about.
@@ -108,7 +110,7 @@ type probeAnswer struct {
 // passed.
 func checkProbe(ctx context.Context, tmpl string, entries []probeEntry, settle time.Duration) *ProbeResult {
 	res := &ProbeResult{URL: tmpl, Subjects: len(entries)}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, MaxResponseHeaderBytes: delivery.MaxAnswerHeaderBytes}}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(settle)
 	var mu sync.Mutex

@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kycsim/kycsim/simulator/delivery"
 	"github.com/kycsim/kycsim/simulator/signing"
 )
 
@@ -168,6 +169,8 @@ func NewClient(t Target) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 		// Webhook senders do not ask for compressed answers.
 		DisableCompression: true,
+		// Answers are bounded as the dispatcher bounds them.
+		MaxResponseHeaderBytes: delivery.MaxAnswerHeaderBytes,
 	}
 	return c, nil
 }

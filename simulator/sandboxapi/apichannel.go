@@ -86,7 +86,7 @@ func (s *Server) apiChannelAuth(r *http.Request, workflowID string) error {
 
 // apiChannel is a credential's api object.
 func (s *Server) apiChannel(v *sandbox.Verification, c kyxCredential) map[string]any {
-	wf := s.cfg.PublicURL + "/api/v1/accounts/" + v.AccountID + "/workflow-executions/" + v.ID
+	wf := s.cfg.InternalURL + "/api/v1/accounts/" + v.AccountID + "/workflow-executions/" + v.ID
 	parts := map[string]any{}
 	for _, p := range apiParts[c.Category] {
 		parts[p] = wf + "/credentials/" + c.ID + "/parts/" + strings.ToUpper(p)

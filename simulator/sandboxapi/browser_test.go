@@ -75,11 +75,14 @@ func TestOutcomePageInChromium(t *testing.T) {
 		t.Fatalf("reason %q, want FRAUDSTER", got)
 	}
 	t.Logf("before the click: %s", page.screenshot(ctx, t, filepath.Join(dir, "kyx-page-before.png")))
+	page.checkWidths(ctx, t, dir, "kyx-page-form")
 
 	// Submit: the browser posts the form and shows the result page.
 	page.click(ctx, t, `button[type="submit"]`)
 	page.waitFor(ctx, t, "the result page", `document.readyState === "complete" && location.href === `+jsString(href)+` && !!document.querySelector("#outcome")`)
 	t.Logf("after the click: %s", page.screenshot(ctx, t, filepath.Join(dir, "kyx-page-after.png")))
+	page.waitFor(ctx, t, "a callback in the table", `document.querySelectorAll("#deliveries td").length > 0`)
+	page.checkWidths(ctx, t, dir, "kyx-page-result")
 	if got := page.evalString(ctx, t, `document.querySelector("#outcome").textContent`); !strings.Contains(got, "REJECTED") {
 		t.Errorf("the result page says %q, want REJECTED", got)
 	}
@@ -576,6 +579,35 @@ func (p *cdpPage) click(ctx context.Context, t *testing.T, selector string) {
 		if err := p.call(ctx, "Input.dispatchMouseEvent", ev, nil); err != nil {
 			t.Fatalf("click %s: %v", selector, err)
 		}
+	}
+}
+
+// checkWidths shows the page at a desktop's and a phone's width (1280 and
+// 375 px), saves a screenshot of each, and checks that nothing sticks out
+// sideways: the page does not scroll, and every cell of the callbacks
+// table is inside the viewport. It leaves the page at its first size.
+func (p *cdpPage) checkWidths(ctx context.Context, t *testing.T, dir, name string) {
+	t.Helper()
+	for _, w := range []int{1280, 375} {
+		if err := p.call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{"width": w, "height": 800, "deviceScaleFactor": 1, "mobile": w < 600}, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.waitFor(ctx, t, fmt.Sprintf("the layout at %d px", w), fmt.Sprintf(`document.documentElement.clientWidth === %d`, w))
+		t.Logf("%d px: %s", w, p.screenshot(ctx, t, filepath.Join(dir, fmt.Sprintf("%s-%dx800.png", name, w))))
+		got := p.evalString(ctx, t, `(() => {
+			const de = document.documentElement, out = [];
+			if (de.scrollWidth > de.clientWidth) out.push("the page is " + de.scrollWidth + " px wide");
+			for (const e of document.querySelectorAll("#deliveries td, #deliveries th, form, select, code")) {
+				const r = e.getBoundingClientRect();
+				if (r.width > 0 && (r.right > de.clientWidth + 0.5 || r.left < -0.5)) out.push(e.tagName + " " + JSON.stringify(e.textContent.slice(0, 30)) + " spans " + Math.round(r.left) + ".." + Math.round(r.right));
+			}
+			return out.join("; ") })()`)
+		if got != "" {
+			t.Errorf("%s at %d px: %s", name, w, got)
+		}
+	}
+	if err := p.call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1000, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -145,11 +145,16 @@ func (s *Server) controlVerification(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"id": v.ID, "product": v.Product, "accountId": v.AccountID, "externalRef": v.ExternalRef, "status": v.Status,
 		"state": json.RawMessage(orEmptyObject(v.State)), "callbackUrl": v.CallbackURL, "createdAt": v.CreatedAt,
-		"updatedAt": v.UpdatedAt, "expiresAt": v.ExpiresAt, "version": v.Version,
-	})
+		"updatedAt": v.UpdatedAt, "expiresAt": nil, "version": v.Version,
+	}
+	// A verification that ended expires no more: null, not the zero time.
+	if !v.ExpiresAt.IsZero() {
+		out["expiresAt"] = v.ExpiresAt
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

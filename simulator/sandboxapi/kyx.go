@@ -380,7 +380,7 @@ func kyxCaptured(status string) bool { return status == "ACQUIRED" || status == 
 
 // partHref is the retrieval URL of a credential part.
 func (s *Server) partHref(accountID, credentialID, classifier string) string {
-	return s.cfg.PublicURL + "/api/v1/accounts/" + accountID + "/credentials/" + credentialID + "/parts/" + classifier
+	return s.cfg.InternalURL + "/api/v1/accounts/" + accountID + "/credentials/" + credentialID + "/parts/" + classifier
 }
 
 // kyxPartsOf returns the parts of a credential as the retrieval lists

@@ -27,7 +27,7 @@ var netverifyImageFields = [][2]string{{"idScanImage", "front"}, {"idScanImageBa
 
 // netverifyImagesBase is where a scan's images are retrieved.
 func (s *Server) netverifyImagesBase(ref string) string {
-	return s.cfg.PublicURL + "/api/netverify/v2/scans/" + ref + "/images/"
+	return s.cfg.InternalURL + "/api/netverify/v2/scans/" + ref + "/images/"
 }
 
 // finishNetverify makes planned Netverify callbacks agree with the

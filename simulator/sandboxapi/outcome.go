@@ -227,7 +227,7 @@ func (s *Server) play(v *sandbox.Verification, rec *record, outcome, reason stri
 	}
 	plan, err := s.cfg.Planner.Plan(sc, simulator.PlanRequest{
 		Product: v.Product, URL: target, Secret: s.cfg.WebhookSecret, Algorithm: s.cfg.WebhookAlg,
-		VendorBase: s.cfg.PublicURL, Subject: v.ID, AccountID: v.AccountID, Fields: fields, Start: start,
+		VendorBase: s.cfg.InternalURL, Subject: v.ID, AccountID: v.AccountID, Fields: fields, Start: start,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("outcome %s: %w", outcome, err)

@@ -189,7 +189,14 @@ body{font:16px/1.4 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding
 h1{font-size:1.4rem} fieldset{border:1px solid #ccc;border-radius:.4rem;margin:1rem 0}
 label{display:block;margin:.3rem 0} button{font-size:1rem;padding:.5rem 1.2rem;margin-top:.5rem}
 table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
-code{background:#f4f4f4;padding:0 .2rem} .done{background:#e8f5e9;padding:.6rem;border-radius:.4rem}
+code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere} .done{background:#e8f5e9;padding:.6rem;border-radius:.4rem}
+select{max-width:100%}
+@media (max-width:600px){body{margin:1rem auto}
+#deliveries,#deliveries tbody,#deliveries tr,#deliveries td{display:block;width:100%}
+#deliveries tr:first-child{display:none}
+#deliveries tr{border-bottom:1px solid #ddd;padding:.3rem 0}
+#deliveries td{border:0;padding:.1rem 0;overflow-wrap:anywhere}
+#deliveries td::before{content:attr(data-label) ": ";color:#666}}
 </style></head><body>{{end}}
 {{define "page"}}{{template "head"}}
 <h1>kycsim sandbox: {{.V.Product}}</h1>
@@ -209,7 +216,7 @@ Status: <strong id="status">{{.Status}}</strong>.</p>
 {{end}}
 <h2>Callbacks</h2>
 {{if .Deliveries}}<table id="deliveries"><tr><th>#</th><th>message</th><th>state</th><th>attempts</th><th>last status</th><th>next attempt</th></tr>
-{{range .Deliveries}}<tr><td>{{.ID}}</td><td>{{.Message}}</td><td>{{.State}}</td><td>{{.Attempts}}</td><td>{{if .Status}}{{.Status}}{{end}}</td><td>{{.Due}}</td></tr>
+{{range .Deliveries}}<tr><td data-label="#">{{.ID}}</td><td data-label="message">{{.Message}}</td><td data-label="state">{{.State}}</td><td data-label="attempts">{{.Attempts}}</td><td data-label="last status">{{if .Status}}{{.Status}}{{end}}</td><td data-label="next attempt">{{.Due}}</td></tr>
 {{end}}</table>{{else}}<p>None yet.</p>{{end}}
 </body></html>{{end}}
 {{define "error"}}{{template "head"}}<h1>kycsim sandbox</h1><p>{{.Status}}: {{.Message}}</p></body></html>{{end}}

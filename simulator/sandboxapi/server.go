@@ -48,6 +48,12 @@ type Config struct {
 	// PublicURL is the base URL the sandbox is reached at: web.href,
 	// redirectUrl, websdkLink URLs and the callbacks' hrefs point at it.
 	PublicURL string
+	// InternalURL, when set, replaces PublicURL in the URLs servers
+	// fetch (the callbacks' hrefs and image URLs, the retrieval API's
+	// part and image URLs, the API channel's links): the base URL the
+	// receivers reach the sandbox at, when it differs from the one
+	// people's browsers use (a container network).
+	InternalURL string
 	// JumioClientID and JumioClientSecret are the Jumio API credentials
 	// (OAuth2 client, Netverify HTTP Basic).
 	JumioClientID, JumioClientSecret string
@@ -116,6 +122,12 @@ func New(cfg Config) (*Server, error) {
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if _, err := url.Parse(cfg.PublicURL); err != nil || cfg.PublicURL == "" {
 		return nil, fmt.Errorf("sandbox server: public URL %q: want an absolute http URL", cfg.PublicURL)
+	}
+	cfg.InternalURL = strings.TrimSuffix(cfg.InternalURL, "/")
+	if cfg.InternalURL == "" {
+		cfg.InternalURL = cfg.PublicURL
+	} else if u, err := url.Parse(cfg.InternalURL); err != nil || u.Host == "" {
+		return nil, fmt.Errorf("sandbox server: internal URL %q: want an absolute http URL", cfg.InternalURL)
 	}
 	doc, err := Document()
 	if err != nil {
