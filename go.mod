@@ -10,6 +10,9 @@ require (
 	github.com/getkin/kin-openapi v0.152.0
 	// Routing by path variable and method: the reference receiver, the vendor API mock, the sandbox.
 	github.com/gorilla/mux v1.8.1
+	// PostgreSQL for the sandbox's shared store: native protocol, batches run as one
+	// transaction, a connection pool; several replicas on one database.
+	github.com/jackc/pgx/v5 v5.13.0
 	// JUnit XML for conformance reports, in the schema CI systems read.
 	github.com/jstemmer/go-junit-report/v2 v2.1.0
 	// Prometheus metrics in the text format Prometheus scrapes: the sandbox's /metrics.
@@ -29,6 +32,9 @@ require (
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
@@ -39,6 +45,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

@@ -25,15 +25,19 @@ func TestComposeFile(t *testing.T) {
 			Build struct {
 				Context, Dockerfile string
 			}
-			Command   []string
-			Ports     []string
-			DependsOn []string `yaml:"depends_on"`
+			Image       string
+			Command     []string
+			Ports       []string
+			Profiles    []string
+			Environment map[string]string
+			DependsOn   yaml.Node `yaml:"depends_on"` // a list or a map
 		}
 	}
 	if err := yaml.Unmarshal(data, &compose); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	want := map[string]string{"sandbox": "serve", "receiver": "receiver", "conformance": "conform"}
+	want := map[string]string{"sandbox": "serve", "receiver": "receiver", "conformance": "conform",
+		"sandbox-pg-a": "serve", "sandbox-pg-b": "serve"}
 	for name, sub := range want {
 		svc, ok := compose.Services[name]
 		if !ok {
@@ -61,6 +65,48 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: kycsim %s does not accept its flags: exit %d\n%s", name, strings.Join(args, " "), code, stderr)
 		}
 	}
+	// No secret on a command line (ps shows them): the sandboxes take
+	// theirs from the environment.
+	for name, svc := range compose.Services {
+		for _, a := range svc.Command {
+			for _, secret := range []string{"--control-token", "--webhook-secret", "--jumio-client", "--sumsub-secret-key", "--sumsub-app-token"} {
+				if a == secret {
+					t.Errorf("%s: %s on the command line; give it by the environment or a file", name, secret)
+				}
+			}
+			if strings.HasPrefix(a, "postgres://") {
+				t.Errorf("%s: a database URL (with its password) on the command line; give it as KYCSIM_DB", name)
+			}
+		}
+	}
+	// The postgres profile: PostgreSQL and two replicas on it, started
+	// once it is healthy, each with a name of its own.
+	pg, ok := compose.Services["postgres"]
+	if !ok || !strings.HasPrefix(pg.Image, "postgres:") || !slices.Contains(pg.Profiles, "postgres") {
+		t.Errorf("no postgres service (image postgres:*) in profile postgres: %+v", pg)
+	}
+	replicas := map[string]bool{}
+	for _, name := range []string{"sandbox-pg-a", "sandbox-pg-b"} {
+		svc := compose.Services[name]
+		if !slices.Contains(svc.Profiles, "postgres") {
+			t.Errorf("%s: not in profile postgres", name)
+		}
+		if db := svc.Environment["KYCSIM_DB"]; !strings.HasPrefix(db, "postgres://") || !strings.Contains(db, "@postgres:5432/") {
+			t.Errorf("%s: KYCSIM_DB %q does not name the postgres service", name, db)
+		}
+		if svc.Environment["KYCSIM_CONTROL_TOKEN"] == "" {
+			t.Errorf("%s: no KYCSIM_CONTROL_TOKEN (it listens off loopback)", name)
+		}
+		var deps map[string]struct{ Condition string }
+		if err := svc.DependsOn.Decode(&deps); err != nil || deps["postgres"].Condition != "service_healthy" {
+			t.Errorf("%s: does not wait for postgres to be healthy", name)
+		}
+		if i := slices.Index(svc.Command, "--replica"); i < 0 || i+1 >= len(svc.Command) || replicas[svc.Command[i+1]] {
+			t.Errorf("%s: no --replica name of its own: %v", name, svc.Command)
+		} else {
+			replicas[svc.Command[i+1]] = true
+		}
+	}
 	if _, err := os.Stat("Dockerfile"); err != nil {
 		t.Errorf("cmd/kycsim/Dockerfile: %v", err)
 	}
@@ -72,7 +118,28 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("the README does not say how to start the compose file")
 	}
 	checkComposeWiring(t, compose.Services["sandbox"].Command, compose.Services["sandbox"].Ports,
-		compose.Services["receiver"].Command, compose.Services["conformance"].Command, compose.Services["conformance"].DependsOn, string(readme))
+		compose.Services["receiver"].Command, compose.Services["conformance"].Command, dependsOn(t, compose.Services["conformance"].DependsOn), string(readme))
+}
+
+// dependsOn returns the services a depends_on names, as a list or as a
+// map of conditions.
+func dependsOn(t *testing.T, n yaml.Node) []string {
+	t.Helper()
+	var list []string
+	if n.Kind == yaml.SequenceNode {
+		if err := n.Decode(&list); err != nil {
+			t.Fatalf("depends_on: %v", err)
+		}
+		return list
+	}
+	var m map[string]any
+	if err := n.Decode(&m); err != nil {
+		t.Fatalf("depends_on: %v", err)
+	}
+	for name := range m {
+		list = append(list, name)
+	}
+	return list
 }
 
 // flagValues returns every value a command line gives a flag.

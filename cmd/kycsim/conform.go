@@ -64,7 +64,8 @@ type conformCommand struct {
 	list, fetches, failFast bool
 	to, product, profile    string
 	text                    bool // --format text
-	handles, enforce        listFlag
+	handles                 listFlag
+	enforce                 listFlag // --enforce: wins over the profile's
 	reports                 repeatFlag
 	replayDir               string
 	seed                    uint64
@@ -186,26 +187,8 @@ func olderName(fs *flag.FlagSet, name, older string, value *string, olderValue s
 
 // targets sets the products, URLs, handles and fetches: from the profile
 // (flags given on the command line winning over its other values), or
-// from --product, --to, --handles and --fetches; then --enforce.
+// from --product, --to, --handles and --fetches.
 func (c *conformCommand) targets(cat *spec.Catalog) error {
-	if err := c.fromProfileOrProduct(cat); err != nil {
-		return err
-	}
-	if len(c.enforce) > 0 {
-		c.st.enforced = map[string]bool{}
-		for _, l := range c.enforce {
-			l = strings.ToUpper(l)
-			if l != scenarios.LevelMust && l != scenarios.LevelShould {
-				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
-			}
-			c.st.enforced[l] = true
-		}
-	}
-	return nil
-}
-
-// fromProfileOrProduct reads the targets of the profile or of --product.
-func (c *conformCommand) fromProfileOrProduct(cat *spec.Catalog) error {
 	switch {
 	case c.profile != "":
 		if c.to != "" || c.product != "" || len(c.handles) > 0 || c.fetches {
@@ -235,6 +218,16 @@ func (c *conformCommand) fromProfileOrProduct(cat *spec.Catalog) error {
 
 // validate refuses, before anything is sent, a run that cannot work.
 func (c *conformCommand) validate(cases int) error {
+	if len(c.enforce) > 0 {
+		c.st.enforced = map[string]bool{}
+		for _, l := range c.enforce {
+			l = strings.ToUpper(l)
+			if l != scenarios.LevelMust && l != scenarios.LevelShould {
+				return usageErrorf("--enforce %q: want MUST or SHOULD, comma-separated", l)
+			}
+			c.st.enforced[l] = true
+		}
+	}
 	if c.profile == "" {
 		if c.product == "" || c.to == "" {
 			return usageErrorf("--to and --product are required (or --profile, or --list)")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -128,6 +130,47 @@ func TestRefusedConnection(t *testing.T) {
 	}
 	if res.Acknowledged() || !strings.Contains(res.Attempts[0].Err, "refused") {
 		t.Errorf("attempt: %+v", res.Attempts[0])
+	}
+}
+
+// TestCheckDial checks that the guard sees the URL's host and each
+// address it resolves to, that a refused address is never connected to,
+// and that an allowed one is the one connected to.
+func TestCheckDial(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	var seen []string
+	var mu sync.Mutex
+	d := NewDispatcher(NewFakeClock(epoch), nil)
+	d.CheckDial = func(host string, addr netip.AddrPort) error {
+		mu.Lock()
+		seen = append(seen, host+" "+addr.String())
+		mu.Unlock()
+		if host == "localhost" {
+			return errors.New("refused by the guard")
+		}
+		return nil
+	}
+	res, err := d.Deliver(context.Background(), Request{URL: fmt.Sprintf("http://localhost:%d/x", port), Policy: SumsubPolicy.NoRetry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Acknowledged() || !strings.Contains(res.Attempts[0].Err, "refused by the guard") || hits.Load() != 0 {
+		t.Errorf("a refused host: attempt %+v, %d requests reached the receiver", res.Attempts[0], hits.Load())
+	}
+	res, err = d.Deliver(context.Background(), Request{URL: srv.URL + "/x", Policy: SumsubPolicy.NoRetry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Acknowledged() || hits.Load() != 1 {
+		t.Errorf("an allowed address: attempt %+v, %d requests reached the receiver", res.Attempts[0], hits.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 || !strings.HasPrefix(seen[0], "localhost ") || seen[len(seen)-1] != fmt.Sprintf("127.0.0.1 127.0.0.1:%d", port) {
+		t.Errorf("the guard saw %v", seen)
 	}
 }
 

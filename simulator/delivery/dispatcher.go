@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,13 @@ type Dispatcher struct {
 	Log *Log
 	// OnAttempt, when set, is called after every attempt.
 	OnAttempt func(Attempt)
+	// CheckDial, when set, guards every connection: it is given the
+	// target's host as the URL names it and each address that host
+	// resolves to, and the connection is made to the first address it
+	// allows (so that a name cannot resolve to another address between
+	// the check and the connection); when it allows none, the attempt
+	// fails with its error. Set it before the first delivery.
+	CheckDial func(host string, addr netip.AddrPort) error
 	// Capacity, when set, keeps the requests in flight to each target
 	// within what it can take, and makes again an attempt that got no
 	// connection for want of room (see Capacity).
@@ -155,7 +163,7 @@ func NewDispatcher(clock Clock, log *Log) *Dispatcher {
 // time each get their own clock this way, so that one's waits do not age
 // another's events.
 func (d *Dispatcher) WithClock(clock Clock) *Dispatcher {
-	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, Capacity: d.Capacity, LateGrace: d.LateGrace, Secrets: d.Secrets, pools: d.pools, deliveries: d.deliveries}
+	return &Dispatcher{Clock: clock, Log: d.Log, OnAttempt: d.OnAttempt, CheckDial: d.CheckDial, Capacity: d.Capacity, LateGrace: d.LateGrace, Secrets: d.Secrets, pools: d.pools, deliveries: d.deliveries}
 }
 
 // Close closes the idle connections.
@@ -195,7 +203,7 @@ func (d *Dispatcher) transport(k transportKey) *http.Transport {
 	}
 	t := &http.Transport{
 		Proxy:                 nil, // a vendor does not go through the tester's proxy
-		DialContext:           dialer.DialContext,
+		DialContext:           d.guardedDial(dialer),
 		TLSHandshakeTimeout:   connect,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   256,
@@ -207,6 +215,45 @@ func (d *Dispatcher) transport(k transportKey) *http.Transport {
 	}
 	d.pools.transports[k] = t
 	return t
+}
+
+// guardedDial returns the dial function of a transport: the dialer's own,
+// or, with CheckDial set, one that resolves the host itself and connects
+// only to an address CheckDial allows.
+func (d *Dispatcher) guardedDial(dialer *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	check := d.CheckDial
+	if check == nil {
+		return dialer.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, portStr, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		port, err := strconv.ParseUint(portStr, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("port %q: %w", portStr, err)
+		}
+		var ips []netip.Addr
+		if ip, err := netip.ParseAddr(host); err == nil {
+			ips = []netip.Addr{ip}
+		} else if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+			return nil, err
+		}
+		var refused error
+		for _, ip := range ips {
+			ap := netip.AddrPortFrom(ip.Unmap(), uint16(port))
+			if err := check(host, ap); err != nil {
+				refused = err
+				continue
+			}
+			return dialer.DialContext(ctx, network, ap.String())
+		}
+		if refused == nil {
+			refused = fmt.Errorf("%s resolves to no address", host)
+		}
+		return nil, refused
+	}
 }
 
 // Deliver sends the request and retries it as its policy says until it is

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,8 @@ type FastClock struct {
 
 	start time.Time // the sandbox time at anchor
 	wall  time.Time // the wall time at anchor (with its monotonic reading)
+	// ahead is how far AdvanceTo moved the clock on (nanoseconds).
+	ahead atomic.Int64
 }
 
 // NewFastClock returns a clock that reads start now and runs 1/factor
@@ -37,7 +40,23 @@ func NewFastClock(start time.Time, factor float64) *FastClock {
 // Now implements delivery.Clock.
 func (c *FastClock) Now() time.Time {
 	elapsed := time.Since(c.wall)
-	return c.start.Add(time.Duration(float64(elapsed) / c.Factor))
+	return c.start.Add(time.Duration(float64(elapsed)/c.Factor) + time.Duration(c.ahead.Load()))
+}
+
+// AdvanceTo moves the clock on to t if it reads earlier (it never runs
+// back): a replica whose clock is behind another's catches up with the
+// high-water mark they share. It reports whether the clock moved.
+func (c *FastClock) AdvanceTo(t time.Time) bool {
+	for {
+		now := c.Now()
+		if !now.Before(t) {
+			return false
+		}
+		prev := c.ahead.Load()
+		if c.ahead.CompareAndSwap(prev, prev+int64(t.Sub(now))) {
+			return true
+		}
+	}
 }
 
 // Sleep implements delivery.Clock: it waits d of sandbox time.

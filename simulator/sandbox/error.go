@@ -20,6 +20,11 @@ const (
 	EINTERNAL = "internal"
 )
 
+// ErrForeignDatabase is the error of opening a database that holds
+// tables the sandbox did not make (another application's, which
+// migrating would extend): the stores refuse it, wrapping this error.
+var ErrForeignDatabase = errors.New("the database holds tables that are not the sandbox's")
+
 // Error is a domain error: a code a caller can act on and a message a
 // person can read. Errors from the technology below (SQL, I/O) are not
 // Errors and count as EINTERNAL.

@@ -68,6 +68,9 @@ type Outbox struct {
 	// and their deliveries might be sent twice (at least once still
 	// holds).
 	TakeOver bool
+	// Owner names this Outbox's replica: its claims' LeasedBy and its
+	// attempts' Replica, for the deliveries view across replicas.
+	Owner string
 	// Logger gets the Outbox's warnings (never a header or a body); no
 	// logging when nil.
 	Logger *slog.Logger
@@ -190,7 +193,7 @@ func (o *Outbox) run(ctx, work context.Context) {
 		claimed, failed := 0, false
 		if free := o.Workers - inflight; free > 0 {
 			wall := o.wall()
-			ds, err := o.Store.Claim(ctx, Claim{Due: o.Clock.Now(), Now: o.horizon(), Until: wall.Add(o.Lease), Limit: free})
+			ds, err := o.Store.Claim(ctx, Claim{Due: o.Clock.Now(), Now: o.horizon(), Until: wall.Add(o.Lease), Limit: free, Owner: o.Owner})
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -273,7 +276,7 @@ func (o *Outbox) deliver(ctx context.Context, d *Delivery) {
 		o.done <- struct{}{}
 		o.workers.Done()
 	}()
-	a := Attempt{DeliveryID: d.ID, Cycle: d.Cycle, Number: d.Attempts + 1, Time: o.Clock.Now()}
+	a := Attempt{DeliveryID: d.ID, Cycle: d.Cycle, Number: d.Attempts + 1, Time: o.Clock.Now(), Replica: o.Owner}
 	actx, cancel := context.WithTimeout(ctx, o.Lease-o.Lease/10)
 	res, err := o.Dispatcher.Deliver(actx, d.Request())
 	cancel()

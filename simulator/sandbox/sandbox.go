@@ -158,6 +158,9 @@ type Delivery struct {
 	// (zero when unclaimed).
 	Lease       int64
 	LeasedUntil time.Time
+	// LeasedBy names the replica that holds the current claim (its
+	// Claim.Owner); empty when unclaimed.
+	LeasedBy string
 	// CreatedAt and UpdatedAt are set by the store (its own time).
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -256,6 +259,9 @@ type Attempt struct {
 	Err string
 	// Response is the start of the answer body (ResponseSnippetBytes).
 	Response []byte
+	// Replica names the sandbox replica that made the attempt (its
+	// Outbox's Owner); empty when unnamed.
+	Replica string
 }
 
 // Acknowledged reports whether the receiver answered with a 2xx.
@@ -273,6 +279,9 @@ type Claim struct {
 	Until time.Time
 	// Limit bounds how many deliveries one claim takes (> 0).
 	Limit int
+	// Owner names the replica claiming (kept as the deliveries'
+	// LeasedBy, for the deliveries view); may be empty.
+	Owner string
 }
 
 // Outcome is what an attempt at a claimed delivery leaves it in; Record
@@ -348,6 +357,18 @@ type Store interface {
 	// at, with the whole retry policy ahead and any lease on it ended.
 	// Its History is kept.
 	Resend(ctx context.Context, id int64, at time.Time) (*Delivery, error)
+
+	// ClockHighWater returns the latest sandbox-clock time the store
+	// holds: the latest SyncClock was told, a verification's last change
+	// or an attempt (zero for an empty store). A sandbox that starts on
+	// the store starts its clock there, so that its clock does not run
+	// back and what was due stays due.
+	ClockHighWater(ctx context.Context) (time.Time, error)
+	// SyncClock records that a replica's sandbox clock reads t and
+	// returns the latest time any replica's clock was recorded at (t or
+	// later): replicas on one store move their clocks up to it, so that
+	// they agree on the sandbox time.
+	SyncClock(ctx context.Context, t time.Time) (time.Time, error)
 
 	// PartStore keeps the images uploaded through Jumio's API channel.
 	PartStore

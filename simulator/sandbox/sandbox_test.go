@@ -91,6 +91,28 @@ func TestFastClock(t *testing.T) {
 	}
 }
 
+// TestFastClockAdvanceTo checks that a clock moves on to a later
+// high-water mark, never back to an earlier one, and keeps its pace.
+func TestFastClockAdvanceTo(t *testing.T) {
+	c := sandbox.NewFastClock(sandboxtest.T0, 1)
+	if c.AdvanceTo(sandboxtest.T0.Add(-time.Hour)) {
+		t.Error("AdvanceTo an earlier time moved the clock")
+	}
+	if got := c.Now(); got.Before(sandboxtest.T0) || got.After(sandboxtest.T0.Add(time.Minute)) {
+		t.Errorf("after AdvanceTo an earlier time the clock reads %v", got)
+	}
+	mark := sandboxtest.T0.Add(time.Hour)
+	if !c.AdvanceTo(mark) {
+		t.Error("AdvanceTo a later time did not move the clock")
+	}
+	if got := c.Now(); got.Before(mark) || got.After(mark.Add(time.Minute)) {
+		t.Errorf("after AdvanceTo(%v) the clock reads %v", mark, got)
+	}
+	if c.AdvanceTo(mark) {
+		t.Error("AdvanceTo the time it already passed moved the clock")
+	}
+}
+
 func TestUpdateStopsOnError(t *testing.T) {
 	ctx := context.Background()
 	db := sqlite.NewDB(sqlite.Memory)

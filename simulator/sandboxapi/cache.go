@@ -3,6 +3,7 @@ package sandboxapi
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
@@ -18,6 +19,9 @@ const maxCached = 100000
 // cached.
 type cachingStore struct {
 	sandbox.Store
+	// on is false for a Store other replicas write too: every read goes
+	// to the Store.
+	on    bool
 	mu    sync.RWMutex
 	items map[string]cached
 }
@@ -28,12 +32,15 @@ type cached struct {
 	rec *record
 }
 
-func newCachingStore(s sandbox.Store) *cachingStore {
-	return &cachingStore{Store: s, items: map[string]cached{}}
+func newCachingStore(s sandbox.Store, on bool) *cachingStore {
+	return &cachingStore{Store: s, on: on, items: map[string]cached{}}
 }
 
 // put caches a copy of a verification as written.
 func (c *cachingStore) put(v *sandbox.Verification) {
+	if !c.on {
+		return
+	}
 	cp := *v
 	rec, err := readRecord(&cp)
 	c.mu.Lock()
@@ -83,6 +90,14 @@ func (c *cachingStore) Verification(ctx context.Context, id string) (*sandbox.Ve
 
 // view returns a verification and its record, both read-only.
 func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verification, *record, error) {
+	if !c.on {
+		v, err := c.Store.Verification(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := readRecord(v)
+		return v, rec, err
+	}
 	c.mu.RLock()
 	it, ok := c.items[id]
 	c.mu.RUnlock()
@@ -102,4 +117,42 @@ func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verificati
 		return v, rec, err
 	}
 	return it.v, it.rec, nil
+}
+
+// answerCache keeps the encoded answers of the retrieval APIs, one per
+// operation and verification, each good for one version of the
+// verification and until its timeline next changes the status it
+// reports: a retrieval polled in a loop is encoded once. The version
+// comes from the Store at every request, so the cache is right on a
+// shared Store too.
+type answerCache struct {
+	mu    sync.RWMutex
+	items map[string]answer
+}
+
+type answer struct {
+	version int64
+	until   time.Time // zero: for as long as the version stands
+	body    []byte
+}
+
+// get returns the answer cached for the key and version at now.
+func (c *answerCache) get(key string, version int64, now time.Time) ([]byte, bool) {
+	c.mu.RLock()
+	a, ok := c.items[key]
+	c.mu.RUnlock()
+	if !ok || a.version != version || (!a.until.IsZero() && !now.Before(a.until)) {
+		return nil, false
+	}
+	return a.body, true
+}
+
+// put caches an answer.
+func (c *answerCache) put(key string, version int64, until time.Time, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil || len(c.items) >= maxCached {
+		c.items = map[string]answer{}
+	}
+	c.items[key] = answer{version: version, until: until, body: body}
 }

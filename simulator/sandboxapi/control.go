@@ -46,17 +46,20 @@ func (s *Server) controlOutcome(w http.ResponseWriter, r *http.Request, product,
 
 // deliveryJSON is a delivery as the control API shows it.
 type deliveryJSON struct {
-	ID             int64         `json:"id"`
-	VerificationID string        `json:"verificationId"`
-	Product        string        `json:"product"`
-	Message        string        `json:"message"`
-	Subject        string        `json:"subject"`
-	URL            string        `json:"url"`
-	State          string        `json:"state"`
-	Cycle          int           `json:"cycle"`
-	NextAttemptAt  *time.Time    `json:"nextAttemptAt,omitempty"`
-	Body           string        `json:"body"`
-	Attempts       []attemptJSON `json:"attempts"`
+	ID             int64      `json:"id"`
+	VerificationID string     `json:"verificationId"`
+	Product        string     `json:"product"`
+	Message        string     `json:"message"`
+	Subject        string     `json:"subject"`
+	URL            string     `json:"url"`
+	State          string     `json:"state"`
+	Cycle          int        `json:"cycle"`
+	NextAttemptAt  *time.Time `json:"nextAttemptAt,omitempty"`
+	// LeasedBy and LeasedUntil: the replica sending it now (wall clock).
+	LeasedBy    string        `json:"leasedBy,omitempty"`
+	LeasedUntil *time.Time    `json:"leasedUntil,omitempty"`
+	Body        string        `json:"body"`
+	Attempts    []attemptJSON `json:"attempts"`
 }
 
 // attemptJSON is an attempt as the control API shows it.
@@ -68,6 +71,8 @@ type attemptJSON struct {
 	LatencyMs float64   `json:"latencyMs"`
 	Error     string    `json:"error,omitempty"`
 	Response  string    `json:"response,omitempty"`
+	// Replica is the replica that made the attempt.
+	Replica string `json:"replica,omitempty"`
 }
 
 func newDeliveryJSON(d *sandbox.Delivery) deliveryJSON {
@@ -77,9 +82,13 @@ func newDeliveryJSON(d *sandbox.Delivery) deliveryJSON {
 		t := d.NextAttemptAt
 		out.NextAttemptAt = &t
 	}
+	if d.LeasedBy != "" && !d.LeasedUntil.IsZero() {
+		t := d.LeasedUntil
+		out.LeasedBy, out.LeasedUntil = d.LeasedBy, &t
+	}
 	for _, a := range d.History {
 		out.Attempts = append(out.Attempts, attemptJSON{Cycle: a.Cycle, Number: a.Number, Time: a.Time, Status: a.Status,
-			LatencyMs: float64(a.Latency.Microseconds()) / 1000, Error: a.Err, Response: string(a.Response)})
+			LatencyMs: float64(a.Latency.Microseconds()) / 1000, Error: a.Err, Response: string(a.Response), Replica: a.Replica})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,7 @@ func startSandbox(t *testing.T, sink *callbackSink, mutate func(*sandboxapi.Opti
 	base := "http://" + srv.Listener.Addr().String()
 	opt := sandboxapi.Options{
 		DB: sqlite.Memory, TimeScale: testTimeScale, ExpiryInterval: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		Replica: "test-replica",
 		Config: sandboxapi.Config{
 			Catalog: cat, Planner: planner, PublicURL: base,
 			JumioClientID: jumioID, JumioClientSecret: jumioSecret,
@@ -291,8 +293,8 @@ func TestKYXFlow(t *testing.T) {
 	}
 	we := acc["workflowExecution"].(map[string]any)["id"].(string)
 	accountID := acc["account"].(map[string]any)["id"].(string)
-	if href := acc["web"].(map[string]any)["href"].(string); href != base+"/web/"+we {
-		t.Errorf("web.href = %s", href)
+	if href := acc["web"].(map[string]any)["href"].(string); !regexp.MustCompile(`^` + regexp.QuoteMeta(base+"/web/"+we) + `\?cap=[0-9a-f]{32}$`).MatchString(href) {
+		t.Errorf("web.href = %s, want %s/web/%s?cap= and 128 random bits", href, base, we)
 	}
 	code, out := call(t, newRequest(t, "POST", base+"/_sandbox/jumio/workflow-executions/"+we+"/outcome", map[string]any{"outcome": "REJECTED"}))
 	if code != 202 {
@@ -662,9 +664,10 @@ func TestDocumentAndMetricsServed(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		text = string(b)
-		return strings.Contains(text, "kycsim_callbacks_delivered_total 1") &&
-			strings.Contains(text, `kycsim_http_requests_total{route="/resources/applicants",status="201"} 1`) &&
-			strings.Contains(text, "kycsim_delivery_latency_seconds_count 1") && strings.Contains(text, "kycsim_callbacks_pending 0")
+		return strings.Contains(text, `kycsim_callbacks_delivered_total{replica="test-replica"} 1`) &&
+			strings.Contains(text, `kycsim_http_requests_total{replica="test-replica",route="/resources/applicants",status="201"} 1`) &&
+			strings.Contains(text, `kycsim_delivery_latency_seconds_count{replica="test-replica"} 1`) &&
+			strings.Contains(text, `kycsim_callbacks_pending{replica="test-replica"} 0`)
 	}) {
 		t.Fatalf("metrics do not show the delivery:\n%s", text)
 	}

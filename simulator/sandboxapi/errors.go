@@ -147,13 +147,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// writeRawJSON answers 200 with a JSON body already encoded (as
+// writeJSON encodes it: a newline at the end).
+func writeRawJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
+
+// encodeJSON encodes an answer as writeJSON does.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		return nil, fmt.Errorf("encode the answer: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 // readBody reads a request body (bounded by ServeHTTP's MaxBytesReader).
 func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read the request body: %w", err)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// bodyError is the error of a request body that could not be read: 413
+// naming the limit when it was too large.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "the request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	return fmt.Errorf("read the request body: %w", err)
 }
 
 // bufferedBody is a request body read once and kept: bodyOf answers its

@@ -173,7 +173,7 @@ func (s *Server) kyxAccount(w http.ResponseWriter, r *http.Request, accountID st
 	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	web := map[string]any{"href": s.cfg.PublicURL + "/web/" + v.ID}
+	web := map[string]any{"href": s.pageURL(v, rec)}
 	if req.Web.SuccessURL != "" {
 		web["successUrl"] = req.Web.SuccessURL
 	}
@@ -207,11 +207,22 @@ func (s *Server) kyxStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status, _ := rec.statusAt(s.cfg.Clock.Now(), "INITIATED")
-	writeJSON(w, http.StatusOK, map[string]any{
+	now := s.cfg.Clock.Now()
+	key := "kyxStatus\x00" + v.ID
+	if body, ok := s.answers.get(key, v.Version, now); ok {
+		writeRawJSON(w, body)
+		return nil
+	}
+	status, _ := rec.statusAt(now, "INITIATED")
+	body, err := encodeJSON(map[string]any{
 		"account":           map[string]any{"id": v.AccountID},
 		"workflowExecution": map[string]any{"id": v.ID, "status": status, "definitionKey": rec.DefinitionKey},
 	})
+	if err != nil {
+		return err
+	}
+	s.answers.put(key, v.Version, rec.nextMark(now), body)
+	writeRawJSON(w, body)
 	return nil
 }
 
@@ -248,7 +259,7 @@ func (s *Server) netverifyInitiate(w http.ResponseWriter, r *http.Request) error
 	if err := s.create(r, v, rec); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.cfg.PublicURL + "/web/" + v.ID})
+	writeJSON(w, http.StatusOK, map[string]any{"timestamp": jumioTime(now), "transactionReference": v.ID, "redirectUrl": s.pageURL(v, rec)})
 	return nil
 }
 

@@ -21,9 +21,11 @@ type Metrics struct {
 	pending   prometheus.GaugeFunc
 }
 
-// NewMetrics returns the metrics; pending reports the callbacks waiting
-// to be delivered (read when scraped).
-func NewMetrics(pending func() float64) *Metrics {
+// NewMetrics returns the metrics of one replica, each labelled with its
+// name (replica="..."), so that the replicas behind one load balancer
+// can be told apart and summed; pending reports the callbacks waiting to
+// be delivered by all replicas (read when scraped).
+func NewMetrics(replica string, pending func() float64) *Metrics {
 	m := &Metrics{registry: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kycsim_http_requests_total", Help: "Requests to the sandbox by route template and status.",
@@ -44,7 +46,8 @@ func NewMetrics(pending func() float64) *Metrics {
 	m.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kycsim_callbacks_pending", Help: "Callbacks waiting for their next attempt.",
 	}, pending)
-	m.registry.MustRegister(m.requests, m.delivered, m.failed, m.attempts, m.latency, m.pending)
+	prometheus.WrapRegistererWith(prometheus.Labels{"replica": replica}, m.registry).
+		MustRegister(m.requests, m.delivered, m.failed, m.attempts, m.latency, m.pending)
 	return m
 }
 

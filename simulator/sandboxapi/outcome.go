@@ -43,6 +43,13 @@ type record struct {
 	// Netverify: fields of the final callback the retrieval repeats.
 	Scan map[string]any `json:"scan,omitempty"`
 
+	// PageKey is the capability in the page link the API hands out
+	// (web.href, redirectUrl, the WebSDK link): whoever holds the link
+	// opens the verification's page without the control token, until
+	// PageUntil (the token's lifetime, then the session's).
+	PageKey   string    `json:"pageKey,omitempty"`
+	PageUntil time.Time `json:"pageUntil,omitempty"`
+
 	// Sumsub.
 	LevelName    string   `json:"levelName,omitempty"`
 	InspectionID string   `json:"inspectionId,omitempty"`
@@ -117,6 +124,17 @@ func (rec *record) statusAt(t time.Time, initial string) (string, time.Time) {
 		}
 	}
 	return status, at
+}
+
+// nextMark returns the time of the first mark after t: when the status
+// the timeline gives changes next (zero when it does not).
+func (rec *record) nextMark(t time.Time) time.Time {
+	for _, m := range rec.Timeline {
+		if m.At.After(t) {
+			return m.At
+		}
+	}
+	return time.Time{}
 }
 
 // pendingAt is when the current attempt became pending: the last
@@ -477,6 +495,11 @@ var riskBands = map[string]struct {
 // sends (Sumsub's applicantCreated, a magic value's outcome) in one
 // transaction.
 func (s *Server) create(r *http.Request, v *sandbox.Verification, rec *record) error {
+	rec.PageKey = randomHex(16)
+	rec.PageUntil = v.ExpiresAt
+	if rec.PageUntil.IsZero() {
+		rec.PageUntil = v.CreatedAt.Add(pageLinkLifetime)
+	}
 	ds, err := s.magic(v, rec, v.CreatedAt)
 	if err != nil {
 		return err

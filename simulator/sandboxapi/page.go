@@ -1,8 +1,10 @@
 package sandboxapi
 
 import (
+	"crypto/subtle"
 	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -10,17 +12,59 @@ import (
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
 
-// page wraps a handler of the outcome page: the control token, and
-// errors as a plain page.
-func (s *Server) page(h handlerFunc) http.Handler {
-	return s.pageAt("/web/{id}", h)
+// pageLinkLifetime is how long the page link of a verification that
+// does not expire by itself (a Sumsub applicant) opens its page.
+const pageLinkLifetime = 24 * time.Hour
+
+// pageURL is the link to a verification's page the API hands out, with
+// its capability.
+func (s *Server) pageURL(v *sandbox.Verification, rec *record) string {
+	u := s.cfg.PublicURL + "/web/" + url.PathEscape(v.ID)
+	if rec != nil && rec.PageKey != "" {
+		u += "?cap=" + rec.PageKey
+	}
+	return u
 }
 
-// pageAt is page for a route other than /web/{id}.
-func (s *Server) pageAt(route string, h handlerFunc) http.Handler {
+// pageAccess lets a request see a verification's page: with the control
+// token (or when the sandbox has none), or with the capability of the
+// link the API handed out while it holds.
+func (s *Server) pageAccess(r *http.Request) error {
+	err := s.control(r)
+	if err == nil {
+		return nil
+	}
+	c := r.URL.Query().Get("cap")
+	if c == "" {
+		return errorf(http.StatusUnauthorized, "this page needs the link the API handed out (web.href, redirectUrl, the WebSDK link) or the control token")
+	}
+	ctx, cancel := ctxTimeout(r)
+	defer cancel()
+	_, rec, verr := s.store.view(ctx, mux.Vars(r)["id"])
+	if verr != nil || rec.PageKey == "" || subtle.ConstantTimeCompare([]byte(c), []byte(rec.PageKey)) != 1 {
+		return errorf(http.StatusUnauthorized, "this page link is not valid: ask the API for a new one")
+	}
+	if !s.cfg.Clock.Now().Before(rec.PageUntil) {
+		return errorf(http.StatusGone, "this page link expired at %s (sandbox time): the verification's token or session ended", rec.PageUntil.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// page wraps a handler of the outcome page: access (the control token
+// or the link's capability), and errors as a plain page.
+func (s *Server) page(h handlerFunc) http.Handler {
+	return s.pageAt("/web/{id}", s.pageAccess, h)
+}
+
+// tokenIsAccess lets every request through to a handler that checks a
+// capability of its own (the WebSDK link's signed, expiring token).
+func tokenIsAccess(*http.Request) error { return nil }
+
+// pageAt is page for another route, with its own access check.
+func (s *Server) pageAt(route string, access func(*http.Request) error, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setRoute(w, route)
-		err := s.control(r)
+		err := access(r)
 		if err == nil {
 			err = h(w, r)
 		}
@@ -67,6 +111,7 @@ func (s *Server) pageGet(w http.ResponseWriter, r *http.Request) error {
 			}
 			rec.Started = true
 			v.ExpiresAt = s.cfg.Clock.Now().Add(sessionTimeout)
+			rec.PageUntil = v.ExpiresAt // the link lasts as long as the session
 			return nil
 		}); err != nil && statusOf(err) != http.StatusConflict {
 			return err
@@ -89,6 +134,9 @@ func (s *Server) pagePost(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	id := mux.Vars(r)["id"]
 	if err := r.ParseForm(); err != nil {
+		if statusOf(bodyError(err)) == http.StatusRequestEntityTooLarge {
+			return bodyError(err)
+		}
 		return errorf(http.StatusBadRequest, "form: %v", err)
 	}
 	outcome, reason := r.PostForm.Get("outcome"), r.PostForm.Get("reason")
@@ -167,9 +215,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, v *sandbox.V
 	if v.Product == "sumsub" {
 		outcomes = []string{"GREEN", "RED"}
 	}
-	action := "/web/" + v.ID
-	if t := r.URL.Query().Get("control-token"); t != "" {
-		action += "?control-token=" + template.URLQueryEscaper(t)
+	action := "/web/" + url.PathEscape(v.ID)
+	if c := r.URL.Query().Get("cap"); c != "" {
+		action += "?cap=" + url.QueryEscape(c)
+	} else if t := r.URL.Query().Get("control-token"); t != "" {
+		action += "?control-token=" + url.QueryEscape(t)
 	}
 	status, _ := rec.statusAt(s.cfg.Clock.Now(), v.Status)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

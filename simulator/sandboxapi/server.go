@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -75,8 +75,19 @@ type Config struct {
 	ControlToken string
 	// AllowCallback lists the host patterns callbacks may go to (a host,
 	// host:port, or *.suffix); empty allows only loopback and the
-	// Webhooks' hosts.
+	// Webhooks' hosts. See callback.go for the whole rule.
 	AllowCallback []string
+	// Exposed says the sandbox listens off loopback, where other
+	// machines reach it: callbacks to internal addresses are refused
+	// unless AllowCallback or Webhooks name the host.
+	Exposed bool
+	// ListenPort is the port the sandbox listens on (0: unknown):
+	// callbacks do not go to it on loopback unless named.
+	ListenPort int
+	// Shared says other replicas write the same Store (PostgreSQL): the
+	// verifications are not cached, so that every replica answers with
+	// what any of them wrote.
+	Shared bool
 	// Logger gets a line per request; discarded when nil.
 	Logger *slog.Logger
 	// Metrics, when set, counts requests.
@@ -97,6 +108,8 @@ type Server struct {
 	log    *slog.Logger
 	// expiry serialises the expiry sweeps.
 	expiry sync.Mutex
+	// answers caches the retrieval APIs' encoded answers.
+	answers answerCache
 }
 
 // New returns a Server.
@@ -120,8 +133,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Wake = func() {}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	if _, err := url.Parse(cfg.PublicURL); err != nil || cfg.PublicURL == "" {
-		return nil, fmt.Errorf("sandbox server: public URL %q: want an absolute http URL", cfg.PublicURL)
+	if err := CheckPublicURL(cfg.PublicURL); err != nil {
+		return nil, fmt.Errorf("sandbox server: %w", err)
 	}
 	cfg.InternalURL = strings.TrimSuffix(cfg.InternalURL, "/")
 	if cfg.InternalURL == "" {
@@ -138,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("encode the OpenAPI document: %w", err)
 	}
 	s := &Server{cfg: cfg, doc: doc, docRaw: raw, log: cfg.Logger}
-	s.store = newCachingStore(cfg.Store)
+	s.store = newCachingStore(cfg.Store, !cfg.Shared)
 	s.cfg.Store = s.store
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -147,6 +160,31 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// CheckPublicURL reports whether a base URL can stand before the
+// sandbox's paths in the links it hands out: absolute http or https,
+// with a host, and no user, query or fragment.
+func CheckPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return errors.New("public URL: empty")
+	case err != nil:
+		return fmt.Errorf("public URL %q: %v", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("public URL %q: want an absolute http:// or https:// URL", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("public URL %q: no host", raw)
+	case u.User != nil:
+		return fmt.Errorf("public URL %q: no user or password may be in it", raw)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.Contains(raw, "#"):
+		return fmt.Errorf("public URL %q: no query or fragment may be in it", raw)
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && ip.IsUnspecified() {
+		return fmt.Errorf("public URL %q: %s is the any-address a server listens on, not one a browser reaches it at", raw, u.Hostname())
+	}
+	return nil
 }
 
 // handlerFunc is an operation's handler; an error it returns is written
@@ -231,7 +269,7 @@ func (s *Server) routes() error {
 	}).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
 	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
-	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", s.webSDKPage)).Methods(http.MethodGet)
+	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", tokenIsAccess, s.webSDKPage)).Methods(http.MethodGet)
 	r.NotFoundHandler = s.unrouted(http.StatusNotFound, "no sandbox API at %[2]s")
 	r.MethodNotAllowedHandler = s.unrouted(http.StatusMethodNotAllowed, "%[1]s is not allowed on %[2]s")
 	s.router = r
@@ -337,7 +375,7 @@ func (s *Server) operation(route *routers.Route, h handlerFunc) http.Handler {
 		}
 		// Read the body once: validation and the handler (and the Sumsub
 		// signature) all need the same bytes.
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 			body, err := readBody(r)
 			if err != nil {
 				s.writeError(w, r, err)
@@ -422,55 +460,6 @@ func (s *Server) control(r *http.Request) error {
 		return errorf(http.StatusUnauthorized, "the control API and the outcome page need the control token (Authorization: Bearer TOKEN, or ?control-token=TOKEN)")
 	}
 	return nil
-}
-
-// callbackAllowed reports whether callbacks may go to a URL.
-func (s *Server) callbackAllowed(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("callbackUrl %q is not an absolute http(s) URL", raw)
-	}
-	host := u.Hostname()
-	if len(s.cfg.AllowCallback) == 0 {
-		if isLoopback(host) {
-			return nil
-		}
-		for _, w := range s.cfg.Webhooks {
-			if wu, err := url.Parse(w); err == nil && strings.EqualFold(wu.Hostname(), host) {
-				return nil
-			}
-		}
-		return fmt.Errorf("callbackUrl host %q is not allowed: the sandbox sends callbacks to loopback and the --webhook hosts only (see --allow-callback)", host)
-	}
-	for _, pat := range s.cfg.AllowCallback {
-		if matchHost(pat, u) {
-			return nil
-		}
-	}
-	return fmt.Errorf("callbackUrl host %q matches no --allow-callback pattern", host)
-}
-
-// matchHost reports whether a URL's host matches a pattern: a host, a
-// host:port, or *.suffix.
-func matchHost(pat string, u *url.URL) bool {
-	pat = strings.ToLower(pat)
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(pat, ":") && !strings.HasPrefix(pat, "[") && strings.Count(pat, ":") == 1 {
-		return pat == strings.ToLower(u.Host)
-	}
-	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
-		return strings.HasSuffix(host, "."+suffix)
-	}
-	return pat == host
-}
-
-// isLoopback reports whether a host is a loopback name or address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ctxTimeout bounds the store work of one request.

@@ -194,10 +194,11 @@ func (s *Server) webSDKPage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	target := s.cfg.PublicURL + "/web/" + v.ID
-	if ct := r.URL.Query().Get("control-token"); ct != "" {
-		target += "?control-token=" + url.QueryEscape(ct)
+	// The link's holder opens the page by the capability in its URL.
+	rec, err := readRecord(v)
+	if err != nil {
+		return err
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, s.pageURL(v, rec), http.StatusSeeOther)
 	return nil
 }

@@ -88,6 +88,8 @@ func TestStore(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 		{"DeliveriesFilter", testDeliveriesFilter},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"CancelledContext", testCancelledContext},
+		{"ClockHighWater", testClockHighWater},
+		{"ReplicaNames", testReplicaNames},
 	}
 	tests = append(tests, partTests...)
 	tests = append(tests, documentTests...)
@@ -773,6 +775,92 @@ func testCancelledContext(t *testing.T, s sandbox.Store) {
 	}
 	if _, err := s.Deliveries(ctx, sandbox.DeliveryFilter{}); err == nil {
 		t.Error("Deliveries with a cancelled context: no error")
+	}
+}
+
+func testClockHighWater(t *testing.T, s sandbox.Store) {
+	ctx := context.Background()
+	hw, err := s.ClockHighWater(ctx)
+	if err != nil || !hw.IsZero() {
+		t.Fatalf("ClockHighWater of an empty store = %v, %v; want zero", hw, err)
+	}
+	syncTo := func(at, want time.Time) {
+		t.Helper()
+		got, err := s.SyncClock(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(want) {
+			t.Errorf("SyncClock(%v) = %v, want %v", at, got, want)
+		}
+	}
+	syncTo(T0, T0)
+	// A replica whose clock is behind learns the high-water mark; the
+	// mark never runs back.
+	syncTo(T0.Add(-time.Hour), T0)
+	syncTo(T0.Add(time.Second), T0.Add(time.Second))
+	if hw, err := s.ClockHighWater(ctx); err != nil || !hw.Equal(T0.Add(time.Second)) {
+		t.Errorf("ClockHighWater = %v, %v; want the synced %v", hw, err, T0.Add(time.Second))
+	}
+	// A verification changed later than any sync counts too.
+	v := NewVerification("wx-1")
+	v.UpdatedAt = T0.Add(time.Hour)
+	if err := s.CreateVerification(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if hw, err := s.ClockHighWater(ctx); err != nil || !hw.Equal(T0.Add(time.Hour)) {
+		t.Errorf("ClockHighWater = %v, %v; want the verification's %v", hw, err, T0.Add(time.Hour))
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.SyncClock(ctx, T0.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	syncTo(T0, T0.Add(7*time.Minute))
+}
+
+func testReplicaNames(t *testing.T, s sandbox.Store) {
+	ctx := context.Background()
+	d := NewDelivery("", 1, T0)
+	if err := s.Enqueue(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Claim(ctx, sandbox.Claim{Due: T0, Now: W0, Until: W0.Add(time.Minute), Limit: 1, Owner: "replica-a"})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v, %v", ids(ds), err)
+	}
+	if ds[0].LeasedBy != "replica-a" {
+		t.Errorf("claimed delivery LeasedBy = %q, want replica-a", ds[0].LeasedBy)
+	}
+	if got, err := s.Delivery(ctx, d.ID); err != nil || got.LeasedBy != "replica-a" {
+		t.Errorf("stored delivery LeasedBy = %q, %v; want replica-a", got.LeasedBy, err)
+	}
+	o := outcome(ds[0], sandbox.Pending, 503, T0.Add(time.Minute))
+	o.Attempt.Replica = "replica-a"
+	if err := s.Record(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	ds, err = s.Claim(ctx, sandbox.Claim{Due: T0.Add(time.Minute), Now: W0, Until: W0.Add(time.Minute), Limit: 1, Owner: "replica-b"})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim the retry: %v, %v", ids(ds), err)
+	}
+	o = outcome(ds[0], sandbox.Delivered, 200, time.Time{})
+	o.Attempt.Replica = "replica-b"
+	if err := s.Record(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Delivery(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LeasedBy != "" || len(got.History) != 2 || got.History[0].Replica != "replica-a" || got.History[1].Replica != "replica-b" {
+		t.Errorf("after two replicas' attempts: leased by %q, history %+v", got.LeasedBy, got.History)
 	}
 }
 

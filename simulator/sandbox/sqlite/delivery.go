@@ -18,9 +18,9 @@ import (
 
 const deliveryColumns = `id, coalesce(verification_id, ''), product, message, subject, url, header, body, source,
 	policy_name, connect_timeout_ns, answer_timeout_ns, delays_ns,
-	state, cycle, attempts, next_attempt_at, lease, leased_until, created_at, updated_at`
+	state, cycle, attempts, next_attempt_at, lease, leased_until, leased_by, created_at, updated_at`
 
-const attemptColumns = `delivery_id, cycle, number, at, status, latency_ns, error, response`
+const attemptColumns = `delivery_id, cycle, number, at, status, latency_ns, error, response, replica`
 
 // Enqueue implements sandbox.Store.
 func (db *DB) Enqueue(ctx context.Context, ds ...*sandbox.Delivery) error {
@@ -141,7 +141,7 @@ func (db *DB) Claim(ctx context.Context, c sandbox.Claim) ([]*sandbox.Delivery, 
 	var out []*sandbox.Delivery
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := db.query(ctx, tx, qClaim,
-			c.Until.UnixNano(), nanos(c.Due), c.Now.UnixNano(), c.Limit)
+			c.Until.UnixNano(), c.Owner, nanos(c.Due), c.Now.UnixNano(), c.Limit)
 		if err != nil {
 			return err
 		}
@@ -229,7 +229,7 @@ func (db *DB) Record(ctx context.Context, o sandbox.Outcome) error {
 			lost = true
 		}
 		_, err = db.exec(ctx, tx, qInsertAttempt,
-			a.DeliveryID, a.Cycle, a.Number, nanos(a.Time), a.Status, int64(a.Latency), a.Err, response)
+			a.DeliveryID, a.Cycle, a.Number, nanos(a.Time), a.Status, int64(a.Latency), a.Err, response, a.Replica)
 		return err
 	})
 	if err != nil {
@@ -326,7 +326,7 @@ func attachHistory(ctx context.Context, tx *sql.Tx, ds []*sandbox.Delivery) erro
 		var a sandbox.Attempt
 		var at int64
 		var latency int64
-		if err := rows.Scan(&a.DeliveryID, &a.Cycle, &a.Number, &at, &a.Status, &latency, &a.Err, &a.Response); err != nil {
+		if err := rows.Scan(&a.DeliveryID, &a.Cycle, &a.Number, &at, &a.Status, &latency, &a.Err, &a.Response, &a.Replica); err != nil {
 			return fmt.Errorf("attempts: %w", err)
 		}
 		a.Time = fromNanos(sql.NullInt64{Int64: at, Valid: true})
@@ -387,7 +387,7 @@ func scanDelivery(s scanner) (*sandbox.Delivery, error) {
 	var next, leasedUntil, created, updated sql.NullInt64
 	if err := s.Scan(&d.ID, &d.VerificationID, &d.Product, &d.Message, &d.Subject, &d.URL, &header, &d.Body, &source,
 		&policyName, &connect, &answer, &delaysJSON,
-		&state, &d.Cycle, &d.Attempts, &next, &d.Lease, &leasedUntil, &created, &updated); err != nil {
+		&state, &d.Cycle, &d.Attempts, &next, &d.Lease, &leasedUntil, &d.LeasedBy, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(header, &d.Header); err != nil {

@@ -18,20 +18,20 @@ var (
 			state, cycle, attempts, next_attempt_at, lease, leased_until, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, 0, ?, 0, NULL, ?, ?)`)
 	qVerificationExists = writeQuery(`SELECT 1 FROM verifications WHERE id = ?`)
-	qClaim              = writeQuery(`UPDATE deliveries SET lease = lease + 1, leased_until = ?
+	qClaim              = writeQuery(`UPDATE deliveries SET lease = lease + 1, leased_until = ?, leased_by = ?
 			WHERE id IN (
 				SELECT id FROM deliveries
 				WHERE state = 'pending' AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
 				ORDER BY next_attempt_at, id LIMIT ?)
 			RETURNING ` + deliveryColumns)
 	qRecord = writeQuery(`UPDATE deliveries
-			SET attempts = ?, state = ?, next_attempt_at = ?, leased_until = NULL, updated_at = ?
+			SET attempts = ?, state = ?, next_attempt_at = ?, leased_until = NULL, leased_by = '', updated_at = ?
 			WHERE id = ? AND lease = ? AND cycle = ? AND state = 'pending'`)
 	qDeliveryExists = writeQuery(`SELECT 1 FROM deliveries WHERE id = ?`)
-	qInsertAttempt  = writeQuery(`INSERT INTO attempts (` + attemptColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertAttempt  = writeQuery(`INSERT INTO attempts (` + attemptColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qResend         = writeQuery(`UPDATE deliveries
 			SET state = 'pending', cycle = cycle + 1, attempts = 0, next_attempt_at = ?,
-				lease = lease + 1, leased_until = NULL, updated_at = ?
+				lease = lease + 1, leased_until = NULL, leased_by = '', updated_at = ?
 			WHERE id = ?`)
 	qInsertVerification = writeQuery(`INSERT INTO verifications (` + verificationColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
@@ -42,4 +42,5 @@ var (
 				updated_at = ?, expires_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`)
 	qVerificationVersion = writeQuery(`SELECT version FROM verifications WHERE id = ?`)
+	qSyncClock           = writeQuery(`UPDATE clock SET high_water = max(high_water, ?) WHERE id = 1 RETURNING high_water`)
 )

@@ -32,7 +32,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,7 +85,13 @@ type DB struct {
 	committer  *committer
 	writeStmts map[string]*sql.Stmt
 	readStmts  map[string]*sql.Stmt
+	// lock holds the file's exclusive lock while the store is open.
+	lock *os.File
 }
+
+// ErrLocked is the error of opening a database file that another sandbox
+// process has open.
+var ErrLocked = errors.New("another kycsim sandbox has this database file open (one process per SQLite file: stop the other, give this one another --db, or run several replicas on --db postgres://...)")
 
 var _ sandbox.Store = (*DB)(nil)
 
@@ -120,12 +129,18 @@ func (db *DB) Open(ctx context.Context) error {
 		w.SetConnMaxIdleTime(0)
 		db.write, db.read = w, w
 	} else {
+		lock, err := lockFile(db.Path)
+		if err != nil {
+			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
+		}
+		db.lock = lock
 		name := "file:" + escapePath(db.Path)
 		wq := cloneValues(q)
 		wq.Add("_pragma", "journal_mode(WAL)")
 		wq.Add("_pragma", "synchronous("+db.Synchronous+")")
 		w, err := sql.Open("sqlite", name+"?"+wq.Encode())
 		if err != nil {
+			db.unlock()
 			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
 		}
 		w.SetMaxOpenConns(1)
@@ -135,6 +150,7 @@ func (db *DB) Open(ctx context.Context) error {
 		// Make the file (and WAL mode) before the readers open it.
 		if err := w.PingContext(ctx); err != nil {
 			w.Close()
+			db.unlock()
 			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
 		}
 		rq := cloneValues(q)
@@ -143,6 +159,7 @@ func (db *DB) Open(ctx context.Context) error {
 		r, err := sql.Open("sqlite", name+"?"+rq.Encode())
 		if err != nil {
 			w.Close()
+			db.unlock()
 			return fmt.Errorf("open sandbox database %s: %w", db.Path, err)
 		}
 		n := max(4, runtime.GOMAXPROCS(0))
@@ -182,10 +199,20 @@ func (db *DB) Close() error {
 		err = errors.Join(err, db.write.Close())
 	}
 	db.read, db.write = nil, nil
+	db.unlock()
 	if err != nil {
 		return fmt.Errorf("close sandbox database: %w", err)
 	}
 	return nil
+}
+
+// unlock releases the file's lock (after every connection closed: closing
+// any descriptor of the file would drop SQLite's own locks with it).
+func (db *DB) unlock() {
+	if db.lock != nil {
+		db.lock.Close()
+		db.lock = nil
+	}
 }
 
 // escapePath makes a file path safe in a SQLite URI (file:PATH?query).
@@ -253,6 +280,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := db.checkTables(ctx, ms); err != nil {
+		return err
+	}
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
@@ -286,6 +316,55 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// createTable finds the tables a migration creates.
+var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)`)
+
+// Tables returns the tables the sandbox's schema holds: schema_version
+// and those its migrations create.
+func Tables() []string {
+	ms, _ := migrations()
+	return tablesOf(ms)
+}
+
+func tablesOf(ms []migration) []string {
+	out := []string{"schema_version"}
+	for _, m := range ms {
+		for _, sm := range createTable.FindAllStringSubmatch(m.sql, -1) {
+			out = append(out, sm[1])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkTables refuses a database that holds tables the sandbox did not
+// make: another application's database, which migrating would extend.
+func (db *DB) checkTables(ctx context.Context, ms []migration) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	known := tablesOf(ms)
+	var foreign []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("list tables: %w", err)
+		}
+		if !slices.Contains(known, name) {
+			foreign = append(foreign, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("%w (%s): it belongs to another application; give the sandbox a file of its own", sandbox.ErrForeignDatabase, strings.Join(foreign, ", "))
+	}
+	return nil
+}
+
 // Version returns the database's schema version.
 func (db *DB) Version(ctx context.Context) (int, error) {
 	var v int
@@ -295,17 +374,27 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// ClockHighWater returns the latest sandbox-clock time the database
-// holds (a verification's last change, an attempt), zero for an empty
-// one: a sandbox that restarts on the database starts its clock there,
-// so that its clock does not run back and what was due stays due.
+// ClockHighWater implements sandbox.Store.
 func (db *DB) ClockHighWater(ctx context.Context) (time.Time, error) {
 	var n sql.NullInt64
-	q := `SELECT max(coalesce((SELECT max(updated_at) FROM verifications), 0), coalesce((SELECT max(at) FROM attempts), 0))`
+	q := `SELECT max(coalesce((SELECT max(updated_at) FROM verifications), 0), coalesce((SELECT max(at) FROM attempts), 0),
+		coalesce((SELECT high_water FROM clock WHERE id = 1), 0))`
 	if err := db.reader().QueryRowContext(ctx, q).Scan(&n); err != nil {
 		return time.Time{}, fmt.Errorf("clock high water: %w", err)
 	}
 	return fromNanos(n), nil
+}
+
+// SyncClock implements sandbox.Store.
+func (db *DB) SyncClock(ctx context.Context, t time.Time) (time.Time, error) {
+	var hw int64
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.queryRow(ctx, tx, qSyncClock, nanos(t)).Scan(&hw)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sync the sandbox clock: %w", err)
+	}
+	return fromNanos(sql.NullInt64{Int64: hw, Valid: true}), nil
 }
 
 // PendingCount returns how many deliveries are pending.

@@ -3,8 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +133,79 @@ func TestMigrations(t *testing.T) {
 	if err := db.Open(ctx); err == nil || !strings.Contains(err.Error(), "newer kycsim") {
 		t.Errorf("open a newer schema: %v, want a refusal", err)
 		db.Close()
+	}
+}
+
+// TestSecondOpenRefused checks that a database file one store has open
+// cannot be opened by another (another sandbox process; within one
+// process the lock holds too), and can once the first is closed.
+func TestSecondOpenRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sandbox.db")
+	first := openDB(t, path)
+	second := sqlite.NewDB(path)
+	err := second.Open(ctx)
+	if !errors.Is(err, sqlite.ErrLocked) {
+		second.Close()
+		t.Fatalf("second open = %v, want ErrLocked", err)
+	}
+	for _, want := range []string{path, "another kycsim sandbox", "postgres://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	first.Close()
+	if err := second.Open(ctx); err != nil {
+		t.Fatalf("open after the first closed: %v", err)
+	}
+	second.Close()
+}
+
+// TestForeignDatabaseRefused checks that another application's database
+// is refused and left as it was, and that the sandbox's own tables are
+// those its migrations make.
+func TestForeignDatabaseRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE users (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	db := sqlite.NewDB(path)
+	err = db.Open(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not the sandbox's (users)") {
+		t.Errorf("open another application's database: %v, want a refusal naming its table", err)
+	}
+	db.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the refused database has %d tables (%v), want its 1", n, err)
+	}
+	raw.Close()
+
+	ownPath := filepath.Join(t.TempDir(), "sandbox.db")
+	openDB(t, ownPath)
+	raw, err = sql.Open("sqlite", "file:"+ownPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		got = append(got, name)
+	}
+	rows.Close()
+	if !slices.Equal(got, sqlite.Tables()) {
+		t.Errorf("the sandbox's tables are %v; sqlite.Tables says %v", got, sqlite.Tables())
 	}
 }
 
