@@ -21,13 +21,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"regexp"
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,10 +50,10 @@ func Tables() []string {
 	return tablesOf(ms)
 }
 
-func tablesOf(ms []migration) []string {
+func tablesOf(ms []sandbox.Migration) []string {
 	out := []string{"schema_version"}
 	for _, m := range ms {
-		for _, sm := range createTable.FindAllStringSubmatch(m.sql, -1) {
+		for _, sm := range createTable.FindAllStringSubmatch(m.SQL, -1) {
 			out = append(out, sm[1])
 		}
 	}
@@ -145,39 +143,9 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// migration is one schema change, numbered by its file name.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migration/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: the name must start with a version number and _", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+// migrations are this store's schema changes, in order.
+func migrations() ([]sandbox.Migration, error) {
+	return sandbox.Migrations(migrationFS, "migration")
 }
 
 // SchemaVersion is the schema version this package writes.
@@ -244,11 +212,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("the database has schema version %d; this kycsim knows %d: use a newer kycsim", newest, len(ms))
 		}
 		for _, m := range ms[newest:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migrate to %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migrate to %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-				return fmt.Errorf("migrate to %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return fmt.Errorf("migrate to %s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -30,14 +30,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"regexp"
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,40 +226,9 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// migration is one schema change, numbered by its file name
-// (NNNN_name.sql).
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migration/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: the name must start with a version number and _", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+// migrations are this store's schema changes, in order.
+func migrations() ([]sandbox.Migration, error) {
+	return sandbox.Migrations(migrationFS, "migration")
 }
 
 // SchemaVersion is the schema version this package writes.
@@ -299,18 +266,18 @@ func (db *DB) migrate(ctx context.Context) error {
 			if newest > len(ms) {
 				return fmt.Errorf("the database has schema version %d; this kycsim knows %d: use a newer kycsim", newest, len(ms))
 			}
-			if m.version <= newest {
+			if m.Version <= newest {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano))
+				m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migrate to %s: %w", m.name, err)
+			return fmt.Errorf("migrate to %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -326,10 +293,10 @@ func Tables() []string {
 	return tablesOf(ms)
 }
 
-func tablesOf(ms []migration) []string {
+func tablesOf(ms []sandbox.Migration) []string {
 	out := []string{"schema_version"}
 	for _, m := range ms {
-		for _, sm := range createTable.FindAllStringSubmatch(m.sql, -1) {
+		for _, sm := range createTable.FindAllStringSubmatch(m.SQL, -1) {
 			out = append(out, sm[1])
 		}
 	}
@@ -339,7 +306,7 @@ func tablesOf(ms []migration) []string {
 
 // checkTables refuses a database that holds tables the sandbox did not
 // make: another application's database, which migrating would extend.
-func (db *DB) checkTables(ctx context.Context, ms []migration) error {
+func (db *DB) checkTables(ctx context.Context, ms []sandbox.Migration) error {
 	rows, err := db.write.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
 		return fmt.Errorf("list tables: %w", err)
