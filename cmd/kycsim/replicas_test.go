@@ -150,7 +150,10 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range kills {
-		time.Sleep(time.Duration(50+rng.IntN(200)) * time.Millisecond) // let work pile up between kills
+		// Let work pile up between kills: one to three more creations
+		// acknowledged (or 5 s, when a replica down refuses them all).
+		more := created.Load() + 1 + int64(rng.IntN(3))
+		testpoll.Until(5*time.Second, func() bool { return created.Load() >= more })
 		r := reps[rng.IntN(n)]
 		r.kill()
 		r.start(t)

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"github.com/kycsim/kycsim/internal/testpoll"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,16 +19,19 @@ var refused = &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "conn
 // fewer, and the finding says what happened.
 func TestCapacityLowersConcurrency(t *testing.T) {
 	c := NewCapacity()
-	var open, most atomic.Int32
+	var open, most, refusals atomic.Int32
 	try := func() error {
 		n := open.Add(1)
 		defer open.Add(-1)
 		if n > 2 {
+			refusals.Add(1)
 			return refused
 		}
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
-		time.Sleep(time.Millisecond) // the target takes a moment to answer
+		// The target holds the connection until it has refused one (or
+		// 50 ms), so that it really runs short of room.
+		testpoll.Until(50*time.Millisecond, func() bool { return refusals.Load() > 0 })
 		return nil
 	}
 	var wg sync.WaitGroup

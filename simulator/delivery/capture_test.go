@@ -88,8 +88,13 @@ func TestLateAnswer(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/late" {
-			time.Sleep(150 * time.Millisecond)
-			w.WriteHeader(http.StatusAccepted)
+			// Answer 50 ms after the 100 ms deadline, unless the client
+			// has gone by then.
+			select {
+			case <-time.After(150 * time.Millisecond):
+				w.WriteHeader(http.StatusAccepted)
+			case <-r.Context().Done():
+			}
 			return
 		}
 		select {
