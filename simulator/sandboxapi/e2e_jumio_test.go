@@ -413,6 +413,7 @@ func TestJumioNotSimulated(t *testing.T) {
 		{"DELETE", "/api/netverify/v2/scans/" + we, "delete a scan"},
 		{"GET", "/api/netverify/v2/authentications/" + we, "Authentication retrieval"},
 		{"GET", "/api/netverify/v2/documents/" + we, "Document Verification retrieval"},
+		{"POST", "/api/netverify/v2/acquisitions", "document acquisition"},
 	} {
 		req := newRequest(t, tc.method, base+tc.path, nil)
 		req.SetBasicAuth(jumioID, jumioSecret)
