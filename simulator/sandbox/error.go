@@ -6,14 +6,18 @@ import (
 )
 
 // The error codes of the sandbox's domain. The HTTP layer maps each to one
-// status in one place (ENOTFOUND → 404, ECONFLICT → 409, EINVALID → 400,
-// anything else → 500).
+// status in one place (ENOTFOUND → 404, ECONFLICT and ETAKEN → 409,
+// EINVALID → 400, anything else → 500).
 const (
 	// ENOTFOUND is a verification or delivery that does not exist.
 	ENOTFOUND = "not_found"
 	// ECONFLICT is a write that lost to another: an id taken, a stale
 	// verification version, a delivery lease no longer held.
 	ECONFLICT = "conflict"
+	// ETAKEN is a write of a value that must be unique and another
+	// verification holds (a Sumsub applicant's externalUserId). Unlike
+	// ECONFLICT, trying again cannot help.
+	ETAKEN = "taken"
 	// EINVALID is a value the store refuses to write.
 	EINVALID = "invalid"
 	// EINTERNAL is every other failure.

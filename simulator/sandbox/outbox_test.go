@@ -222,7 +222,10 @@ func TestOutboxExhaustedThenResend(t *testing.T) {
 	if len(got.History) != 3 || got.Attempts != 3 {
 		t.Fatalf("failed after %d attempts (%d recorded), want 3", got.Attempts, len(got.History))
 	}
-	if st, _ := observed.Load(13); st != sandbox.Failed {
+	// OnAttempt runs after the attempt is recorded, so it may come a
+	// moment after the store shows it.
+	if !testpoll.Until(10*time.Second, func() bool { st, _ := observed.Load(13); return st == sandbox.Failed }) {
+		st, _ := observed.Load(13)
 		t.Errorf("OnAttempt saw the last attempt end in %v, want failed", st)
 	}
 

@@ -64,7 +64,7 @@ func statusOf(err error) int {
 	switch sandbox.ErrorCode(err) {
 	case sandbox.ENOTFOUND:
 		return http.StatusNotFound
-	case sandbox.ECONFLICT:
+	case sandbox.ECONFLICT, sandbox.ETAKEN:
 		return http.StatusConflict
 	case sandbox.EINVALID:
 		return http.StatusBadRequest

@@ -123,16 +123,37 @@ func (s *Server) createApplicant(r *http.Request, req applicantRequest, level st
 		return nil, err
 	}
 	if existing != nil {
-		return nil, &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + req.ExternalUserID + "' already exists: " + existing.ID}
+		return nil, externalUserIDTaken(req.ExternalUserID, existing.ID)
 	}
 	now := s.cfg.Clock.Now()
 	v := &sandbox.Verification{ID: randomHex(12), Product: "sumsub", ExternalRef: req.ExternalUserID, Status: "init", CreatedAt: now, UpdatedAt: now}
 	rec := &record{LevelName: level, InspectionID: randomHex(12), AttemptID: randomAlnum(5)}
 	req.apply(rec)
 	if err := s.create(r, v, rec); err != nil {
-		return nil, err
+		// Another request (or replica) created one meanwhile: the store's
+		// unique index refused this one.
+		return nil, s.takenBy(ctx, err, req.ExternalUserID)
 	}
 	return v, nil
+}
+
+// externalUserIDTaken is Sumsub's answer to a second applicant with an
+// externalUserId.
+func externalUserIDTaken(ext, holder string) error {
+	return &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + ext + "' already exists: " + holder}
+}
+
+// takenBy turns the store's ETAKEN for an externalUserId into Sumsub's
+// answer naming the applicant that holds it; other errors pass through.
+func (s *Server) takenBy(ctx context.Context, err error, ext string) error {
+	if sandbox.ErrorCode(err) != sandbox.ETAKEN {
+		return err
+	}
+	holder, ferr := s.applicantByExternal(ctx, ext)
+	if ferr != nil || holder == nil {
+		return err
+	}
+	return externalUserIDTaken(ext, holder.ID)
 }
 
 // applicantByExternal finds the applicant of an externalUserId (nil when
@@ -501,7 +522,7 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 			return err
 		}
 		if other != nil && other.ID != req.ID {
-			return &apiError{status: http.StatusConflict, msg: "Applicant with external user id '" + *req.ExternalUserID + "' already exists: " + other.ID}
+			return externalUserIDTaken(*req.ExternalUserID, other.ID)
 		}
 	}
 	v, err := s.infoChanged(ctx, req.ID, func(v *sandbox.Verification, rec *record) error {
@@ -521,6 +542,9 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 		}
 		return nil
 	})
+	if err != nil && req.ExternalUserID != nil {
+		return s.takenBy(ctx, err, *req.ExternalUserID)
+	}
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -760,5 +761,51 @@ func TestSumsubOperationsTable(t *testing.T) {
 		if desc, _ := a.json["description"].(string); a.status != 501 || !strings.Contains(desc, op.Name) {
 			t.Errorf("%s %s: %d %s, want 501 naming %q", method, samplePath(op.Path), a.status, a.body, op.Name)
 		}
+	}
+}
+
+// TestSumsubExternalUserIDUnique: Sumsub keeps one applicant per
+// externalUserId. Eight apps creating one at once get one applicant and
+// seven 409s naming it; changing another applicant's externalUserId to
+// it is refused the same way.
+func TestSumsubExternalUserIDUnique(t *testing.T) {
+	_, base := startSandbox(t, newSink(t), nil)
+	answers := make([]answer, 8)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = newSumsubApp(t, base).jsonCall("POST", "/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "same-user"})
+		}()
+	}
+	wg.Wait()
+	var created []string
+	for _, a := range answers {
+		if a.status < 300 {
+			created = append(created, a.json["id"].(string))
+		}
+	}
+	if len(created) != 1 {
+		t.Fatalf("%d of %d creates with one externalUserId succeeded, want 1", len(created), len(answers))
+	}
+	want := "Applicant with external user id 'same-user' already exists: " + created[0]
+	for _, a := range answers {
+		if a.status < 300 {
+			continue
+		}
+		if a.status != http.StatusConflict || a.json["description"] != want {
+			t.Errorf("a losing create answered %d %s, want 409 %q", a.status, a.body, want)
+		}
+	}
+
+	app := newSumsubApp(t, base)
+	other := app.jsonCall("POST", "/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "other-user"}).json["id"].(string)
+	a := app.jsonCall("PATCH", "/resources/applicants", map[string]any{"id": other, "externalUserId": "same-user"})
+	if a.status != http.StatusConflict || a.json["description"] != want {
+		t.Errorf("changing another applicant's externalUserId to a taken one answered %d %s, want 409 %q", a.status, a.body, want)
+	}
+	if got := app.jsonCall("GET", "/resources/applicants/"+other+"/one", nil); got.json["externalUserId"] != "other-user" {
+		t.Errorf("after the refused change the applicant has externalUserId %v", got.json["externalUserId"])
 	}
 }

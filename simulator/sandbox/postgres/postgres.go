@@ -355,6 +355,20 @@ func pgCode(err error) string {
 	return ""
 }
 
+// externalRefIndex is the unique index that keeps one Sumsub applicant
+// per externalUserId (migration 0004).
+const externalRefIndex = "verifications_sumsub_external"
+
+// externalRefTaken turns a violation of externalRefIndex into ETAKEN
+// naming the reference; other errors pass through.
+func externalRefTaken(err error, v *sandbox.Verification) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == externalRefIndex {
+		return sandbox.Errorf(sandbox.ETAKEN, "verification %s: %s external reference %q is taken", v.ID, v.Product, v.ExternalRef)
+	}
+	return err
+}
+
 func limit(n int) int {
 	switch {
 	case n <= 0:

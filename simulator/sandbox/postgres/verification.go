@@ -43,6 +43,9 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 		return err
 	}
 	ids, err := db.runInsertBatch(ctx, b, 1, len(enqueue))
+	if err = externalRefTaken(err, v); sandbox.ErrorCode(err) == sandbox.ETAKEN {
+		return err
+	}
 	if pgCode(err) == codeUniqueViolation {
 		return sandbox.Errorf(sandbox.ECONFLICT, "verification %s exists", v.ID)
 	}
@@ -186,6 +189,9 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 		}
 		return br.Close()
 	})
+	if err = externalRefTaken(err, v); sandbox.ErrorCode(err) == sandbox.ETAKEN {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("update verification %s: %w", v.ID, err)
 	}

@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/netip"
 	"reflect"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +71,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 	}{
 		{"VerificationRoundTrip", testVerificationRoundTrip},
 		{"VerificationIDTaken", testVerificationIDTaken},
+		{"SumsubExternalRefTaken", testSumsubExternalRefTaken},
 		{"VerificationInvalid", testVerificationInvalid},
 		{"VerificationNotFound", testVerificationNotFound},
 		{"UpdateOptimistic", testUpdateOptimistic},
@@ -151,6 +154,65 @@ func testVerificationIDTaken(t *testing.T, s sandbox.Store) {
 		t.Errorf("Status = %q: the second create overwrote the first", got.Status)
 	}
 	countDeliveries(t, s, sandbox.DeliveryFilter{}, 0)
+}
+
+// testSumsubExternalRefTaken: Sumsub knows one applicant per
+// externalUserId, so two sumsub verifications never share an ExternalRef
+// (created at once from two replicas either), while Jumio's references
+// repeat freely.
+func testSumsubExternalRefTaken(t *testing.T, s sandbox.Store) {
+	ctx := context.Background()
+	sumsub := func(id, ref string) *sandbox.Verification {
+		v := NewVerification(id)
+		v.Product, v.AccountID, v.ExternalRef, v.Status = "sumsub", "", ref, "init"
+		return v
+	}
+	if err := s.CreateVerification(ctx, sumsub("ss-1", "user-1")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateVerification(ctx, sumsub("ss-2", "user-1"), NewDelivery("", 1, T0))
+	wantCode(t, err, sandbox.ETAKEN, "a second sumsub verification with the same ExternalRef")
+	if _, err := s.Verification(ctx, "ss-2"); sandbox.ErrorCode(err) != sandbox.ENOTFOUND {
+		t.Errorf("the refused verification was written (%v)", err)
+	}
+	countDeliveries(t, s, sandbox.DeliveryFilter{}, 0)
+	// Other products and empty references repeat.
+	for _, v := range []*sandbox.Verification{NewVerification("kx-1"), NewVerification("kx-2"), sumsub("ss-3", ""), sumsub("ss-4", "")} {
+		v.ExternalRef = strings.TrimSuffix(v.ExternalRef, "-"+v.ID)
+		if err := s.CreateVerification(ctx, v); err != nil {
+			t.Errorf("create %s (%s, ref %q): %v", v.ID, v.Product, v.ExternalRef, err)
+		}
+	}
+	// An update onto a taken reference is refused and changes nothing.
+	other := sumsub("ss-5", "user-5")
+	if err := s.CreateVerification(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	other.ExternalRef = "user-1"
+	wantCode(t, s.UpdateVerification(ctx, other), sandbox.ETAKEN, "an update onto a taken ExternalRef")
+	if got, err := s.Verification(ctx, "ss-5"); err != nil || got.ExternalRef != "user-5" || got.Version != 1 {
+		t.Errorf("after the refused update: %+v, %v", got, err)
+	}
+	// At once: exactly one of eight creates wins.
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.CreateVerification(ctx, sumsub(fmt.Sprintf("race-%d", i), "user-race"))
+			switch {
+			case err == nil:
+				won.Add(1)
+			case sandbox.ErrorCode(err) != sandbox.ETAKEN:
+				t.Errorf("create race-%d: %v, want ETAKEN or success", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Errorf("%d of 8 creates with one externalUserId succeeded, want 1", won.Load())
+	}
 }
 
 func testVerificationInvalid(t *testing.T, s sandbox.Store) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"modernc.org/sqlite"
+
 	"github.com/kycsim/kycsim/simulator/sandbox"
 )
 
@@ -47,6 +49,9 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 		ids, err = db.insertDeliveries(ctx, tx, now, v.ID, enqueue)
 		return err
 	})
+	if err = externalRefTaken(err, v); sandbox.ErrorCode(err) == sandbox.ETAKEN {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("create verification %s: %w", v.ID, err)
 	}
@@ -146,6 +151,9 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 		ids, err = db.insertDeliveries(ctx, tx, now, v.ID, enqueue)
 		return err
 	})
+	if err = externalRefTaken(err, v); sandbox.ErrorCode(err) == sandbox.ETAKEN {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("update verification %s: %w", v.ID, err)
 	}
@@ -153,6 +161,21 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 	v.Version++
 	settle(enqueue, ids, v.ID, now)
 	return nil
+}
+
+// sqliteConstraintUnique is SQLite's extended result code for a UNIQUE
+// constraint failure (SQLITE_CONSTRAINT_UNIQUE).
+const sqliteConstraintUnique = 2067
+
+// externalRefTaken turns a violation of the unique index that keeps one
+// Sumsub applicant per externalUserId (migration 0005) into ETAKEN
+// naming the reference; other errors pass through.
+func externalRefTaken(err error, v *sandbox.Verification) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqliteConstraintUnique && strings.Contains(se.Error(), "verifications.external_ref") {
+		return sandbox.Errorf(sandbox.ETAKEN, "verification %s: %s external reference %q is taken", v.ID, v.Product, v.ExternalRef)
+	}
+	return err
 }
 
 func scanVerification(s scanner) (*sandbox.Verification, error) {
