@@ -20,7 +20,9 @@ import (
 // key gets a did-you-mean from the properties, and a subschema's
 // "x-errors" object may word a keyword's failure itself, with the
 // placeholders {what}, {value} (the value described), {text} (a string
-// value as written) and {known} (the enum or property names).
+// value as written), {known} (the enum or property names), {key} (the
+// value's key), {parent} (its parent's key) and {owner} (the "name" of the
+// nearest mapping holding the value, quoted).
 type Schema struct {
 	compiled *jsonschema.Schema
 	raw      any
@@ -232,8 +234,25 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 		}
 	}
 	msg = strings.NewReplacer("{what}", what, "{value}", Describe(value), "{text}", fmt.Sprint(value), "{known}", known(),
-		"{key}", key, "{parent}", parentKey, "{len}", strconv.Itoa(n), "{suggest}", Suggest(fmt.Sprint(value), enum)).Replace(msg)
+		"{key}", key, "{parent}", parentKey, "{len}", strconv.Itoa(n), "{suggest}", Suggest(fmt.Sprint(value), enum),
+		"{owner}", nameNear(d.Value, inst)).Replace(msg)
 	return &Error{Pos: at, Ptr: inst, Msg: msg}
+}
+
+// nameNear returns the string "name" of the nearest mapping at or above
+// ptr, quoted ("" when none has one).
+func nameNear(v any, ptr string) string {
+	for {
+		if m, ok := lookup(v, ptr).(map[string]any); ok {
+			if s, ok := m["name"].(string); ok {
+				return strconv.Quote(s)
+			}
+		}
+		if ptr == "" {
+			return ""
+		}
+		ptr = ptr[:strings.LastIndexByte(ptr, '/')]
+	}
 }
 
 // properties lists the property names of the subschema at ptr, as

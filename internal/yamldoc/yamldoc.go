@@ -95,6 +95,12 @@ type Options struct {
 	// Name names the value at a pointer in errors about its keys ("a
 	// step", "set"); its key (or "the document") when nil.
 	Name func(ptr string) string
+	// Exact tells the values that must be written as JSON has them: for
+	// a pointer inside one it returns the name of the key whose value it
+	// is ("" elsewhere). There a timestamp, binary data, a tagged mapping
+	// or sequence, or a mapping key that is not a string is an error,
+	// not read as text.
+	Exact func(ptr string) string
 }
 
 // Doc is a YAML document as JSON values, with the position of every value
@@ -337,6 +343,12 @@ func (c *converter) convert(n *yaml.Node, ptr string, depth int, via *yaml.Node)
 			via = n
 		}
 		return c.convert(n.Alias, ptr, depth+1, via)
+	case yaml.MappingNode, yaml.SequenceNode:
+		if what := c.exact(ptr); what != "" && n.Tag != "!!map" && n.Tag != "!!seq" {
+			return nil, c.errf(n, ptr, "%s: a %s value is not a JSON value", what, n.Tag)
+		}
+	}
+	switch n.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		return m, c.fill(m, n, ptr, depth, via, map[string]bool{})
@@ -375,6 +387,9 @@ func (c *converter) fill(m map[string]any, n *yaml.Node, ptr string, depth int, 
 		}
 		if k.Kind != yaml.ScalarNode || !stringTag(k.Tag) && !c.opt.ScalarKeys {
 			return c.errf(raw, ptr, "%s: a key must be a string, not %s", c.opt.Name(ptr), describeNode(k))
+		}
+		if what := c.exact(ptr); what != "" && k.Tag != "!!str" {
+			return c.errf(raw, ptr, "%s: mapping key %s is not a string, as JSON object keys are (quote it)", what, k.Value)
 		}
 		if prev, dup := own[k.Value]; dup {
 			return c.errf(raw, ptr, "%s: key %q appears twice (first at %d:%d)", c.opt.Name(ptr), k.Value, prev.Line, prev.Column)
@@ -445,6 +460,14 @@ func (c *converter) merge(m map[string]any, v *yaml.Node, ptr string, depth int,
 	return nil
 }
 
+// exact returns the name of the exact value ptr is in, or "".
+func (c *converter) exact(ptr string) string {
+	if c.opt.Exact == nil {
+		return ""
+	}
+	return c.opt.Exact(ptr)
+}
+
 // stringTag reports whether a scalar of this tag can be a mapping key.
 func stringTag(tag string) bool {
 	switch tag {
@@ -502,7 +525,14 @@ func (c *converter) scalar(n *yaml.Node, ptr string) (any, error) {
 			}
 		}
 		return nil, c.errf(n, ptr, "%s: %s has no JSON form", c.opt.Name(ptr), describeNode(n))
-	case "!!str", "!!timestamp", "!!binary":
+	case "!!str":
+		return n.Value, nil
+	case "!!timestamp", "!!binary":
+		if what := c.exact(ptr); what != "" && n.Tag == "!!timestamp" {
+			return nil, c.errf(n, ptr, "%s: %s is a YAML timestamp, not a JSON value (quote it to mean the string)", what, n.Value)
+		} else if what != "" {
+			return nil, c.errf(n, ptr, "%s: a %s value is not a JSON value", what, n.Tag)
+		}
 		return n.Value, nil // base64 stays as written
 	}
 	return nil, c.errf(n, ptr, "%s: %s (%s) has no JSON form", c.opt.Name(ptr), describeNode(n), n.Tag)
