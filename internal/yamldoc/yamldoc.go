@@ -37,14 +37,19 @@ type Pos struct {
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Error is an error at a place in a YAML file. Ptr is the JSON pointer of
-// the value it is about ("" for the whole document or a syntax error).
+// the value it is about ("" for the whole document or a syntax error);
+// Err is what caused it, when anything did (a catalog's error).
 type Error struct {
 	Pos Pos
 	Ptr string
 	Msg string
+	Err error
 }
 
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns what caused the error.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errors are several errors of one file, in document order.
 type Errors []*Error
@@ -253,14 +258,18 @@ func Int(v any) int {
 	return i
 }
 
-// Errorf returns an *Error at the value at ptr.
+// Errorf returns an *Error at the value at ptr; it wraps the error a %w
+// verb formats, as fmt.Errorf does.
 func (d *Doc) Errorf(ptr, format string, args ...any) *Error {
-	return &Error{Pos: d.At(ptr), Ptr: ptr, Msg: fmt.Sprintf(format, args...)}
+	e := fmt.Errorf(format, args...)
+	return &Error{Pos: d.At(ptr), Ptr: ptr, Msg: e.Error(), Err: errors.Unwrap(e)}
 }
 
-// KeyErrorf returns an *Error at the key of the entry at ptr.
+// KeyErrorf returns an *Error at the key of the entry at ptr, as Errorf.
 func (d *Doc) KeyErrorf(ptr, format string, args ...any) *Error {
-	return &Error{Pos: d.KeyAt(ptr), Ptr: ptr, Msg: fmt.Sprintf(format, args...)}
+	e := d.Errorf(ptr, format, args...)
+	e.Pos = d.KeyAt(ptr)
+	return e
 }
 
 // Pointer appends a token to a JSON pointer, escaped (RFC 6901).

@@ -145,6 +145,69 @@ func TestSchemaErrors(t *testing.T) {
 	}
 }
 
+// ruleSchema words rules between keys: exclusive keys, keys that apply
+// to some products, a line of another key, unique items.
+const ruleSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "properties": {
+    "kind": {"type": "string"},
+    "steps": {"type": "array", "items": {
+      "type": "object",
+      "allOf": [{"not": {"required": ["a", "b"]}, "x-at": "key", "x-errors": {"not": "one of a and b; this step has {keys}"}}],
+      "if": {"required": ["raw"]},
+      "then": {"properties": {"shape": {"not": {}, "x-at": "key", "x-errors": {"not": "shape: raw (line {line:raw}) is sent as written"}}}}
+    }},
+    "tags": {"type": "array", "uniqueItems": true, "x-errors": {"uniqueItems": "tag {value} appears twice"}}
+  },
+  "if": {"properties": {"kind": {"const": "plain"}}},
+  "then": {"properties": {"steps": {"items": {"properties": {"fancy": {"not": {}, "x-at": "key", "x-errors": {"not": "fancy applies to fancy documents, not {/kind} ones"}}}}}}}
+}`
+
+func TestSchemaRules(t *testing.T) {
+	s, err := CompileSchema("rules.json", []byte(ruleSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ src, want string }{
+		{"steps:\n  - b: 1\n    a: 2\n", "f.yaml:3:5: one of a and b; this step has b and a"},
+		{"steps:\n  - {a: 1, b: 2}\n", "f.yaml:2:12: one of a and b; this step has a and b"},
+		{"steps:\n  - shape: 1\n    x: 2\n    raw: 3\n", "f.yaml:2:5: shape: raw (line 4) is sent as written"},
+		{"kind: plain\nsteps: [{fancy: true}]\n", "f.yaml:2:10: fancy applies to fancy documents, not plain ones"},
+		{"kind: fancy\nsteps: [{fancy: true}]\n", ""},
+		{"tags: [a, b, a]\n", `f.yaml:1:14: tag "a" appears twice`},
+	}
+	for _, tt := range tests {
+		d, err := Parse("f.yaml", []byte(tt.src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if err := s.Validate(d); err != nil {
+			got = First(err.(Errors)).Error()
+		}
+		if got != tt.want {
+			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestErrorfWraps: a %w verb makes the *Error unwrap to its error.
+func TestErrorfWraps(t *testing.T) {
+	d, err := Parse("f.yaml", []byte("a: 1\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("the catalog says no")
+	e := d.KeyErrorf("/a", "a: %w", cause)
+	if !errors.Is(e, cause) || e.Error() != "f.yaml:1:1: a: the catalog says no" {
+		t.Errorf("KeyErrorf = %v (unwraps: %v)", e, errors.Is(e, cause))
+	}
+	if e := d.Errorf("/a", "plain %d", 1); e.Unwrap() != nil || e.Error() != "f.yaml:1:4: plain 1" {
+		t.Errorf("Errorf = %v, unwraps to %v", e, e.Unwrap())
+	}
+}
+
 // FuzzParse: any input gives a value that JSON can write, or an *Error
 // placed inside the file; never a panic.
 func FuzzParse(f *testing.F) {
