@@ -25,6 +25,9 @@ const (
 	DefaultPollInterval = time.Second
 	// recordTimeout bounds writing one attempt.
 	recordTimeout = 10 * time.Second
+	// recordBacklog is how many answered attempts per worker may wait
+	// to be recorded while the workers make new ones.
+	recordBacklog = 4
 )
 
 // Outbox delivers the pending deliveries of a Store: it claims those that
@@ -78,6 +81,11 @@ type Outbox struct {
 	// was recorded (for metrics); it must not block.
 	OnAttempt func(d *Delivery, o Outcome)
 
+	// recording bounds the attempts made but not yet recorded: a worker
+	// frees its attempt slot once its request is answered and records
+	// the outcome in the background, up to recordBacklog per worker.
+	recording chan struct{}
+
 	mu       sync.Mutex
 	opened   bool
 	closed   bool
@@ -116,6 +124,7 @@ func (o *Outbox) Open() error {
 	o.openedAt = o.wall()
 	o.wake = make(chan struct{}, 1)
 	o.done = make(chan struct{}, o.Workers)
+	o.recording = make(chan struct{}, recordBacklog*o.Workers)
 	o.loopDone = make(chan struct{})
 	loop, stop := context.WithCancel(context.Background())
 	work, abort := context.WithCancel(context.Background())
@@ -270,16 +279,32 @@ func (o *Outbox) sleep(ctx context.Context, d time.Duration, wg *sync.WaitGroup)
 	return ch, cancel
 }
 
-// deliver makes one attempt at a claimed delivery and records it.
+// deliver makes one attempt at a claimed delivery and records it. The
+// attempt's slot is freed when the request is answered, so that a slow
+// store does not hold back the attempts (Workers bounds requests in
+// flight); the outcome is recorded after, while the delivery is still
+// leased, and Close waits for it.
 func (o *Outbox) deliver(ctx context.Context, d *Delivery) {
-	defer func() {
-		o.done <- struct{}{}
-		o.workers.Done()
-	}()
+	defer o.workers.Done()
+	freed := false
+	free := func() {
+		if !freed {
+			freed = true
+			o.done <- struct{}{}
+		}
+	}
+	defer free()
 	a := Attempt{DeliveryID: d.ID, Cycle: d.Cycle, Number: d.Attempts + 1, Time: o.Clock.Now(), Replica: o.Owner}
 	actx, cancel := context.WithTimeout(ctx, o.Lease-o.Lease/10)
 	res, err := o.Dispatcher.Deliver(actx, d.Request())
 	cancel()
+	select {
+	case o.recording <- struct{}{}:
+		defer func() { <-o.recording }()
+		free()
+	default:
+		// The backlog is full: record with the slot held.
+	}
 	if ctx.Err() != nil {
 		o.Logger.Warn("outbox: attempt cut short by close; retried when its lease runs out",
 			"delivery", d.ID, "product", d.Product, "message", d.Message)

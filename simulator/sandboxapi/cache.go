@@ -26,7 +26,9 @@ type cachingStore struct {
 	items map[string]cached
 }
 
-// cached is a verification and its decoded record (read-only).
+// cached is a verification and its decoded record (read-only); rec is
+// decoded at the first read, not at every write: most verifications are
+// written more often than they are read.
 type cached struct {
 	v   *sandbox.Verification
 	rec *record
@@ -42,17 +44,29 @@ func (c *cachingStore) put(v *sandbox.Verification) {
 		return
 	}
 	cp := *v
-	rec, err := readRecord(&cp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err != nil {
-		delete(c.items, v.ID)
-		return
-	}
 	if len(c.items) >= maxCached {
 		c.items = map[string]cached{}
 	}
-	c.items[v.ID] = cached{v: &cp, rec: rec}
+	c.items[v.ID] = cached{v: &cp}
+}
+
+// decoded returns a cached verification's record, decoding it once.
+func (c *cachingStore) decoded(it cached) (*sandbox.Verification, *record, error) {
+	if it.rec != nil {
+		return it.v, it.rec, nil
+	}
+	rec, err := readRecord(it.v)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	if now, ok := c.items[it.v.ID]; ok && now.v == it.v {
+		c.items[it.v.ID] = cached{v: it.v, rec: rec}
+	}
+	c.mu.Unlock()
+	return it.v, rec, nil
 }
 
 // CreateVerification implements sandbox.Store.
@@ -88,8 +102,19 @@ func (c *cachingStore) Verification(ctx context.Context, id string) (*sandbox.Ve
 	return &cp, nil
 }
 
-// view returns a verification and its record, both read-only.
+// view returns a verification and its record, both read-only. A read of
+// the Store is bounded by storeTimeout; a cached one needs no bound.
 func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verification, *record, error) {
+	if c.on {
+		c.mu.RLock()
+		it, ok := c.items[id]
+		c.mu.RUnlock()
+		if ok {
+			return c.decoded(it)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	if !c.on {
 		v, err := c.Store.Verification(ctx, id)
 		if err != nil {
@@ -98,25 +123,19 @@ func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verificati
 		rec, err := readRecord(v)
 		return v, rec, err
 	}
-	c.mu.RLock()
-	it, ok := c.items[id]
-	c.mu.RUnlock()
-	if ok {
-		return it.v, it.rec, nil
-	}
 	v, err := c.Store.Verification(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.put(v)
 	c.mu.RLock()
-	it, ok = c.items[id]
+	it, ok := c.items[id]
 	c.mu.RUnlock()
 	if !ok {
 		rec, err := readRecord(v)
 		return v, rec, err
 	}
-	return it.v, it.rec, nil
+	return c.decoded(it)
 }
 
 // answerCache keeps the encoded answers of the retrieval APIs, one per

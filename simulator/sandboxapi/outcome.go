@@ -518,16 +518,16 @@ func (s *Server) create(r *http.Request, v *sandbox.Verification, rec *record) e
 
 // lookup finds a verification of a product (read-only), or answers
 // notFound.
-func (s *Server) lookup(ctx context.Context, id, product string, notFound error) (*sandbox.Verification, *record, error) {
+func (s *Server) lookup(ctx context.Context, id, product string, notFound func() error) (*sandbox.Verification, *record, error) {
 	v, rec, err := s.store.view(ctx, id)
 	if err != nil {
 		if sandbox.ErrorCode(err) == sandbox.ENOTFOUND {
-			return nil, nil, notFound
+			return nil, nil, notFound()
 		}
 		return nil, nil, err
 	}
 	if v.Product != product {
-		return nil, nil, notFound
+		return nil, nil, notFound()
 	}
 	return v, rec, nil
 }

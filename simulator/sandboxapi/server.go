@@ -104,12 +104,14 @@ type Server struct {
 	store  *cachingStore
 	doc    *openapi3.T
 	docRaw []byte
-	router *mux.Router
+	router *routeIndex
 	log    *slog.Logger
 	// expiry serialises the expiry sweeps.
 	expiry sync.Mutex
 	// answers caches the retrieval APIs' encoded answers.
 	answers answerCache
+	// bearers remembers the Jumio tokens already checked.
+	bearers bearerCache
 }
 
 // New returns a Server.
@@ -237,7 +239,7 @@ func (s *Server) routes() error {
 		"sumsubImage":                     s.sumsubImage,
 		"sumsubHealth":                    s.sumsubHealth,
 	}
-	r := mux.NewRouter()
+	r := newRouteIndex()
 	for _, path := range s.doc.Paths.InMatchingOrder() {
 		item := s.doc.Paths.Value(path)
 		for method, op := range item.Operations() {
@@ -250,28 +252,34 @@ func (s *Server) routes() error {
 				return fmt.Errorf("sandbox server: no handler for operation %q (%s %s)", op.OperationID, method, path)
 			}
 			delete(handlers, op.OperationID)
-			route := &routers.Route{Spec: s.doc, Path: path, PathItem: item, Method: method, Operation: op}
-			r.Handle(muxPath(path), s.operation(route, h)).Methods(method)
+			// The sandbox checks credentials itself (authenticate, before
+			// validation), so kin-openapi is given the operation without
+			// its security requirements: with a no-op authentication it
+			// would only read the body again and always pass.
+			checked := *op
+			checked.Security = &openapi3.SecurityRequirements{}
+			route := &routers.Route{Spec: s.doc, Path: path, PathItem: item, Method: method, Operation: &checked}
+			r.handle(path, muxPath(path), method, s.operation(route, h))
 		}
 	}
 	if len(handlers) > 0 {
 		return fmt.Errorf("sandbox server: %d handlers have no operation in the document", len(handlers))
 	}
-	r.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	r.handle("/openapi.json", "/openapi.json", http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(s.docRaw)
-	}).Methods(http.MethodGet)
+	}))
 	if s.cfg.Metrics != nil {
-		r.Handle("/metrics", s.cfg.Metrics.Handler()).Methods(http.MethodGet)
+		r.handle("/metrics", "/metrics", http.MethodGet, s.cfg.Metrics.Handler())
 	}
-	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+	r.handle("/healthz", "/healthz", http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
-	}).Methods(http.MethodGet)
-	r.Handle("/web/{id}", s.page(s.pageGet)).Methods(http.MethodGet)
-	r.Handle("/web/{id}", s.page(s.pagePost)).Methods(http.MethodPost)
-	r.Handle("/websdk/{token}", s.pageAt("/websdk/{token}", tokenIsAccess, s.webSDKPage)).Methods(http.MethodGet)
-	r.NotFoundHandler = s.unrouted(http.StatusNotFound, "no sandbox API at %[2]s")
-	r.MethodNotAllowedHandler = s.unrouted(http.StatusMethodNotAllowed, "%[1]s is not allowed on %[2]s")
+	}))
+	r.handle("/web/{id}", "/web/{id}", http.MethodGet, s.page(s.pageGet))
+	r.handle("/web/{id}", "/web/{id}", http.MethodPost, s.page(s.pagePost))
+	r.handle("/websdk/{token}", "/websdk/{token}", http.MethodGet, s.pageAt("/websdk/{token}", tokenIsAccess, s.webSDKPage))
+	r.finish(s.unrouted(http.StatusNotFound, "no sandbox API at %[2]s"),
+		s.unrouted(http.StatusMethodNotAllowed, "%[1]s is not allowed on %[2]s"))
 	s.router = r
 	return nil
 }
@@ -462,7 +470,10 @@ func (s *Server) control(r *http.Request) error {
 	return nil
 }
 
+// storeTimeout bounds the store work of one request.
+const storeTimeout = 10 * time.Second
+
 // ctxTimeout bounds the store work of one request.
 func ctxTimeout(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), 10*time.Second)
+	return context.WithTimeout(r.Context(), storeTimeout)
 }

@@ -147,10 +147,8 @@ func (s *Server) applicantByExternal(ctx context.Context, externalUserID string)
 
 // applicantOf finds the applicant a request names.
 func (s *Server) applicantOf(r *http.Request) (*sandbox.Verification, *record, error) {
-	ctx, cancel := ctxTimeout(r)
-	defer cancel()
 	id := mux.Vars(r)["applicantId"]
-	return s.lookup(ctx, id, "sumsub", applicantNotFound(id))
+	return s.lookup(r.Context(), id, "sumsub", func() error { return applicantNotFound(id) })
 }
 
 // applicantNotFound is Sumsub's answer for an unknown applicant.
@@ -288,7 +286,7 @@ func (s *Server) sumsubApplicantByExternalUserId(w http.ResponseWriter, r *http.
 	if found == nil {
 		return &apiError{status: http.StatusNotFound, msg: "Applicant with external user id '" + ext + "' not found"}
 	}
-	v, rec, err := s.lookup(ctx, found.ID, "sumsub", applicantNotFound(found.ID))
+	v, rec, err := s.lookup(ctx, found.ID, "sumsub", func() error { return applicantNotFound(found.ID) })
 	if err != nil {
 		return err
 	}
@@ -494,7 +492,7 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 	}
 	ctx, cancel := ctxTimeout(r)
 	defer cancel()
-	if _, _, err := s.lookup(ctx, req.ID, "sumsub", applicantNotFound(req.ID)); err != nil {
+	if _, _, err := s.lookup(ctx, req.ID, "sumsub", func() error { return applicantNotFound(req.ID) }); err != nil {
 		return err
 	}
 	if req.ExternalUserID != nil {

@@ -245,7 +245,7 @@ func (s *Server) sumsubImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, rec, err := s.lookup(ctx, d.VerificationID, "sumsub", notFound)
+	_, rec, err := s.lookup(ctx, d.VerificationID, "sumsub", func() error { return notFound })
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,6 @@ var (
 	qInsertVerification = writeQuery(`INSERT INTO verifications (` + verificationColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 			ON CONFLICT (id) DO NOTHING`)
-	qChanges            = writeQuery(`SELECT changes()`)
 	qUpdateVerification = writeQuery(`UPDATE verifications SET
 				product = ?, account_id = ?, external_ref = ?, status = ?, state = ?, callback_url = ?,
 				updated_at = ?, expires_at = ?, version = version + 1

@@ -31,14 +31,14 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 	}
 	var ids []int64
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := db.exec(ctx, tx, qInsertVerification,
+		res, err := db.exec(ctx, tx, qInsertVerification,
 			v.ID, v.Product, v.AccountID, v.ExternalRef, v.Status, stateJSON(v.State), v.CallbackURL,
 			nanos(created), nanos(updated), nullNanos(v.ExpiresAt))
 		if err != nil {
 			return err
 		}
-		var n int
-		if err := db.queryRow(ctx, tx, qChanges).Scan(&n); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
 		if n == 0 {
