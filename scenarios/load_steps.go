@@ -26,16 +26,11 @@ func (l *loader) scenario() *Scenario {
 	sc := &Scenario{Pos: l.at(""), Name: text("name"), Description: strings.TrimRight(text("description"), "\n")}
 	var err error
 	if l.p, err = l.cat.Product(text("product")); err != nil {
-		l.fail(&loadError{pos: l.at("/product"), msg: err.Error(), err: err})
+		l.fail(l.errf("/product", "%w", err))
 		return nil
 	}
 	sc.Product = l.p.Name
 	sc.Tags = yamldoc.Texts(root["tags"])
-	for i, tag := range sc.Tags {
-		if slices.Index(sc.Tags, tag) < i {
-			l.fail(l.errf("/tags/"+strconv.Itoa(i), "tag %q appears twice", tag))
-		}
-	}
 	sc.Vars = l.varsOf()
 	if c, ok := root["case"].(map[string]any); ok {
 		sc.Case = &Case{ID: yamldoc.Text(c["id"]), Level: yamldoc.Text(c["level"]), Rule: yamldoc.Text(c["rule"]), Source: yamldoc.Text(c["source"])}
@@ -55,9 +50,6 @@ func (l *loader) varsOf() []Var {
 	var out []Var
 	for _, name := range l.d.Keys("/vars") {
 		ptr := yamldoc.Pointer("/vars", name)
-		if !varPattern.MatchString(name) {
-			l.fail(l.keyErrf(ptr, "variable name %q: use letters, digits, _ and - (not starting with a digit or -)", name))
-		}
 		v := Var{Name: name, Pos: l.keyAt(ptr)}
 		switch g := l.d.Lookup(ptr).(type) {
 		case map[string]any:
@@ -84,7 +76,7 @@ func (l *loader) messages(ptr, what string) []string {
 	for i, name := range names {
 		msg, err := l.p.Message(name)
 		if err != nil {
-			l.fail(&loadError{pos: l.at(ptr + "/" + strconv.Itoa(i)), msg: what + ": " + err.Error(), err: err})
+			l.fail(l.errf(ptr+"/"+strconv.Itoa(i), "%s: %w", what, err))
 			return names
 		}
 		names[i] = msg.Name
@@ -112,15 +104,13 @@ func (l *loader) collectIDs(steps []any) {
 
 func (l *loader) step(ptr string, inParallel bool) Step {
 	m := l.d.Lookup(ptr).(map[string]any)
-	k := l.kindOf(ptr)[0]
+	k := kinds[slices.IndexFunc(kinds, func(k string) bool { _, ok := m[k]; return ok })]
 	kptr := ptr + "/" + k
 	st := Step{Kind: StepKind(k), Pos: l.at(ptr), Name: yamldoc.Text(m["name"])}
 	switch st.Kind {
 	case KindSend:
 		st.Send = l.send(ptr, m)
-		if id, ok := m["id"]; ok && inParallel {
-			l.fail(l.keyErrf(ptr+"/id", "a send inside parallel has no id: redeliver names a step before the parallel one"))
-		} else if ok && l.ids[yamldoc.Text(id)] != nil {
+		if id, ok := m["id"]; ok && !inParallel && l.ids[yamldoc.Text(id)] != nil {
 			st.ID = yamldoc.Text(id)
 			l.ids[st.ID].defined, l.ids[st.ID].raw = true, st.Send.RawBody != nil
 		}
@@ -138,12 +128,6 @@ func (l *loader) step(ptr string, inParallel bool) Step {
 	return st
 }
 
-// onlyFor are the send keys that apply to some products only.
-var onlyFor = []struct{ key, products string }{
-	{"precision", "Jumio products"}, {"reject-code", "jumio-netverify"}, {"sandbox-mode", "sumsub"}, {"review-answer", "sumsub"},
-	{"reject-type", "sumsub"}, {"reject-labels", "sumsub"}, {"sign", "sumsub (Jumio callbacks are not signed)"},
-}
-
 func (l *loader) send(ptr string, m map[string]any) *Send {
 	text := func(k string) string { return yamldoc.Text(m[k]) }
 	s := &Send{Message: text("send"), Subject: text("subject"), ReviewAnswer: text("review-answer"), RejectType: text("reject-type"),
@@ -158,22 +142,11 @@ func (l *loader) send(ptr string, m map[string]any) *Send {
 			l.fail(l.errf(ptr+"/send", "send %s: a message variable is declared as {handled: [MESSAGE, ...]} or {prefer-handled: [...]}", s.Message))
 		}
 	} else if msg, err := l.p.Message(s.Message); err != nil {
-		l.fail(&loadError{pos: l.at(ptr + "/send"), msg: err.Error(), err: err})
+		l.fail(l.errf(ptr+"/send", "%w", err))
 	} else {
 		s.Message, alternatives = msg.Name, []string{msg.Name}
 	}
-	for _, c := range onlyFor {
-		applies := strings.Contains(c.products, l.p.Name) || c.products == "Jumio products" && strings.HasPrefix(l.p.Name, "jumio-")
-		if _, has := m[c.key]; has && !applies {
-			l.fail(l.keyErrf(ptr+"/"+c.key, "%s applies to %s, not %s", c.key, c.products, l.p.Name))
-		}
-	}
 	if raw, ok := m["raw-body"]; ok {
-		for _, k := range payloadKeys {
-			if _, has := m[k]; has {
-				l.fail(l.keyErrf(ptr+"/"+k, "%s shapes a built payload; raw-body (line %d) is sent as written", k, l.keyAt(ptr+"/raw-body").Line))
-			}
-		}
 		b := yamldoc.Text(raw)
 		l.expandable(ptr+"/raw-body", b, "raw-body")
 		s.RawBody = &b
@@ -189,10 +162,7 @@ func (l *loader) send(ptr string, m map[string]any) *Send {
 		}
 	}
 	s.Age = l.duration(ptr+"/age", "age")
-	if p, ok := m["precision"]; ok {
-		s.Precision = new(int)
-		*s.Precision = yamldoc.Int(p)
-	}
+	s.Precision = optInt(m, "precision")
 	if _, ok := m["reject-code"]; ok {
 		l.rejectCode(ptr+"/reject-code", s.RejectCode, s.Message, alternatives)
 	}
@@ -229,7 +199,7 @@ func (l *loader) overrides(ptr, what string, alternatives []string, known bool) 
 			case map[string]any:
 				for _, k := range l.d.Keys(ptr) {
 					if strings.Contains(k, "${") {
-						l.fail(&loadError{pos: l.keyAt(yamldoc.Pointer(ptr, k)), msg: what + " " + path + ": the key " + strconv.Quote(k) + notExpanded})
+						l.fail(l.keyErrf(yamldoc.Pointer(ptr, k), "%s %s: the key %q%s", what, path, k, notExpanded))
 					}
 					walk(yamldoc.Pointer(ptr, k), v[k])
 				}
@@ -253,14 +223,12 @@ const notExpanded = " is sent as written: ${name} works only in subject, set, un
 // of none. A path with ${references} names a field only once it runs, and
 // is not checked.
 func (l *loader) path(ptr, path, what string, alternatives []string, known bool) {
-	pos := l.keyAt(ptr)
-	fail := func(msg string, err error) { l.fail(&loadError{pos: pos, msg: msg, err: err}) }
 	if err := l.refsError(ptr, path, what+" "+path); err != nil {
-		fail(err.msg, nil)
+		l.fail(l.keyErrf(ptr, "%s", err.Msg))
 		return
 	}
 	if _, err := event.ParsePath(path); err != nil {
-		fail(fmt.Sprintf("%s: %v", what, err), err)
+		l.fail(l.keyErrf(ptr, "%s: %w", what, err))
 		return
 	}
 	if strings.Contains(path, "${") || len(alternatives) == 0 {
@@ -277,10 +245,10 @@ func (l *loader) path(ptr, path, what string, alternatives []string, known bool)
 		case errors.As(err, &ue):
 			first = cmpOr(first, ue)
 		case err != nil:
-			fail(fmt.Sprintf("%s %s: %v", what, path, err), err)
+			l.fail(l.keyErrf(ptr, "%s %s: %w", what, path, err))
 			return
 		case !known:
-			fail(fmt.Sprintf("%s %s: %q is a field of %s %s; set it with set (set-unknown is for fields the document does not name)", what, path, path, l.p.Name, msg), nil)
+			l.fail(l.keyErrf(ptr, "%s %s: %q is a field of %s %s; set it with set (set-unknown is for fields the document does not name)", what, path, path, l.p.Name, msg))
 			return
 		default:
 			return
@@ -296,7 +264,7 @@ func (l *loader) path(ptr, path, what string, alternatives []string, known bool)
 	if what == "set" {
 		msg += " (set-unknown sets a field the document does not name)"
 	}
-	fail(msg, first)
+	l.fail(&yamldoc.Error{Pos: l.d.KeyAt(ptr), Ptr: ptr, Msg: msg, Err: first})
 }
 
 // cmpOr returns a unless it is nil, else b.
@@ -355,25 +323,15 @@ func (l *loader) rejectCode(ptr, code, send string, alternatives []string) {
 
 func (l *loader) signing(ptr string) Signing {
 	m, _ := l.d.Lookup(ptr).(map[string]any)
-	s := Signing{Digest: yamldoc.Text(m["digest"])}
-	if v, ok := m["secret"]; ok {
-		secret := yamldoc.Text(v)
-		l.expandable(ptr+"/secret", secret, "secret")
-		s.Secret = &secret
+	// The schema holds alg to the algorithms' names.
+	s := Signing{Digest: yamldoc.Text(m["digest"]), Algorithm: yamldoc.Text(m["alg"]), Secret: optText(m, "secret"), AlgorithmHeader: optText(m, "alg-header")}
+	if s.Secret != nil {
+		l.expandable(ptr+"/secret", *s.Secret, "secret")
 	}
-	if v, ok := m["alg"]; ok {
-		a, err := signing.ParseAlgorithm(yamldoc.Text(v))
-		if err != nil {
-			l.fail(l.errf(ptr+"/alg", "%v; to send another name, use alg-header", err))
-		}
-		s.Algorithm = string(a)
-	}
-	if v, ok := m["alg-header"]; ok {
-		h := yamldoc.Text(v)
-		if _, _, err := simulator.ParseHeader(signing.AlgorithmHeader + ": " + h); err != nil {
+	if h := s.AlgorithmHeader; h != nil {
+		if _, _, err := simulator.ParseHeader(signing.AlgorithmHeader + ": " + *h); err != nil {
 			l.fail(l.errf(ptr+"/alg-header", "alg-header: %v", err))
 		}
-		s.AlgorithmHeader = &h
 	}
 	return s
 }
@@ -428,7 +386,7 @@ func (l *loader) headers(ptr, what string) []Header {
 		at := yamldoc.Pointer(ptr, h)
 		name, value, err := simulator.ParseHeader(h + ": " + yamldoc.Text(m[h]))
 		if err != nil {
-			l.fail(&loadError{pos: l.keyAt(at), msg: err.Error(), err: err})
+			l.fail(l.keyErrf(at, "%w", err))
 		}
 		l.expandable(at, value, what+" "+name)
 		out = append(out, Header{Name: name, Value: value})
@@ -473,12 +431,9 @@ func (l *loader) redeliver(ptr string, m map[string]any) *Redeliver {
 			l.fail(l.keyErrf(ptr+"/restamp", "restamp: step %q sends a raw body, which has no timestamp to renew", rd.Step))
 		}
 	}
-	for _, k := range deliveryKs {
-		if _, has := m[k]; has {
-			d := l.delivery(ptr, m)
-			rd.Delivery = &d
-			break
-		}
+	if slices.ContainsFunc([]string{"from", "forwarded-for", "headers", "content-type", "retry", "answer-timeout"}, func(k string) bool { _, has := m[k]; return has }) {
+		d := l.delivery(ptr, m)
+		rd.Delivery = &d
 	}
 	rd.Expect = l.answer(ptr + "/expect")
 	return rd
@@ -493,9 +448,7 @@ func (l *loader) parallel(ptr string) (out []Step, identical bool) {
 		for range yamldoc.Int(m["count"]) {
 			out = append(out, one)
 		}
-		if identical, _ = m["identical"].(bool); m["identical"] != nil && one.Kind != KindSend {
-			l.fail(l.keyErrf(ptr+"/identical", "identical applies to {count: N, send: ...}: the copies of a redeliver are identical anyway"))
-		}
+		identical, _ = m["identical"].(bool)
 		return out, identical
 	}
 	for i := range l.d.Lookup(ptr).([]any) {
@@ -504,41 +457,15 @@ func (l *loader) parallel(ptr string) (out []Step, identical bool) {
 	return out, false
 }
 
-// The vendor-state keys of each product.
-var (
-	kyxStateKeys    = []string{"decision", "risk-score", "label", "capabilities"}
-	sumsubStateKeys = []string{"review-status", "review-answer", "reject-labels", "reject-type"}
-)
-
+// vendorState reads a vendor-state step; the schema has checked that its
+// keys are the product's.
 func (l *loader) vendorState(ptr string) *VendorState {
 	m, _ := l.d.Lookup(ptr).(map[string]any)
 	text := func(k string) string { return yamldoc.Text(m[k]) }
 	vs := &VendorState{Subject: text("subject"), Decision: text("decision"), Label: text("label"),
 		ReviewStatus: text("review-status"), ReviewAnswer: text("review-answer"), RejectType: text("reject-type")}
-	var other []string
-	var otherProduct, needs string
-	switch l.p.Name {
-	case "jumio-kyx":
-		other, otherProduct, needs = sumsubStateKeys, "sumsub", "a decision (PASSED, REJECTED, WARNING, NOT_EXECUTED)"
-	case "sumsub":
-		other, otherProduct, needs = kyxStateKeys, "jumio-kyx", "a review-status"
-	default:
-		l.fail(l.errf(ptr, "vendor-state applies to jumio-kyx and sumsub, not %s (its callbacks carry the result)", l.p.Name))
-		return vs
-	}
-	for _, k := range l.d.Keys(ptr) {
-		if slices.Contains(other, k) {
-			l.fail(l.keyErrf(ptr+"/"+k, "vendor-state: %s applies to %s, not %s", k, otherProduct, l.p.Name))
-		}
-	}
-	if vs.Decision == "" && vs.ReviewStatus == "" {
-		l.fail(l.errf(ptr, "vendor-state: %s needs %s", l.p.Name, needs))
-	}
 	l.expandable(ptr+"/subject", vs.Subject, "subject")
-	if r, ok := m["risk-score"]; ok {
-		vs.RiskScore = new(int)
-		*vs.RiskScore = yamldoc.Int(r)
-	}
+	vs.RiskScore = optInt(m, "risk-score")
 	vs.Capability, _ = m["capabilities"].(map[string]any)
 	if v, ok := m["reject-labels"]; ok {
 		vs.RejectLabels = yamldoc.Texts(v)
@@ -549,31 +476,13 @@ func (l *loader) vendorState(ptr string) *VendorState {
 // effects reads an expect step.
 func (l *loader) effects(ptr string) *Effects {
 	m := l.d.Lookup(ptr).(map[string]any)
-	e := &Effects{Pos: l.at(ptr), Subject: yamldoc.Text(m["subject"])}
-	if v, ok := m["not-status"]; ok {
-		s := yamldoc.Text(v)
-		e.NotStatus = &s
-	}
-	if v, ok := m["decision"]; ok {
-		s := yamldoc.Text(v)
-		e.Decision = &s
-	}
+	e := &Effects{Pos: l.at(ptr), Subject: yamldoc.Text(m["subject"]), NotStatus: optText(m, "not-status"), Decision: optText(m, "decision"),
+		Events: optInt(m, "events"), Status: optText(m, "status"), Fetches: optInt(m, "fetches")}
 	l.expandable(ptr+"/subject", e.Subject, "subject")
-	if v, ok := m["events"]; ok {
-		n := yamldoc.Int(v)
-		e.Events = &n
-	}
-	if v, ok := m["status"]; ok {
-		s := "null"
-		if v != nil {
-			s = yamldoc.Text(v)
-			l.expandable(ptr+"/status", s, "status")
-		}
-		e.Status = &s
-	}
-	if v, ok := m["fetches"]; ok {
-		n := yamldoc.Int(v)
-		e.Fetches = &n
+	if e.Status != nil && m["status"] == nil {
+		*e.Status = "null"
+	} else if e.Status != nil {
+		l.expandable(ptr+"/status", *e.Status, "status")
 	}
 	e.Within = l.duration(ptr+"/within", "within")
 	return e

@@ -20,7 +20,17 @@ import (
 // key gets a did-you-mean from the properties, and a subschema's
 // "x-errors" object may word a keyword's failure itself, with the
 // placeholders {what}, {value} (the value described), {text} (a string
-// value as written) and {known} (the enum or property names).
+// value as written), {known} (the enum or property names), {key} (the
+// value's key), {parent} (its parent's key), {owner} (the "name" of the
+// nearest mapping holding the value, quoted), {/a/pointer} (the text of
+// the document's value there), {line:KEY} (the line of the key KEY of
+// the mapping that holds the value) and {keys} (see below).
+//
+// "x-at": "key" places a subschema's errors at the value's key instead
+// of the value. A failed "not" of keys that exclude each other, {"not":
+// {"required": [a, b]}}, is placed at the one written last, and {keys}
+// names them in the order written ("b and a"). A failed "uniqueItems" is
+// about the later of two equal items: {value} is it, placed where it is.
 type Schema struct {
 	compiled *jsonschema.Schema
 	raw      any
@@ -151,6 +161,12 @@ var (
 	missing    = regexp.MustCompile(`missing propert(?:y|ies):? '?"?([^'",]+)`)
 	typeWords  = map[string]string{"string": "a string", "object": "a mapping", "array": "a sequence", "boolean": "true or false", "integer": "a decimal integer", "number": "a number", "null": "null"}
 	stringLike = map[string]bool{"string": true}
+	// equalItems finds the later of two equal items of a uniqueItems
+	// error.
+	equalItems = regexp.MustCompile(`and (\d+) are equal`)
+	// docRef is a {/json/pointer} placeholder, lineRef a {line:KEY} one.
+	docRef  = regexp.MustCompile(`\{/[^{}\s]*\}`)
+	lineRef = regexp.MustCompile(`\{line:[^{}]+\}`)
 )
 
 // render words one violation and places it.
@@ -158,6 +174,9 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 	parent, kw := keyword(e)
 	sub, _ := lookup(s.raw, parent).(map[string]any)
 	inst := e.InstanceLocation
+	if m := equalItems.FindStringSubmatch(e.Message); kw == "uniqueItems" && m != nil {
+		inst += "/" + m[1] // the value is the later copy
+	}
 	value := lookup(d.Value, inst)
 	toks := strings.Split(inst, "/")
 	key, parentKey := unescape(toks[len(toks)-1]), ""
@@ -183,6 +202,19 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 		return strings.Join(names, ", ")
 	}
 	at := d.At(inst)
+	var keys []string
+	if not, ok := sub["not"].(map[string]any); ok && kw == "not" {
+		for _, k := range d.Keys(inst) {
+			if req, _ := not["required"].([]any); slices.Contains(req, any(k)) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if sub["x-at"] == "key" && len(keys) > 0 {
+		at = d.KeyAt(Pointer(inst, keys[len(keys)-1]))
+	} else if sub["x-at"] == "key" {
+		at = d.KeyAt(inst)
+	}
 	msg := s.custom(e)
 	switch kw {
 	case "additionalProperties":
@@ -231,9 +263,30 @@ func (s *Schema) render(d *Doc, e *jsonschema.ValidationError) *Error {
 			enum = append(enum, fmt.Sprint(v))
 		}
 	}
+	msg = docRef.ReplaceAllStringFunc(msg, func(ref string) string { return Text(d.Lookup(ref[1 : len(ref)-1])) })
+	msg = lineRef.ReplaceAllStringFunc(msg, func(ref string) string {
+		return strconv.Itoa(d.KeyAt(Pointer(inst[:max(strings.LastIndexByte(inst, '/'), 0)], ref[6:len(ref)-1])).Line)
+	})
 	msg = strings.NewReplacer("{what}", what, "{value}", Describe(value), "{text}", fmt.Sprint(value), "{known}", known(),
-		"{key}", key, "{parent}", parentKey, "{len}", strconv.Itoa(n), "{suggest}", Suggest(fmt.Sprint(value), enum)).Replace(msg)
+		"{key}", key, "{parent}", parentKey, "{len}", strconv.Itoa(n), "{suggest}", Suggest(fmt.Sprint(value), enum),
+		"{owner}", nameNear(d.Value, inst), "{keys}", strings.Join(keys, " and ")).Replace(msg)
 	return &Error{Pos: at, Ptr: inst, Msg: msg}
+}
+
+// nameNear returns the string "name" of the nearest mapping at or above
+// ptr, quoted ("" when none has one).
+func nameNear(v any, ptr string) string {
+	for {
+		if m, ok := lookup(v, ptr).(map[string]any); ok {
+			if s, ok := m["name"].(string); ok {
+				return strconv.Quote(s)
+			}
+		}
+		if ptr == "" {
+			return ""
+		}
+		ptr = ptr[:strings.LastIndexByte(ptr, '/')]
+	}
 }
 
 // properties lists the property names of the subschema at ptr, as

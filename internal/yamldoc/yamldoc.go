@@ -37,14 +37,19 @@ type Pos struct {
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Error is an error at a place in a YAML file. Ptr is the JSON pointer of
-// the value it is about ("" for the whole document or a syntax error).
+// the value it is about ("" for the whole document or a syntax error);
+// Err is what caused it, when anything did (a catalog's error).
 type Error struct {
 	Pos Pos
 	Ptr string
 	Msg string
+	Err error
 }
 
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns what caused the error.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errors are several errors of one file, in document order.
 type Errors []*Error
@@ -95,6 +100,12 @@ type Options struct {
 	// Name names the value at a pointer in errors about its keys ("a
 	// step", "set"); its key (or "the document") when nil.
 	Name func(ptr string) string
+	// Exact tells the values that must be written as JSON has them: for
+	// a pointer inside one it returns the name of the key whose value it
+	// is ("" elsewhere). There a timestamp, binary data, a tagged mapping
+	// or sequence, or a mapping key that is not a string is an error,
+	// not read as text.
+	Exact func(ptr string) string
 }
 
 // Doc is a YAML document as JSON values, with the position of every value
@@ -247,14 +258,18 @@ func Int(v any) int {
 	return i
 }
 
-// Errorf returns an *Error at the value at ptr.
+// Errorf returns an *Error at the value at ptr; it wraps the error a %w
+// verb formats, as fmt.Errorf does.
 func (d *Doc) Errorf(ptr, format string, args ...any) *Error {
-	return &Error{Pos: d.At(ptr), Ptr: ptr, Msg: fmt.Sprintf(format, args...)}
+	e := fmt.Errorf(format, args...)
+	return &Error{Pos: d.At(ptr), Ptr: ptr, Msg: e.Error(), Err: errors.Unwrap(e)}
 }
 
-// KeyErrorf returns an *Error at the key of the entry at ptr.
+// KeyErrorf returns an *Error at the key of the entry at ptr, as Errorf.
 func (d *Doc) KeyErrorf(ptr, format string, args ...any) *Error {
-	return &Error{Pos: d.KeyAt(ptr), Ptr: ptr, Msg: fmt.Sprintf(format, args...)}
+	e := d.Errorf(ptr, format, args...)
+	e.Pos = d.KeyAt(ptr)
+	return e
 }
 
 // Pointer appends a token to a JSON pointer, escaped (RFC 6901).
@@ -337,6 +352,12 @@ func (c *converter) convert(n *yaml.Node, ptr string, depth int, via *yaml.Node)
 			via = n
 		}
 		return c.convert(n.Alias, ptr, depth+1, via)
+	case yaml.MappingNode, yaml.SequenceNode:
+		if what := c.exact(ptr); what != "" && n.Tag != "!!map" && n.Tag != "!!seq" {
+			return nil, c.errf(n, ptr, "%s: a %s value is not a JSON value", what, n.Tag)
+		}
+	}
+	switch n.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		return m, c.fill(m, n, ptr, depth, via, map[string]bool{})
@@ -375,6 +396,9 @@ func (c *converter) fill(m map[string]any, n *yaml.Node, ptr string, depth int, 
 		}
 		if k.Kind != yaml.ScalarNode || !stringTag(k.Tag) && !c.opt.ScalarKeys {
 			return c.errf(raw, ptr, "%s: a key must be a string, not %s", c.opt.Name(ptr), describeNode(k))
+		}
+		if what := c.exact(ptr); what != "" && k.Tag != "!!str" {
+			return c.errf(raw, ptr, "%s: mapping key %s is not a string, as JSON object keys are (quote it)", what, k.Value)
 		}
 		if prev, dup := own[k.Value]; dup {
 			return c.errf(raw, ptr, "%s: key %q appears twice (first at %d:%d)", c.opt.Name(ptr), k.Value, prev.Line, prev.Column)
@@ -445,6 +469,14 @@ func (c *converter) merge(m map[string]any, v *yaml.Node, ptr string, depth int,
 	return nil
 }
 
+// exact returns the name of the exact value ptr is in, or "".
+func (c *converter) exact(ptr string) string {
+	if c.opt.Exact == nil {
+		return ""
+	}
+	return c.opt.Exact(ptr)
+}
+
 // stringTag reports whether a scalar of this tag can be a mapping key.
 func stringTag(tag string) bool {
 	switch tag {
@@ -502,7 +534,14 @@ func (c *converter) scalar(n *yaml.Node, ptr string) (any, error) {
 			}
 		}
 		return nil, c.errf(n, ptr, "%s: %s has no JSON form", c.opt.Name(ptr), describeNode(n))
-	case "!!str", "!!timestamp", "!!binary":
+	case "!!str":
+		return n.Value, nil
+	case "!!timestamp", "!!binary":
+		if what := c.exact(ptr); what != "" && n.Tag == "!!timestamp" {
+			return nil, c.errf(n, ptr, "%s: %s is a YAML timestamp, not a JSON value (quote it to mean the string)", what, n.Value)
+		} else if what != "" {
+			return nil, c.errf(n, ptr, "%s: a %s value is not a JSON value", what, n.Tag)
+		}
 		return n.Value, nil // base64 stays as written
 	}
 	return nil, c.errf(n, ptr, "%s: %s (%s) has no JSON form", c.opt.Name(ptr), describeNode(n), n.Tag)

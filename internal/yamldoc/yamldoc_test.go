@@ -73,6 +73,34 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseExact: inside the values Exact names, what JSON has not is an
+// error; elsewhere it is read as text.
+func TestParseExact(t *testing.T) {
+	exact := func(ptr string) string {
+		if strings.HasPrefix(ptr, "/enum") {
+			return "enum"
+		}
+		return ""
+	}
+	tests := []struct{ src, want string }{
+		{"enum: [2001-12-14]\n", "f.yaml:1:8: enum: 2001-12-14 is a YAML timestamp, not a JSON value (quote it to mean the string)"},
+		{"enum: [!!binary aGk=]\n", "f.yaml:1:8: enum: a !!binary value is not a JSON value"},
+		{"enum: [{1: x}]\n", "f.yaml:1:9: enum: mapping key 1 is not a string, as JSON object keys are (quote it)"},
+		{"enum: !!set {a: null}\n", "f.yaml:1:7: enum: a !!set value is not a JSON value"},
+		{"other: [2001-12-14, !!binary aGk=, {1: x}]\nenum: [\"2001-12-14\", {\"1\": x}]\n", ""},
+	}
+	for _, tt := range tests {
+		_, err := Parse("f.yaml", []byte(tt.src), Options{Exact: exact})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
+		}
+	}
+}
+
 // testSchema words its errors through titles and x-errors.
 const testSchema = `{
   "$schema": "http://json-schema.org/draft-07/schema#",
@@ -81,7 +109,8 @@ const testSchema = `{
     "name": {"type": "string"},
     "mode": {"title": "the mode", "enum": ["fast", "slow"]},
     "count": {"type": "integer", "minimum": 1, "maximum": 9},
-    "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$", "x-errors": {"pattern": "tag {value}: lower-case letters"}}}
+    "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$", "x-errors": {"pattern": "tag {value}: lower-case letters"}}},
+    "rows": {"type": "array", "items": {"type": "object", "properties": {"size": {"type": "integer", "x-errors": {"type": "row {owner}: size must be a number"}}}}}
   }
 }`
 
@@ -92,8 +121,9 @@ func TestSchemaErrors(t *testing.T) {
 	}
 	tests := []struct{ src, want string }{
 		{"name: x\nmode: quick\n", `f.yaml:2:7: the mode "quick" is not one of fast, slow`},
-		{"name: x\ncuont: 3\n", `f.yaml:2:1: config: unknown key "cuont"; did you mean "count"? (known: name, mode, count, tags)`},
-		{"nme: x\n", `f.yaml:1:1: config: unknown key "nme"; did you mean "name"? (known: name, mode, count, tags)`},
+		{"name: x\ncuont: 3\n", `f.yaml:2:1: config: unknown key "cuont"; did you mean "count"? (known: name, mode, count, tags, rows)`},
+		{"nme: x\n", `f.yaml:1:1: config: unknown key "nme"; did you mean "name"? (known: name, mode, count, tags, rows)`},
+		{"name: x\nrows: [{name: r1, size: big}]\n", `f.yaml:2:25: row "r1": size must be a number`},
 		{"mode: fast\n", `f.yaml:1:1: config: "name" is required`},
 		{"name: true\n", "f.yaml:1:7: name must be a string, not true (quote it to mean the text)"},
 		{"name: x\ncount: 10\n", "f.yaml:2:8: count 10 is out of range 1..9"},
@@ -112,6 +142,69 @@ func TestSchemaErrors(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
 		}
+	}
+}
+
+// ruleSchema words rules between keys: exclusive keys, keys that apply
+// to some products, a line of another key, unique items.
+const ruleSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "properties": {
+    "kind": {"type": "string"},
+    "steps": {"type": "array", "items": {
+      "type": "object",
+      "allOf": [{"not": {"required": ["a", "b"]}, "x-at": "key", "x-errors": {"not": "one of a and b; this step has {keys}"}}],
+      "if": {"required": ["raw"]},
+      "then": {"properties": {"shape": {"not": {}, "x-at": "key", "x-errors": {"not": "shape: raw (line {line:raw}) is sent as written"}}}}
+    }},
+    "tags": {"type": "array", "uniqueItems": true, "x-errors": {"uniqueItems": "tag {value} appears twice"}}
+  },
+  "if": {"properties": {"kind": {"const": "plain"}}},
+  "then": {"properties": {"steps": {"items": {"properties": {"fancy": {"not": {}, "x-at": "key", "x-errors": {"not": "fancy applies to fancy documents, not {/kind} ones"}}}}}}}
+}`
+
+func TestSchemaRules(t *testing.T) {
+	s, err := CompileSchema("rules.json", []byte(ruleSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ src, want string }{
+		{"steps:\n  - b: 1\n    a: 2\n", "f.yaml:3:5: one of a and b; this step has b and a"},
+		{"steps:\n  - {a: 1, b: 2}\n", "f.yaml:2:12: one of a and b; this step has a and b"},
+		{"steps:\n  - shape: 1\n    x: 2\n    raw: 3\n", "f.yaml:2:5: shape: raw (line 4) is sent as written"},
+		{"kind: plain\nsteps: [{fancy: true}]\n", "f.yaml:2:10: fancy applies to fancy documents, not plain ones"},
+		{"kind: fancy\nsteps: [{fancy: true}]\n", ""},
+		{"tags: [a, b, a]\n", `f.yaml:1:14: tag "a" appears twice`},
+	}
+	for _, tt := range tests {
+		d, err := Parse("f.yaml", []byte(tt.src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if err := s.Validate(d); err != nil {
+			got = First(err.(Errors)).Error()
+		}
+		if got != tt.want {
+			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestErrorfWraps: a %w verb makes the *Error unwrap to its error.
+func TestErrorfWraps(t *testing.T) {
+	d, err := Parse("f.yaml", []byte("a: 1\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("the catalog says no")
+	e := d.KeyErrorf("/a", "a: %w", cause)
+	if !errors.Is(e, cause) || e.Error() != "f.yaml:1:1: a: the catalog says no" {
+		t.Errorf("KeyErrorf = %v (unwraps: %v)", e, errors.Is(e, cause))
+	}
+	if e := d.Errorf("/a", "plain %d", 1); e.Unwrap() != nil || e.Error() != "f.yaml:1:4: plain 1" {
+		t.Errorf("Errorf = %v, unwraps to %v", e, e.Unwrap())
 	}
 }
 
