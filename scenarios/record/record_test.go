@@ -268,6 +268,10 @@ func TestRecordScenario(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
+	// Like the built-in scenarios, it names the schema on its first line.
+	if first, _, _ := strings.Cut(string(data), "\n"); first != "# yaml-language-server: $schema="+SchemaURL {
+		t.Errorf("first line %q, want the yaml-language-server schema line", first)
+	}
 	var kinds []string
 	for _, st := range sc.Steps {
 		kinds = append(kinds, string(st.Kind))

@@ -89,11 +89,18 @@ func (s *session) templated() bool {
 	return len(s.subject) >= 8 && !strings.Contains(s.subject, "${")
 }
 
+// SchemaURL is where the scenario language's JSON Schema is published
+// (scenarios/scenario.schema.json of the repository's main branch).
+const SchemaURL = "https://raw.githubusercontent.com/kycsim/kycsim/main/scenarios/scenario.schema.json"
+
 // render writes the session as a scenario file.
 func (s *session) render(exactStatus bool) ([]byte, error) {
 	doc := mapping()
 	n := len(s.list)
-	doc.HeadComment = fmt.Sprintf("Recorded by kycsim record: %d callback(s) of one %s subject, personal data masked.\n"+
+	// The first line names the scenario language's schema, so that an
+	// editor completes and checks the file as it does the built-in ones.
+	doc.HeadComment = fmt.Sprintf("yaml-language-server: $schema="+SchemaURL+"\n"+
+		"Recorded by kycsim record: %d callback(s) of one %s subject, personal data masked.\n"+
 		"Replay: kycsim run DIR --to URL [--probe URL] [--time-scale F] [--as-recorded]", n, s.product)
 	add(doc, "product", str(s.product))
 	var msgs []string
