@@ -25,9 +25,10 @@ const (
 	DefaultPollInterval = time.Second
 	// recordTimeout bounds writing one attempt.
 	recordTimeout = 10 * time.Second
-	// recordBacklog is how many answered attempts per worker may wait
-	// to be recorded while the workers make new ones.
-	recordBacklog = 4
+	// recordBacklog is how many answered attempts per worker may be
+	// recorded while the workers make new ones: the Store then sees at
+	// most 2×Workers records at once.
+	recordBacklog = 1
 )
 
 // Outbox delivers the pending deliveries of a Store: it claims those that
@@ -62,6 +63,16 @@ type Outbox struct {
 	// PollInterval is how often an idle Outbox looks for work it was
 	// not woken for (DefaultPollInterval when 0).
 	PollInterval time.Duration
+	// Prefetch is how many claimed deliveries may wait for a free worker
+	// (0: none, a delivery is claimed only when a worker is free). With
+	// some waiting, a worker that frees starts the next attempt at once
+	// rather than after a claim's round trip to the Store. A waiting
+	// delivery stays leased: one whose lease is all but over when a
+	// worker frees is left for the next claim, and those still waiting
+	// at Close are retried when their leases run out (at once on an
+	// Outbox with TakeOver), so Prefetch suits a Store this Outbox alone
+	// works on.
+	Prefetch int
 	// TakeOver makes the Outbox treat every lease taken before Open (by
 	// an Outbox whose Lease was no longer than this one's) as run out, so
 	// that after a crash the deliveries that were in flight are retried
@@ -78,12 +89,15 @@ type Outbox struct {
 	// logging when nil.
 	Logger *slog.Logger
 	// OnAttempt, when set, is called after every attempt whose outcome
-	// was recorded (for metrics); it must not block.
+	// was recorded (for metrics); it must not block. Calls for one
+	// delivery may come out of order: the next attempt can be made
+	// before the call for the last one.
 	OnAttempt func(d *Delivery, o Outcome)
 
 	// recording bounds the attempts made but not yet recorded: a worker
 	// frees its attempt slot once its request is answered and records
-	// the outcome in the background, up to recordBacklog per worker.
+	// the outcome after, up to recordBacklog per worker; past that it
+	// records with the slot held.
 	recording chan struct{}
 
 	mu       sync.Mutex
@@ -191,18 +205,37 @@ func (o *Outbox) horizon() time.Time {
 	return now
 }
 
-// run claims due deliveries while workers are free and sleeps until the
-// next is due, a worker ends, Wake is called or the poll interval passes.
+// run claims due deliveries while workers are free (and Prefetch more)
+// and sleeps until the next is due, a worker ends, Wake is called or the
+// poll interval passes.
 func (o *Outbox) run(ctx, work context.Context) {
 	defer close(o.loopDone)
 	var sleepers sync.WaitGroup
 	defer sleepers.Wait()
 	inflight := 0
+	var waiting []*Delivery // claimed, for the next free workers
+	start := func() {
+		for inflight < o.Workers && len(waiting) > 0 {
+			d := waiting[0]
+			waiting = waiting[1:]
+			if d.LeasedUntil.Sub(o.wall()) <= o.Lease/10 {
+				// Too little of its lease is left for an attempt: the
+				// next claim after the lease takes it.
+				continue
+			}
+			inflight++
+			o.workers.Add(1)
+			go o.deliver(work, d)
+		}
+	}
 	for ctx.Err() == nil {
+		start()
 		claimed, failed := 0, false
-		if free := o.Workers - inflight; free > 0 {
+		// Claim when workers are free, or (with Prefetch) when fewer
+		// than half of those that may wait do.
+		if room := o.Workers + o.Prefetch - inflight - len(waiting); room > 0 && (inflight < o.Workers || len(waiting) <= o.Prefetch/2) {
 			wall := o.wall()
-			ds, err := o.Store.Claim(ctx, Claim{Due: o.Clock.Now(), Now: o.horizon(), Until: wall.Add(o.Lease), Limit: free, Owner: o.Owner})
+			ds, err := o.Store.Claim(ctx, Claim{Due: o.Clock.Now(), Now: o.horizon(), Until: wall.Add(o.Lease), Limit: room, Owner: o.Owner})
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -210,19 +243,16 @@ func (o *Outbox) run(ctx, work context.Context) {
 				o.Logger.Warn("outbox: claim deliveries", "err", err)
 				failed = true
 			}
-			for _, d := range ds {
-				inflight++
-				o.workers.Add(1)
-				go o.deliver(work, d)
-			}
+			waiting = append(waiting, ds...)
 			claimed = len(ds)
+			start()
 		}
 
 		// Sleep on the sandbox clock until the next due delivery, when a
 		// worker is free to take it.
 		var due <-chan struct{}
 		cancelSleep := func() {}
-		if !failed && inflight < o.Workers {
+		if !failed && inflight < o.Workers && len(waiting) == 0 {
 			next, ok, err := o.Store.NextDue(ctx, o.horizon())
 			switch {
 			case err != nil:
@@ -295,7 +325,14 @@ func (o *Outbox) deliver(ctx context.Context, d *Delivery) {
 	}
 	defer free()
 	a := Attempt{DeliveryID: d.ID, Cycle: d.Cycle, Number: d.Attempts + 1, Time: o.Clock.Now(), Replica: o.Owner}
-	actx, cancel := context.WithTimeout(ctx, o.Lease-o.Lease/10)
+	// The attempt ends a tenth of the lease before the lease does (the
+	// lease started at the claim, which a prefetched delivery waited
+	// after), so that no two workers send one attempt at a time.
+	limit := o.Lease - o.Lease/10
+	if !d.LeasedUntil.IsZero() {
+		limit = min(limit, d.LeasedUntil.Sub(o.wall())-o.Lease/10)
+	}
+	actx, cancel := context.WithTimeout(ctx, limit)
 	res, err := o.Dispatcher.Deliver(actx, d.Request())
 	cancel()
 	select {

@@ -450,3 +450,157 @@ func TestOutboxOpenRequiresParts(t *testing.T) {
 		t.Error("Open with no store: no error")
 	}
 }
+
+// leased counts the pending deliveries a claim holds.
+func leased(t *testing.T, s sandbox.Store) int {
+	t.Helper()
+	ds, err := s.Deliveries(context.Background(), sandbox.DeliveryFilter{State: sandbox.Pending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range ds {
+		if !d.LeasedUntil.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestOutboxPrefetch: with Prefetch, deliveries are claimed ahead for the
+// next free workers, yet no more than Workers attempts are in flight and
+// each delivery is sent once.
+func TestOutboxPrefetch(t *testing.T) {
+	const workers, prefetch, n = 3, 4, 12
+	var inflight, peak atomic.Int64
+	release := make(chan struct{})
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		cur := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			p := peak.Load()
+			if cur <= p || peak.CompareAndSwap(p, cur) {
+				break
+			}
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	h := newHarness(t, nil, func(o *sandbox.Outbox) { o.Workers, o.Prefetch = workers, prefetch })
+	var ds []*sandbox.Delivery
+	for range n {
+		ds = append(ds, h.enqueue(t, rc.URL, 5*time.Second))
+	}
+	// Three in flight, and more claimed and waiting: more than half of
+	// Prefetch (a claim tops the waiting up when half or fewer wait), at
+	// most Prefetch.
+	if !testpoll.Until(10*time.Second, func() bool {
+		return inflight.Load() >= workers && leased(t, h.store) > workers+prefetch/2
+	}) {
+		t.Fatalf("%d attempts in flight and %d deliveries leased, want %d and more than %d", inflight.Load(), leased(t, h.store), workers, workers+prefetch/2)
+	}
+	if got := leased(t, h.store); got > workers+prefetch {
+		t.Errorf("%d deliveries leased, want at most %d", got, workers+prefetch)
+	}
+	close(release)
+	for _, d := range ds {
+		h.waitState(t, d.ID, sandbox.Delivered, 1)
+	}
+	if p := peak.Load(); p != workers {
+		t.Errorf("at most %d attempts were in flight, want %d", p, workers)
+	}
+	if got := rc.requests.Load(); got != n {
+		t.Errorf("receiver got %d requests for %d deliveries", got, n)
+	}
+}
+
+// TestOutboxPrefetchLeaseRunsOut: a prefetched delivery whose lease is all
+// but over when a worker frees is not attempted on that lease; the next
+// claim, after the lease, sends it, once.
+func TestOutboxPrefetchLeaseRunsOut(t *testing.T) {
+	const lease = time.Minute
+	first := make(chan struct{})
+	release := make(chan struct{})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			close(first)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	h := newHarness(t, nil, func(o *sandbox.Outbox) { o.Workers, o.Prefetch, o.Lease = 1, 2, lease })
+	d1 := h.enqueue(t, rc.URL, 5*time.Second)
+	<-first
+	// Two more, claimed while the worker is busy: they wait.
+	d2, d3 := h.enqueue(t, rc.URL, 5*time.Second), h.enqueue(t, rc.URL, 5*time.Second)
+	if !testpoll.Until(10*time.Second, func() bool { return leased(t, h.store) == 3 }) {
+		t.Fatalf("%d deliveries leased, want 3 (one in flight, two waiting)", leased(t, h.store))
+	}
+	// Their leases (wall clock) are nine tenths gone when the worker frees.
+	h.wall.Advance(lease - lease/10)
+	close(release)
+	h.waitState(t, d1.ID, sandbox.Delivered, 1)
+	if got := rc.requests.Load(); got != 1 {
+		t.Fatalf("%d requests before the waiting deliveries' leases ran out, want 1", got)
+	}
+	h.wall.Advance(lease)
+	h.outbox.Wake()
+	for _, d := range []*sandbox.Delivery{d2, d3} {
+		if got := h.waitState(t, d.ID, sandbox.Delivered, 1); len(got.History) != 1 {
+			t.Errorf("delivery %d: attempts %+v, want one, made on the new lease", d.ID, got.History)
+		}
+	}
+	if got := rc.requests.Load(); got != 3 {
+		t.Errorf("receiver got %d requests for 3 deliveries", got)
+	}
+}
+
+// slowRecords is a Store whose Record waits until released.
+type slowRecords struct {
+	sandbox.Store
+	release chan struct{}
+	waiting atomic.Int64
+}
+
+func (s *slowRecords) Record(ctx context.Context, o sandbox.Outcome) error {
+	s.waiting.Add(1)
+	<-s.release
+	return s.Store.Record(ctx, o)
+}
+
+// TestOutboxRecordBacklogBounded: a worker frees its slot for the next
+// attempt while the last one is recorded, but only one record per worker
+// waits that way; past that the worker records with its slot held, so a
+// slow store holds the attempts back rather than piling records up.
+func TestOutboxRecordBacklogBounded(t *testing.T) {
+	db := sqlite.NewDB(sqlite.Memory)
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &slowRecords{Store: db, release: make(chan struct{})}
+	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) {})
+	h := newHarness(t, store, func(o *sandbox.Outbox) { o.Workers = 1 })
+	var ds []*sandbox.Delivery
+	for range 3 {
+		ds = append(ds, h.enqueue(t, rc.URL, 5*time.Second))
+	}
+	// The first attempt is recorded in the background, the second with
+	// the only slot held: two records wait, two requests were made.
+	if !testpoll.Until(10*time.Second, func() bool { return store.waiting.Load() >= 2 }) {
+		t.Fatalf("%d records waiting, want 2", store.waiting.Load())
+	}
+	// The third attempt must not start while both wait (a bounded look:
+	// it would start at once if the slot were free).
+	if testpoll.Until(300*time.Millisecond, func() bool { return rc.requests.Load() > 2 || store.waiting.Load() > 2 }) {
+		t.Errorf("%d requests and %d records waiting while the store is stuck, want 2 and 2", rc.requests.Load(), store.waiting.Load())
+	}
+	close(store.release)
+	for _, d := range ds {
+		h.waitState(t, d.ID, sandbox.Delivered, 1)
+	}
+}

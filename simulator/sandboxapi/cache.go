@@ -46,6 +46,11 @@ func (c *cachingStore) put(v *sandbox.Verification) {
 	cp := *v
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if old, ok := c.items[v.ID]; ok && old.v.Version > v.Version {
+		// A read that missed is putting what it read after a write put
+		// a newer version.
+		return
+	}
 	if len(c.items) >= maxCached {
 		c.items = map[string]cached{}
 	}

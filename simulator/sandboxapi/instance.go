@@ -1,6 +1,7 @@
 package sandboxapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +146,15 @@ func Open(ctx context.Context, opt Options) (*Instance, error) {
 		return float64(n)
 	})
 	d := delivery.NewDispatcher(clock, delivery.NewLog(nil))
-	in.Outbox = &sandbox.Outbox{Store: db, Dispatcher: d, Clock: clock, TakeOver: !shared, Workers: opt.Workers,
+	// On its own database (SQLite) the Outbox claims as many deliveries
+	// ahead as it has workers, so that a freed worker starts the next
+	// attempt without a round trip to the one writer; replicas sharing a
+	// database claim only for free workers, leaving the rest to the others.
+	prefetch := 0
+	if !shared {
+		prefetch = cmp.Or(opt.Workers, sandbox.DefaultWorkers)
+	}
+	in.Outbox = &sandbox.Outbox{Store: db, Dispatcher: d, Clock: clock, TakeOver: !shared, Workers: opt.Workers, Prefetch: prefetch,
 		Lease: opt.Lease, PollInterval: opt.PollInterval, Owner: opt.Replica, Logger: log, OnAttempt: in.Metrics.Attempt}
 	cfg := opt.Config
 	cfg.Store, cfg.Clock, cfg.Metrics, cfg.Wake, cfg.TimeScale = db, clock, in.Metrics, in.Outbox.Wake, opt.TimeScale

@@ -809,3 +809,46 @@ func TestSumsubExternalUserIDUnique(t *testing.T) {
 		t.Errorf("after the refused change the applicant has externalUserId %v", got.json["externalUserId"])
 	}
 }
+
+// TestSumsubWebSDKLinkOpenedAtOnce: a WebSDK link opened many times at
+// once (a double click, a browser's prefetch) creates one applicant and
+// takes every opener to it, never to a 409 page.
+func TestSumsubWebSDKLinkOpenedAtOnce(t *testing.T) {
+	_, base := startSandbox(t, newSink(t), nil)
+	code, link := call(t, sumsubRequest(t, "POST", base+"/resources/sdkIntegrations/levels/basic-kyc-level/websdkLink?externalUserId=race-user", nil))
+	if code != http.StatusOK {
+		t.Fatal(code, link)
+	}
+	u := link["url"].(string)
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	type opened struct {
+		status         int
+		location, body string
+	}
+	got := make([]opened, 16)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(u)
+			if err != nil {
+				got[i].body = err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got[i] = opened{resp.StatusCode, resp.Header.Get("Location"), string(b)}
+		}()
+	}
+	wg.Wait()
+	for i, o := range got {
+		if o.status != http.StatusSeeOther || o.location != got[0].location {
+			t.Errorf("opening %d of the same link: %d to %q %s; want 303 to %q like the first", i, o.status, o.location, o.body, got[0].location)
+		}
+	}
+	app := newSumsubApp(t, base)
+	if a := app.jsonCall("GET", "/resources/applicants/-;externalUserId=race-user/one", nil); a.status != http.StatusOK {
+		t.Errorf("the user's applicant: %d %s", a.status, a.body)
+	}
+}

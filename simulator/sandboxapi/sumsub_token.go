@@ -191,7 +191,17 @@ func (s *Server) webSDKPage(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusNotFound, "user %s has no applicant, and the access token names no level to create one at", t.UserID)
 		}
 		if v, err = s.createApplicant(r, applicantRequest{ExternalUserID: t.UserID, Email: t.Email, Phone: t.Phone, Lang: t.Lang}, t.Level); err != nil {
-			return err
+			// Opened twice at once (a double click, a prefetch): the other
+			// request created the applicant; this one opens it too.
+			if statusOf(err) != http.StatusConflict {
+				return err
+			}
+			if v, err = s.applicantByExternal(ctx, t.UserID); err != nil {
+				return err
+			}
+			if v == nil {
+				return errorf(http.StatusConflict, "user %s: the applicant being created at the same time is not there", t.UserID)
+			}
 		}
 	}
 	// The link's holder opens the page by the capability in its URL.

@@ -1,6 +1,6 @@
 -- Sumsub knows one applicant per externalUserId: a create or an update
 -- that would give a second Sumsub applicant the same one fails on this
--- index (the store answers ECONFLICT), even when two requests race.
+-- index (the store answers ETAKEN), even when two requests race.
 -- (A database that already holds such a pair, which only that race could
 -- make, fails to open here; delete one of the two applicants first.)
 
