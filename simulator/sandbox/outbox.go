@@ -71,7 +71,8 @@ type Outbox struct {
 	// worker frees is left for the next claim, and those still waiting
 	// at Close are retried when their leases run out (at once on an
 	// Outbox with TakeOver), so Prefetch suits a Store this Outbox alone
-	// works on.
+	// works on. With Prefetch, a worker also frees its slot as soon as
+	// its request is answered and records the outcome after.
 	Prefetch int
 	// TakeOver makes the Outbox treat every lease taken before Open (by
 	// an Outbox whose Lease was no longer than this one's) as run out, so
@@ -94,10 +95,12 @@ type Outbox struct {
 	// before the call for the last one.
 	OnAttempt func(d *Delivery, o Outcome)
 
-	// recording bounds the attempts made but not yet recorded: a worker
-	// frees its attempt slot once its request is answered and records
-	// the outcome after, up to recordBacklog per worker; past that it
-	// records with the slot held.
+	// recording bounds the attempts made but not yet recorded: with
+	// Prefetch, a worker frees its attempt slot once its request is
+	// answered and records the outcome after, up to recordBacklog per
+	// worker; past that, and always without Prefetch (a shared Store,
+	// which more writes at once would only slow), it records with the
+	// slot held.
 	recording chan struct{}
 
 	mu       sync.Mutex
@@ -138,7 +141,11 @@ func (o *Outbox) Open() error {
 	o.openedAt = o.wall()
 	o.wake = make(chan struct{}, 1)
 	o.done = make(chan struct{}, o.Workers)
-	o.recording = make(chan struct{}, recordBacklog*o.Workers)
+	if o.Prefetch > 0 {
+		o.recording = make(chan struct{}, recordBacklog*o.Workers)
+	} else {
+		o.recording = make(chan struct{}) // never free: record with the slot held
+	}
 	o.loopDone = make(chan struct{})
 	loop, stop := context.WithCancel(context.Background())
 	work, abort := context.WithCancel(context.Background())
@@ -309,11 +316,10 @@ func (o *Outbox) sleep(ctx context.Context, d time.Duration, wg *sync.WaitGroup)
 	return ch, cancel
 }
 
-// deliver makes one attempt at a claimed delivery and records it. The
-// attempt's slot is freed when the request is answered, so that a slow
-// store does not hold back the attempts (Workers bounds requests in
-// flight); the outcome is recorded after, while the delivery is still
-// leased, and Close waits for it.
+// deliver makes one attempt at a claimed delivery and records it. With
+// Prefetch, the attempt's slot is freed when the request is answered
+// (Workers bounds requests in flight) and the outcome is recorded after,
+// while the delivery is still leased; Close waits for it.
 func (o *Outbox) deliver(ctx context.Context, d *Delivery) {
 	defer o.workers.Done()
 	freed := false

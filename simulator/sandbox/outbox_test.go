@@ -572,9 +572,9 @@ func (s *slowRecords) Record(ctx context.Context, o sandbox.Outcome) error {
 	return s.Store.Record(ctx, o)
 }
 
-// TestOutboxRecordBacklogBounded: a worker frees its slot for the next
-// attempt while the last one is recorded, but only one record per worker
-// waits that way; past that the worker records with its slot held, so a
+// TestOutboxRecordBacklogBounded: with Prefetch, a worker frees its slot
+// for the next attempt while the last one is recorded, but only one
+// record per worker waits that way; past that the worker records with its slot held, so a
 // slow store holds the attempts back rather than piling records up.
 func TestOutboxRecordBacklogBounded(t *testing.T) {
 	db := sqlite.NewDB(sqlite.Memory)
@@ -584,7 +584,7 @@ func TestOutboxRecordBacklogBounded(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	store := &slowRecords{Store: db, release: make(chan struct{})}
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) {})
-	h := newHarness(t, store, func(o *sandbox.Outbox) { o.Workers = 1 })
+	h := newHarness(t, store, func(o *sandbox.Outbox) { o.Workers, o.Prefetch = 1, 1 })
 	var ds []*sandbox.Delivery
 	for range 3 {
 		ds = append(ds, h.enqueue(t, rc.URL, 5*time.Second))
