@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kycsim/kycsim/internal/yamldoc"
@@ -77,11 +76,7 @@ type Profile struct {
 //go:embed profile.schema.json
 var profileSchema []byte
 
-var (
-	profileOnce     sync.Once
-	profileCompiled *yamldoc.Schema
-	profileErr      error
-)
+var compiledProfileSchema = &yamldoc.Embedded{URL: "profile.schema.json", Data: profileSchema}
 
 // ProfileSchema returns the profile's JSON Schema.
 func ProfileSchema() []byte { return bytes.Clone(profileSchema) }
@@ -91,16 +86,12 @@ func ProfileSchema() []byte { return bytes.Clone(profileSchema) }
 // catalog or the environment is checked here. Every error names
 // file:line:col. known maps each product to its message names.
 func LoadProfile(file string, data []byte, known map[string][]string) (*Profile, error) {
-	profileOnce.Do(func() { profileCompiled, profileErr = yamldoc.CompileSchema("profile.schema.json", profileSchema) })
-	if profileErr != nil {
-		return nil, profileErr
-	}
 	d, err := yamldoc.Parse(file, data, yamldoc.Options{Empty: "empty profile", What: "a profile"})
 	if err != nil {
 		return nil, err
 	}
-	if err := profileCompiled.Validate(d); err != nil {
-		return nil, yamldoc.First(err.(yamldoc.Errors))
+	if err := compiledProfileSchema.Check(d); err != nil {
+		return nil, err
 	}
 	m := d.Value.(map[string]any)
 	text := func(k string) string { return yamldoc.Text(m[k]) }

@@ -36,12 +36,8 @@ func Load(file string, data []byte, cat *spec.Catalog) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	schema, err := compiledSchema()
-	if err != nil {
+	if err := embeddedSchema.Check(d); err != nil {
 		return nil, err
-	}
-	if err := schema.Validate(d); err != nil {
-		return nil, yamldoc.First(err.(yamldoc.Errors))
 	}
 	l := &loader{d: d, cat: cat, vars: map[string]*Var{"subject": nil}, ids: map[string]*sendID{}, fields: map[string]*event.Fields{}}
 	sc := l.scenario()

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/kycsim/kycsim/internal/yamldoc"
 	"github.com/kycsim/kycsim/spec"
@@ -96,14 +95,8 @@ func catalogValues(cat *spec.Catalog, name string) ([]string, error) {
 	return out, nil
 }
 
-var (
-	compiledOnce sync.Once
-	compiled     *yamldoc.Schema
-	compileErr   error
-)
+// embeddedSchema is the embedded schema, compiled at its first use.
+var embeddedSchema = &yamldoc.Embedded{URL: SchemaURL, Data: schemaJSON}
 
-// compiledSchema is the embedded schema, compiled once.
-func compiledSchema() (*yamldoc.Schema, error) {
-	compiledOnce.Do(func() { compiled, compileErr = yamldoc.CompileSchema(SchemaURL, schemaJSON) })
-	return compiled, compileErr
-}
+// compiledSchema is the embedded schema, compiled.
+func compiledSchema() (*yamldoc.Schema, error) { return embeddedSchema.Schema() }

@@ -3,11 +3,13 @@ package yamldoc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
@@ -35,6 +37,45 @@ type Schema struct {
 	compiled *jsonschema.Schema
 	raw      any
 	order    map[string][]string // schema pointer → object keys in written order
+}
+
+// Embedded is a schema the program holds as bytes (go:embed), compiled at
+// its first use.
+type Embedded struct {
+	// URL names the schema in errors; Data is the schema's JSON.
+	URL  string
+	Data []byte
+
+	once     sync.Once
+	compiled *Schema
+	err      error
+}
+
+// Schema returns the compiled schema.
+func (e *Embedded) Schema() (*Schema, error) {
+	e.once.Do(func() { e.compiled, e.err = CompileSchema(e.URL, e.Data) })
+	return e.compiled, e.err
+}
+
+// Check validates a document and returns its first violation (the one
+// written first), or nil.
+func (e *Embedded) Check(d *Doc) error {
+	s, err := e.Schema()
+	if err != nil {
+		return err
+	}
+	return s.First(d)
+}
+
+// First validates a document and returns its first violation (the one
+// written first), or nil.
+func (s *Schema) First(d *Doc) error {
+	err := s.Validate(d)
+	var es Errors
+	if errors.As(err, &es) && len(es) > 0 {
+		return First(es)
+	}
+	return err
 }
 
 // CompileSchema compiles a draft-07 schema from its JSON text; url names

@@ -130,14 +130,21 @@ func TestSchemaErrors(t *testing.T) {
 		{"name: x\ntags: [ok, Bad]\n", `f.yaml:2:12: tag "Bad": lower-case letters`},
 		{"name: x\ncount: 3\n", ""},
 	}
+	checkFirst(t, s, tests)
+}
+
+// checkFirst validates each source against s and compares the first
+// violation with the one wanted ("" for none).
+func checkFirst(t *testing.T, s *Schema, tests []struct{ src, want string }) {
+	t.Helper()
 	for _, tt := range tests {
 		d, err := Parse("f.yaml", []byte(tt.src), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := ""
-		if err := s.Validate(d); err != nil {
-			got = First(err.(Errors)).Error()
+		if err := s.First(d); err != nil {
+			got = err.Error()
 		}
 		if got != tt.want {
 			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
@@ -177,19 +184,7 @@ func TestSchemaRules(t *testing.T) {
 		{"kind: fancy\nsteps: [{fancy: true}]\n", ""},
 		{"tags: [a, b, a]\n", `f.yaml:1:14: tag "a" appears twice`},
 	}
-	for _, tt := range tests {
-		d, err := Parse("f.yaml", []byte(tt.src), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := ""
-		if err := s.Validate(d); err != nil {
-			got = First(err.(Errors)).Error()
-		}
-		if got != tt.want {
-			t.Errorf("%q:\n got %s\nwant %s", tt.src, got, tt.want)
-		}
-	}
+	checkFirst(t, s, tests)
 }
 
 // TestErrorfWraps: a %w verb makes the *Error unwrap to its error.
@@ -227,4 +222,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("the value has no JSON form: %v", err)
 		}
 	})
+}
+
+// TestEmbedded: an embedded schema compiles once, at its first use, and
+// Check answers the violation written first; a broken schema says so at
+// every use.
+func TestEmbedded(t *testing.T) {
+	e := &Embedded{URL: "rules.json", Data: []byte(ruleSchema)}
+	d, err := Parse("f.yaml", []byte("tags: [a, a]\nsteps:\n  - {a: 1, b: 2}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Check(d); err == nil || err.Error() != `f.yaml:1:11: tag "a" appears twice` {
+		t.Errorf("Check = %v, want the tag on line 1 first", err)
+	}
+	first, _ := e.Schema()
+	if again, _ := e.Schema(); again != first {
+		t.Error("the schema was compiled twice")
+	}
+	ok, _ := Parse("f.yaml", []byte("tags: [a]\n"), Options{})
+	if err := e.Check(ok); err != nil {
+		t.Errorf("Check of a valid document = %v", err)
+	}
+	broken := &Embedded{URL: "broken.json", Data: []byte(`{"type": 7}`)}
+	for range 2 {
+		if err := broken.Check(ok); err == nil || !strings.Contains(err.Error(), "broken.json") {
+			t.Errorf("Check with a broken schema = %v, want an error naming it", err)
+		}
+	}
 }

@@ -263,11 +263,11 @@ func TestOutboxUnreachable(t *testing.T) {
 	}
 }
 
-func TestOutboxBoundedConcurrency(t *testing.T) {
-	const workers, n = 3, 10
-	var inflight, peak atomic.Int64
-	release := make(chan struct{})
-	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+// holdingReceiver answers no request until release is closed, and
+// counts the requests in flight and their peak.
+func holdingReceiver(t *testing.T) (rc *receiver, inflight, peak *atomic.Int64, release chan struct{}) {
+	inflight, peak, release = new(atomic.Int64), new(atomic.Int64), make(chan struct{})
+	rc = newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		cur := inflight.Add(1)
 		defer inflight.Add(-1)
 		for {
@@ -281,6 +281,12 @@ func TestOutboxBoundedConcurrency(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
+	return rc, inflight, peak, release
+}
+
+func TestOutboxBoundedConcurrency(t *testing.T) {
+	const workers, n = 3, 10
+	rc, inflight, peak, release := holdingReceiver(t)
 	h := newHarness(t, nil, func(o *sandbox.Outbox) { o.Workers = workers })
 	var ds []*sandbox.Delivery
 	for range n {
@@ -472,22 +478,7 @@ func leased(t *testing.T, s sandbox.Store) int {
 // each delivery is sent once.
 func TestOutboxPrefetch(t *testing.T) {
 	const workers, prefetch, n = 3, 4, 12
-	var inflight, peak atomic.Int64
-	release := make(chan struct{})
-	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
-		cur := inflight.Add(1)
-		defer inflight.Add(-1)
-		for {
-			p := peak.Load()
-			if cur <= p || peak.CompareAndSwap(p, cur) {
-				break
-			}
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
+	rc, inflight, peak, release := holdingReceiver(t)
 	h := newHarness(t, nil, func(o *sandbox.Outbox) { o.Workers, o.Prefetch = workers, prefetch })
 	var ds []*sandbox.Delivery
 	for range n {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/kycsim/kycsim/internal/yamldoc"
 	"github.com/kycsim/kycsim/spec/jsonvalue"
@@ -26,11 +25,7 @@ import (
 //go:embed table.schema.json
 var tableSchema []byte
 
-var (
-	schemaOnce     sync.Once
-	schemaCompiled *yamldoc.Schema
-	schemaErr      error
-)
+var compiledTableSchema = &yamldoc.Embedded{URL: "table.schema.json", Data: tableSchema}
 
 // Schema returns the field tables' JSON Schema.
 func Schema() []byte { return bytes.Clone(tableSchema) }
@@ -40,17 +35,13 @@ func Schema() []byte { return bytes.Clone(tableSchema) }
 // what needs the format names or other rows is checked here.
 // knownFormat tells which format names may appear in rows (nil: any).
 func Load(name string, data []byte, knownFormat func(string) bool) (*Table, error) {
-	schemaOnce.Do(func() { schemaCompiled, schemaErr = yamldoc.CompileSchema("table.schema.json", tableSchema) })
-	if schemaErr != nil {
-		return nil, schemaErr
-	}
 	d, err := yamldoc.Parse(name, data, yamldoc.Options{Empty: "empty document: the file holds no table", What: "a table file",
 		ScalarKeys: true, ShortestNumbers: true, Exact: exactValue})
 	if err != nil {
 		return nil, err
 	}
-	if err := schemaCompiled.Validate(d); err != nil {
-		return nil, yamldoc.First(err.(yamldoc.Errors))
+	if err := compiledTableSchema.Check(d); err != nil {
+		return nil, err
 	}
 	t, err := decode(d)
 	if err != nil {
