@@ -2,6 +2,7 @@ package sandboxapi
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -48,11 +49,25 @@ func pathKey(path string) (routeKey, bool) {
 	return k, true
 }
 
+// segmentPatterns are the variable patterns known to match within one
+// segment: mux's default and muxPath's.
+var segmentPatterns = map[string]bool{"": true, "[^/]+": true, "[^/;]+": true}
+
+// muxVar matches a variable of a mux template and its pattern.
+var muxVar = regexp.MustCompile(`\{[A-Za-z0-9_]+(?::([^{}]*))?\}`)
+
 // handle registers a handler for a method on a path template ("/a/{id}",
 // filed by its segments) whose mux template is muxTemplate (the variables'
-// patterns may hold a '/', as in "[^/;]+").
+// patterns may hold a '/', as in "[^/;]+"). A template with a pattern
+// that might span segments turns the index off: every request goes to
+// the full router.
 func (x *routeIndex) handle(path, muxTemplate, method string, h http.Handler) {
 	x.full.Handle(muxTemplate, h).Methods(method)
+	for _, m := range muxVar.FindAllStringSubmatch(muxTemplate, -1) {
+		if !segmentPatterns[m[1]] {
+			x.mixed[""] = true
+		}
+	}
 	k, _ := pathKey(path)
 	if strings.Contains(k.first, "{") {
 		// Not a template the sandbox has; the full router alone holds it
