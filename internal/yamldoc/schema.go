@@ -377,4 +377,11 @@ func lookup(v any, ptr string) any {
 	return v
 }
 
-func unescape(s string) string { return strings.NewReplacer("~1", "/", "~0", "~").Replace(s) }
+func unescape(s string) string { return pointerUnescaper.Replace(s) }
+
+// pointerEscaper and pointerUnescaper write and read a JSON pointer's
+// tokens (RFC 6901).
+var (
+	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+)

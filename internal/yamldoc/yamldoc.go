@@ -275,7 +275,7 @@ func (d *Doc) KeyErrorf(ptr, format string, args ...any) *Error {
 // Pointer appends a token to a JSON pointer, escaped (RFC 6901).
 func Pointer(ptr string, tokens ...string) string {
 	for _, t := range tokens {
-		ptr += "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(t)
+		ptr += "/" + pointerEscaper.Replace(t)
 	}
 	return ptr
 }
