@@ -230,7 +230,7 @@ func (m *Masker) value(path []string, v any) any {
 		if err != nil {
 			m.mu.Lock()
 			if len(m.unruled) < 1000 {
-				m.unruled[pointer(path)] = true
+				m.unruled[event.FormatPointer(path)] = true
 			}
 			m.mu.Unlock()
 		} else {
@@ -247,16 +247,6 @@ func (m *Masker) value(path []string, v any) any {
 		return json.Number(m.number(kind, string(x)))
 	}
 	return v
-}
-
-// pointer renders tokens as a JSON pointer.
-func pointer(path []string) string {
-	var sb strings.Builder
-	for _, t := range path {
-		sb.WriteByte('/')
-		sb.WriteString(strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1"))
-	}
-	return sb.String()
 }
 
 // String masks one string value of a kind.
@@ -307,18 +297,24 @@ func (m *Masker) shape(kind maskrule.Kind, s string) string {
 	var sb strings.Builder
 	sb.Grow(len(s))
 	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			sb.WriteByte('0' + byte(r.IntN(10)))
-		case unicode.IsUpper(c):
-			sb.WriteByte(upper[r.IntN(26)])
-		case unicode.IsLetter(c):
-			sb.WriteByte(lower[r.IntN(26)])
-		default:
-			sb.WriteRune(c)
-		}
+		keepClass(&sb, r, c)
 	}
 	return sb.String()
+}
+
+// keepClass writes a random character of c's class: a digit for a digit,
+// a letter of the same case for a letter, anything else as it is.
+func keepClass(sb *strings.Builder, r *rand.Rand, c rune) {
+	switch {
+	case c >= '0' && c <= '9':
+		sb.WriteByte('0' + byte(r.IntN(10)))
+	case unicode.IsUpper(c):
+		sb.WriteByte(upper[r.IntN(26)])
+	case unicode.IsLetter(c):
+		sb.WriteByte(lower[r.IntN(26)])
+	default:
+		sb.WriteRune(c)
+	}
 }
 
 // number masks the digits of a JSON number; it stays a valid number.
@@ -405,14 +401,8 @@ func (m *Masker) idShape(s string, salt int) string {
 			sb.WriteByte("89ab"[r.IntN(4)])
 		case alphabet != "" && c != '-':
 			sb.WriteByte(alphabet[r.IntN(16)])
-		case c >= '0' && c <= '9':
-			sb.WriteByte('0' + byte(r.IntN(10)))
-		case unicode.IsUpper(c):
-			sb.WriteByte(upper[r.IntN(26)])
-		case unicode.IsLetter(c):
-			sb.WriteByte(lower[r.IntN(26)])
 		default:
-			sb.WriteRune(c)
+			keepClass(&sb, r, c)
 		}
 	}
 	return sb.String()
