@@ -227,15 +227,8 @@ func (db *DB) Delivery(ctx context.Context, id int64) (*sandbox.Delivery, error)
 		if err != nil {
 			return err
 		}
-		ds, err := collectDeliveries(rows)
-		if err != nil {
-			return err
-		}
-		if len(ds) == 0 {
-			return sandbox.Errorf(sandbox.ENOTFOUND, "delivery %d not found", id)
-		}
-		d = ds[0]
-		return attachHistory(ctx, tx, ds)
+		d, err = oneWithHistory(ctx, tx, rows, id)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read delivery %d: %w", id, err)
@@ -331,20 +324,26 @@ func (db *DB) Resend(ctx context.Context, id int64, at time.Time) (*sandbox.Deli
 		if err != nil {
 			return err
 		}
-		ds, err := collectDeliveries(rows)
-		if err != nil {
-			return err
-		}
-		if len(ds) == 0 {
-			return sandbox.Errorf(sandbox.ENOTFOUND, "delivery %d not found", id)
-		}
-		d = ds[0]
-		return attachHistory(ctx, tx, ds)
+		d, err = oneWithHistory(ctx, tx, rows, id)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resend delivery %d: %w", id, err)
 	}
 	return d, nil
+}
+
+// oneWithHistory reads the one delivery rows hold, with its attempts
+// (ENOTFOUND when they hold none).
+func oneWithHistory(ctx context.Context, tx pgx.Tx, rows pgx.Rows, id int64) (*sandbox.Delivery, error) {
+	ds, err := collectDeliveries(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, sandbox.Errorf(sandbox.ENOTFOUND, "delivery %d not found", id)
+	}
+	return ds[0], attachHistory(ctx, tx, ds)
 }
 
 func collectDeliveries(rows pgx.Rows) ([]*sandbox.Delivery, error) {
