@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,4 +46,20 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 		}
 	}
 	return out, nil
+}
+
+// createTable finds the tables a migration creates.
+var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)`)
+
+// TablesOf returns the tables a store's schema holds after the
+// migrations: schema_version and those they create, sorted.
+func TablesOf(ms []Migration) []string {
+	out := []string{"schema_version"}
+	for _, m := range ms {
+		for _, sm := range createTable.FindAllStringSubmatch(m.SQL, -1) {
+			out = append(out, sm[1])
+		}
+	}
+	sort.Strings(out)
+	return out
 }

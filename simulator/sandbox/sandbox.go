@@ -403,3 +403,44 @@ func Update(ctx context.Context, s Store, id string, fn func(v *Verification) ([
 	}
 	return nil, fmt.Errorf("update verification %s: %d tries lost to concurrent writes: %w", id, MaxUpdateTries, err)
 }
+
+// The helpers below are the stores' (SQLite, PostgreSQL): what they do
+// alike around their SQL.
+
+// ValidateDeliveries returns the first delivery's error that cannot be
+// written.
+func ValidateDeliveries(ds []*Delivery) error {
+	for _, d := range ds {
+		if err := d.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Settle sets what a store filled in on deliveries it wrote: their ids,
+// the verification they belong to (when they named none), a first pending
+// cycle without a claim, and the times.
+func Settle(ds []*Delivery, ids []int64, verificationID string, now time.Time) {
+	for i, d := range ds {
+		d.ID = ids[i]
+		if d.VerificationID == "" {
+			d.VerificationID = verificationID
+		}
+		d.State, d.Cycle, d.Attempts, d.Lease, d.LeasedUntil, d.LeasedBy = Pending, 1, 0, 0, time.Time{}, ""
+		d.CreatedAt, d.UpdatedAt = now.UTC(), now.UTC()
+		d.History = nil
+	}
+}
+
+// ClampLimit is the page size a filter's Limit asks for: DefaultLimit
+// when 0 or below, at most MaxLimit.
+func ClampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}

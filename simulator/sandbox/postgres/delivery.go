@@ -38,7 +38,7 @@ func (db *DB) Enqueue(ctx context.Context, ds ...*sandbox.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	if err := validateAll(ds); err != nil {
+	if err := sandbox.ValidateDeliveries(ds); err != nil {
 		return err
 	}
 	now := db.now()
@@ -53,16 +53,7 @@ func (db *DB) Enqueue(ctx context.Context, ds ...*sandbox.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("enqueue deliveries: %w", err)
 	}
-	settle(ds, ids, "", now)
-	return nil
-}
-
-func validateAll(ds []*sandbox.Delivery) error {
-	for _, d := range ds {
-		if err := d.Validate(); err != nil {
-			return err
-		}
-	}
+	sandbox.Settle(ds, ids, "", now)
 	return nil
 }
 
@@ -103,19 +94,6 @@ func queueDeliveries(b *pgx.Batch, now time.Time, verificationID string, ds []*s
 			nanos(d.NextAttemptAt), now.UnixNano())
 	}
 	return nil
-}
-
-// settle sets what the store filled in on deliveries it wrote.
-func settle(ds []*sandbox.Delivery, ids []int64, verificationID string, now time.Time) {
-	for i, d := range ds {
-		d.ID = ids[i]
-		if d.VerificationID == "" {
-			d.VerificationID = verificationID
-		}
-		d.State, d.Cycle, d.Attempts, d.Lease, d.LeasedUntil, d.LeasedBy = sandbox.Pending, 1, 0, 0, time.Time{}, ""
-		d.CreatedAt, d.UpdatedAt = now.UTC(), now.UTC()
-		d.History = nil
-	}
 }
 
 // Claim implements sandbox.Store. SKIP LOCKED lets replicas claim at
@@ -248,7 +226,7 @@ func (db *DB) Deliveries(ctx context.Context, f sandbox.DeliveryFilter) ([]*sand
 		args = append(args, string(f.State))
 		where = append(where, "state = $"+strconv.Itoa(len(args)))
 	}
-	args = append(args, limit(f.Limit))
+	args = append(args, sandbox.ClampLimit(f.Limit))
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
 	var out []*sandbox.Delivery

@@ -22,10 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -39,26 +37,12 @@ import (
 //go:embed migration/*.sql
 var migrationFS embed.FS
 
-// createTable finds the tables a migration creates.
-var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)`)
-
 // Tables returns the tables the sandbox's schema holds (schema_version
 // and those its migrations create): the only ones Open accepts in the
 // schema it is given.
 func Tables() []string {
 	ms, _ := migrations()
-	return tablesOf(ms)
-}
-
-func tablesOf(ms []sandbox.Migration) []string {
-	out := []string{"schema_version"}
-	for _, m := range ms {
-		for _, sm := range createTable.FindAllStringSubmatch(m.SQL, -1) {
-			out = append(out, sm[1])
-		}
-	}
-	sort.Strings(out)
-	return out
+	return sandbox.TablesOf(ms)
 }
 
 // IsURL reports whether a --db value names a PostgreSQL database
@@ -183,7 +167,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("list tables: %w", err)
 		}
-		known := tablesOf(ms)
+		known := sandbox.TablesOf(ms)
 		var foreign []string
 		for _, t := range tables {
 			if !slices.Contains(known, t) {
@@ -367,14 +351,4 @@ func externalRefTaken(err error, v *sandbox.Verification) error {
 		return sandbox.Errorf(sandbox.ETAKEN, "verification %s: %s external reference %q is taken", v.ID, v.Product, v.ExternalRef)
 	}
 	return err
-}
-
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return sandbox.DefaultLimit
-	case n > sandbox.MaxLimit:
-		return sandbox.MaxLimit
-	}
-	return n
 }

@@ -21,7 +21,7 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	if err := validateAll(enqueue); err != nil {
+	if err := sandbox.ValidateDeliveries(enqueue); err != nil {
 		return err
 	}
 	if err := checkOwner(v.ID, enqueue); err != nil {
@@ -53,7 +53,7 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 		return fmt.Errorf("create verification %s: %w", v.ID, err)
 	}
 	v.CreatedAt, v.UpdatedAt, v.Version = created.UTC(), updated.UTC(), 1
-	settle(enqueue, ids, v.ID, now)
+	sandbox.Settle(enqueue, ids, v.ID, now)
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (db *DB) Verifications(ctx context.Context, f sandbox.VerificationFilter) (
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	args = append(args, limit(f.Limit), max(f.Offset, 0))
+	args = append(args, sandbox.ClampLimit(f.Limit), max(f.Offset, 0))
 	q += fmt.Sprintf(` ORDER BY created_at, id LIMIT $%d OFFSET $%d`, len(args)-1, len(args))
 	rows, err := db.q().Query(ctx, q, args...)
 	if err != nil {
@@ -139,7 +139,7 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	if err := validateAll(enqueue); err != nil {
+	if err := sandbox.ValidateDeliveries(enqueue); err != nil {
 		return err
 	}
 	if err := checkOwner(v.ID, enqueue); err != nil {
@@ -197,7 +197,7 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 	}
 	v.UpdatedAt = updated.UTC()
 	v.Version++
-	settle(enqueue, ids, v.ID, now)
+	sandbox.Settle(enqueue, ids, v.ID, now)
 	return nil
 }
 

@@ -27,7 +27,7 @@ func (db *DB) Enqueue(ctx context.Context, ds ...*sandbox.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	if err := validateAll(ds); err != nil {
+	if err := sandbox.ValidateDeliveries(ds); err != nil {
 		return err
 	}
 	now := db.now()
@@ -39,16 +39,7 @@ func (db *DB) Enqueue(ctx context.Context, ds ...*sandbox.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("enqueue deliveries: %w", err)
 	}
-	settle(ds, ids, "", now)
-	return nil
-}
-
-func validateAll(ds []*sandbox.Delivery) error {
-	for _, d := range ds {
-		if err := d.Validate(); err != nil {
-			return err
-		}
-	}
+	sandbox.Settle(ds, ids, "", now)
 	return nil
 }
 
@@ -115,19 +106,6 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, v
 		}
 	}
 	return ids, nil
-}
-
-// settle sets what the store filled in on deliveries it wrote.
-func settle(ds []*sandbox.Delivery, ids []int64, verificationID string, now time.Time) {
-	for i, d := range ds {
-		d.ID = ids[i]
-		if d.VerificationID == "" {
-			d.VerificationID = verificationID
-		}
-		d.State, d.Cycle, d.Attempts, d.Lease, d.LeasedUntil = sandbox.Pending, 1, 0, 0, time.Time{}
-		d.CreatedAt, d.UpdatedAt = now.UTC(), now.UTC()
-		d.History = nil
-	}
 }
 
 // Claim implements sandbox.Store.
@@ -279,7 +257,7 @@ func (db *DB) Deliveries(ctx context.Context, f sandbox.DeliveryFilter) ([]*sand
 	if f.State != "" {
 		where, args = append(where, "state = ?"), append(args, string(f.State))
 	}
-	args = append(args, limit(f.Limit))
+	args = append(args, sandbox.ClampLimit(f.Limit))
 	var out []*sandbox.Delivery
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+

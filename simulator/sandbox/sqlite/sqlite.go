@@ -32,10 +32,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -283,25 +281,11 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// createTable finds the tables a migration creates.
-var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)`)
-
 // Tables returns the tables the sandbox's schema holds: schema_version
 // and those its migrations create.
 func Tables() []string {
 	ms, _ := migrations()
-	return tablesOf(ms)
-}
-
-func tablesOf(ms []sandbox.Migration) []string {
-	out := []string{"schema_version"}
-	for _, m := range ms {
-		for _, sm := range createTable.FindAllStringSubmatch(m.SQL, -1) {
-			out = append(out, sm[1])
-		}
-	}
-	sort.Strings(out)
-	return out
+	return sandbox.TablesOf(ms)
 }
 
 // checkTables refuses a database that holds tables the sandbox did not
@@ -312,7 +296,7 @@ func (db *DB) checkTables(ctx context.Context, ms []sandbox.Migration) error {
 		return fmt.Errorf("list tables: %w", err)
 	}
 	defer rows.Close()
-	known := tablesOf(ms)
+	known := sandbox.TablesOf(ms)
 	var foreign []string
 	for rows.Next() {
 		var name string

@@ -20,7 +20,7 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	if err := validateAll(enqueue); err != nil {
+	if err := sandbox.ValidateDeliveries(enqueue); err != nil {
 		return err
 	}
 	now := db.now()
@@ -56,7 +56,7 @@ func (db *DB) CreateVerification(ctx context.Context, v *sandbox.Verification, e
 		return fmt.Errorf("create verification %s: %w", v.ID, err)
 	}
 	v.CreatedAt, v.UpdatedAt, v.Version = created.UTC(), updated.UTC(), 1
-	settle(enqueue, ids, v.ID, now)
+	sandbox.Settle(enqueue, ids, v.ID, now)
 	return nil
 }
 
@@ -94,7 +94,7 @@ func (db *DB) Verifications(ctx context.Context, f sandbox.VerificationFilter) (
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY created_at, id LIMIT ? OFFSET ?`
-	args = append(args, limit(f.Limit), max(f.Offset, 0))
+	args = append(args, sandbox.ClampLimit(f.Limit), max(f.Offset, 0))
 	rows, err := db.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find verifications: %w", err)
@@ -119,7 +119,7 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	if err := validateAll(enqueue); err != nil {
+	if err := sandbox.ValidateDeliveries(enqueue); err != nil {
 		return err
 	}
 	now := db.now()
@@ -159,7 +159,7 @@ func (db *DB) UpdateVerification(ctx context.Context, v *sandbox.Verification, e
 	}
 	v.UpdatedAt = updated.UTC()
 	v.Version++
-	settle(enqueue, ids, v.ID, now)
+	sandbox.Settle(enqueue, ids, v.ID, now)
 	return nil
 }
 
@@ -196,14 +196,4 @@ func stateJSON(b []byte) []byte {
 		return []byte("{}")
 	}
 	return b
-}
-
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return sandbox.DefaultLimit
-	case n > sandbox.MaxLimit:
-		return sandbox.MaxLimit
-	}
-	return n
 }
