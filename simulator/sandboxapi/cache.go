@@ -120,14 +120,6 @@ func (c *cachingStore) view(ctx context.Context, id string) (*sandbox.Verificati
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	if !c.on {
-		v, err := c.Store.Verification(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		rec, err := readRecord(v)
-		return v, rec, err
-	}
 	v, err := c.Store.Verification(ctx, id)
 	if err != nil {
 		return nil, nil, err

@@ -118,20 +118,14 @@ func (s *Server) createApplicant(r *http.Request, req applicantRequest, level st
 			return nil, err
 		}
 	}
-	existing, err := s.applicantByExternal(ctx, req.ExternalUserID)
-	if err != nil {
-		return nil, err
-	}
-	if existing != nil {
-		return nil, externalUserIDTaken(req.ExternalUserID, existing.ID)
-	}
 	now := s.cfg.Clock.Now()
 	v := &sandbox.Verification{ID: randomHex(12), Product: "sumsub", ExternalRef: req.ExternalUserID, Status: "init", CreatedAt: now, UpdatedAt: now}
 	rec := &record{LevelName: level, InspectionID: randomHex(12), AttemptID: randomAlnum(5)}
 	req.apply(rec)
 	if err := s.create(r, v, rec); err != nil {
-		// Another request (or replica) created one meanwhile: the store's
-		// unique index refused this one.
+		// The externalUserId has an applicant (made before or by a request
+		// racing this one, on any replica): the store's unique index
+		// refused this one.
 		return nil, s.takenBy(ctx, err, req.ExternalUserID)
 	}
 	return v, nil
@@ -307,11 +301,11 @@ func (s *Server) sumsubApplicantByExternalUserId(w http.ResponseWriter, r *http.
 	if found == nil {
 		return &apiError{status: http.StatusNotFound, msg: "Applicant with external user id '" + ext + "' not found"}
 	}
-	v, rec, err := s.lookup(ctx, found.ID, "sumsub", func() error { return applicantNotFound(found.ID) })
+	rec, err := readRecord(found)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.applicantJSON(v, rec))
+	writeJSON(w, http.StatusOK, s.applicantJSON(found, rec))
 	return nil
 }
 
@@ -516,15 +510,6 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 	if _, _, err := s.lookup(ctx, req.ID, "sumsub", func() error { return applicantNotFound(req.ID) }); err != nil {
 		return err
 	}
-	if req.ExternalUserID != nil {
-		other, err := s.applicantByExternal(ctx, *req.ExternalUserID)
-		if err != nil {
-			return err
-		}
-		if other != nil && other.ID != req.ID {
-			return externalUserIDTaken(*req.ExternalUserID, other.ID)
-		}
-	}
 	v, err := s.infoChanged(ctx, req.ID, func(v *sandbox.Verification, rec *record) error {
 		if req.ExternalUserID != nil {
 			v.ExternalRef = *req.ExternalUserID
@@ -543,6 +528,8 @@ func (s *Server) sumsubChangeTopLevelInfo(w http.ResponseWriter, r *http.Request
 		return nil
 	})
 	if err != nil && req.ExternalUserID != nil {
+		// Another applicant holds it: the store's unique index refused
+		// the change.
 		return s.takenBy(ctx, err, *req.ExternalUserID)
 	}
 	if err != nil {
