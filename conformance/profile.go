@@ -151,9 +151,13 @@ func LoadProfile(file string, data []byte, known map[string][]string) (*Profile,
 	if p.SourceMode == "" {
 		p.SourceMode = SourceDirect
 	}
-	if _, err := simulator.ParseSource(p.ForeignSource); err != nil && p.SourceMode == SourceDirect {
-		return nil, d.Errorf("/foreign-source", "foreign-source: %v", err)
-	} else if _, err := netip.ParseAddr(p.ForeignSource); err != nil {
+	// A direct source is bound here, so it must be loopback; a forwarded
+	// one is only named in a header.
+	parse := func(s string) error { _, err := netip.ParseAddr(s); return err }
+	if p.SourceMode == SourceDirect {
+		parse = func(s string) error { _, err := simulator.ParseSource(s); return err }
+	}
+	if err := parse(p.ForeignSource); err != nil {
 		return nil, d.Errorf("/foreign-source", "foreign-source: %v", err)
 	}
 	switch {

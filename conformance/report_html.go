@@ -107,11 +107,9 @@ func newHTMLView(r *Report) htmlView {
 	groups := map[Outcome]*htmlGroup{
 		Fail: {Outcome: Fail, Title: "Failed"}, Skip: {Outcome: Skip, Title: "Skipped"}, Pass: {Outcome: Pass, Title: "Passed"},
 	}
+	v.Unobserved, _ = r.Unobserved()
 	for _, c := range r.Cases {
 		hc := newHTMLCase(c)
-		if c.Outcome != Fail && c.Unobserved {
-			v.Unobserved++
-		}
 		g := groups[c.Outcome]
 		if g == nil {
 			g = groups[Skip] // an outcome this page does not know is no pass

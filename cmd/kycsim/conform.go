@@ -54,7 +54,6 @@ type conformSettings struct {
 	allowSkips    bool
 	wait          time.Duration
 	only, skip    []string
-	fromProfile   bool
 }
 
 // conformCommand is conform's command line, parsed: the settings the
@@ -321,7 +320,7 @@ func (m *Main) playConform(ctx context.Context, c *conformCommand, cat *spec.Cat
 	}
 	switch {
 	case rep.Misdirected != nil:
-		return &unreachableError{msg: "misconfigured target: " + rep.Misdirected.Hint(st.targetFlag())}
+		return &unreachableError{msg: "misconfigured target: " + rep.Misdirected.Hint(c.targetFlag())}
 	case rep.NeverAnswered:
 		return &unreachableError{msg: rep.GaveUp}
 	case rep.Failed(st.enforced):
@@ -354,7 +353,7 @@ func (st *conformSettings) applyProfile(fs *flag.FlagSet, file string, cat *spec
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	st.products, st.fromProfile = map[string]bool{}, true
+	st.products = map[string]bool{}
 	for p, u := range prof.Targets {
 		st.products[p], st.urls[p] = true, u
 	}
@@ -484,8 +483,8 @@ func cmpOr(s, def string) string {
 }
 
 // targetFlag names where the run's target URLs came from, for hints.
-func (st *conformSettings) targetFlag() string {
-	if st.fromProfile {
+func (c *conformCommand) targetFlag() string {
+	if c.profile != "" {
 		return "the profile's target"
 	}
 	return "--to"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestReceiversAreShort(t *testing.T) {
 	}
 	n := 0
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") || !strings.Contains(".go .py .js", filepath.Ext(f)) {
+		if strings.HasSuffix(f, "_test.go") || !slices.Contains([]string{".go", ".py", ".js"}, filepath.Ext(f)) {
 			continue
 		}
 		n++

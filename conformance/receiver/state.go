@@ -102,12 +102,11 @@ func (s *store) insert(e event, check bool) recorded {
 		s.subjects[e.subject] = el
 	}
 	st := el.Value.(*subjectState)
-	if k := st.seen[e.key]; k != nil && s.dedup && check {
-		s.keys.MoveToFront(k)
-		return duplicate
-	}
 	if k := st.seen[e.key]; k != nil && s.dedup {
 		s.keys.MoveToFront(k)
+		if check {
+			return duplicate
+		}
 	} else if s.dedup {
 		st.seen[e.key] = s.keys.PushFront(seenKey{e.subject, e.key})
 	}
