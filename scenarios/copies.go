@@ -14,11 +14,9 @@ import (
 func (r *runner) sendCopies(ctx context.Context, index int, st *Step) []StepResult {
 	part := &st.Parallel[0]
 	s := part.Send
-	subject := r.subject(s.Subject)
-	message := r.expand(s.Message)
-	label := part.Name
-	if label == "" {
-		label = "send " + message
+	p, label, failure := r.prepare(s, r.rand("step", index, 1))
+	if part.Name != "" {
+		label = part.Name
 	}
 	out := make([]StepResult, len(st.Parallel))
 	for i := range out {
@@ -31,17 +29,10 @@ func (r *runner) sendCopies(ctx context.Context, index int, st *Step) []StepResu
 		}
 		return out
 	}
-	r.mu.Lock()
-	r.to[subject] = append(r.to[subject], message)
-	r.mu.Unlock()
-	_, body, err := r.build(s, subject, r.rand("step", index, 1))
-	if err != nil {
-		return fail("build: " + err.Error())
+	if failure != "" {
+		return fail(failure)
 	}
-	req, err := r.request(message, subject, body, s.Sign, s.Delivery)
-	if err != nil {
-		return fail(err.Error())
-	}
+	req := p.req
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range out {

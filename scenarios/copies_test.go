@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kycsim/kycsim/simulator/delivery"
+	"github.com/kycsim/kycsim/simulator/signing"
 )
 
 // TestParallelIdenticalCopies: {count: N, send: M, identical: true}
@@ -76,5 +79,35 @@ func TestProbeAnswerBounded(t *testing.T) {
 		Probe: srv.URL + "/_probe/{subject}", Quiet: -1})
 	if res.Passed || !strings.Contains(pretty(res), "exceeded 65536 bytes") {
 		t.Errorf("a probe with 8 MB of headers: %s", pretty(res))
+	}
+}
+
+// TestParallelIdenticalCopiesAsRecorded: with AsRecorded, identical
+// copies carry the recorded headers, as a single send does, not a fresh
+// signature.
+func TestParallelIdenticalCopiesAsRecorded(t *testing.T) {
+	cat := catalog(t)
+	src := "product: sumsub\nname: copies\ndescription: copies.\nsteps:\n" +
+		"  - parallel: {count: 3, send: applicantReviewed, identical: true, recorded-headers: {X-Payload-Digest: recorded-digest}, expect: 2xx}\n"
+	sc, err := Load("copies.yaml", []byte(src), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var digests []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		digests = append(digests, r.Header.Get(signing.DigestHeader))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	d := delivery.NewDispatcher(fixedClock{time.Date(2026, 5, 30, 12, 0, 0, 0, time.UTC)}, delivery.NewLog(nil))
+	defer d.Close()
+	res := Run(context.Background(), sc, Options{Catalog: cat, URLs: map[string]string{"sumsub": srv.URL}, Dispatcher: d, Secret: "s", AsRecorded: true})
+	if !res.Passed {
+		t.Fatal(pretty(res))
+	}
+	if len(digests) != 3 || slices.ContainsFunc(digests, func(s string) bool { return s != "recorded-digest" }) {
+		t.Errorf("digests %q, want the recorded one on all 3 copies", digests)
 	}
 }

@@ -519,29 +519,47 @@ func setValue(ev *event.Event, path string, v any) error {
 	return ev.Set(path, string(b))
 }
 
-func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Rand) StepResult {
-	s := st.Send
-	subject := r.subject(s.Subject)
-	message := r.expand(s.Message)
-	if sr.Label == "" {
-		sr.Label = "send " + message
-	}
+// prepared is a send step's callback, built and signed.
+type prepared struct {
+	subject, message string
+	ev               *event.Event
+	body             []byte
+	req              delivery.Request
+}
+
+// prepare builds and signs a send step's callback (the recorded headers
+// instead, with AsRecorded) and notes it as sent to its subject. label is
+// the step's label when it has none; a failure is the step's.
+func (r *runner) prepare(s *Send, rnd *rand.Rand) (p prepared, label, failure string) {
+	p.subject, p.message = r.subject(s.Subject), r.expand(s.Message)
+	label = "send " + p.message
 	r.mu.Lock()
-	r.to[subject] = append(r.to[subject], message)
+	r.to[p.subject] = append(r.to[p.subject], p.message)
 	r.mu.Unlock()
-	ev, body, err := r.build(s, subject, rnd)
-	if err != nil {
-		sr.Failures = append(sr.Failures, "build: "+err.Error())
-		return sr
+	var err error
+	if p.ev, p.body, err = r.build(s, p.subject, rnd); err != nil {
+		return p, label, "build: " + err.Error()
 	}
-	req, err := r.request(message, subject, body, s.Sign, s.Delivery)
-	if err != nil {
-		sr.Failures = append(sr.Failures, err.Error())
-		return sr
+	if p.req, err = r.request(p.message, p.subject, p.body, s.Sign, s.Delivery); err != nil {
+		return p, label, err.Error()
 	}
 	if r.opt.AsRecorded && s.Recorded != nil {
-		req = r.asRecorded(req, s.Recorded)
+		p.req = r.asRecorded(p.req, s.Recorded)
 	}
+	return p, label, ""
+}
+
+func (r *runner) send(ctx context.Context, sr StepResult, st *Step, rnd *rand.Rand) StepResult {
+	s := st.Send
+	p, label, failure := r.prepare(s, rnd)
+	if sr.Label == "" {
+		sr.Label = label
+	}
+	if failure != "" {
+		sr.Failures = append(sr.Failures, failure)
+		return sr
+	}
+	subject, ev, body, req := p.subject, p.ev, p.body, p.req
 	if st.ID != "" {
 		r.mu.Lock()
 		r.sent[st.ID] = &sent{ev: ev, send: s, subject: subject, body: body, req: req}
