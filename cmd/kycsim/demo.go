@@ -31,9 +31,6 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
-	if *timeScale <= 0 {
-		return usageErrorf("--time-scale %g: must be > 0", *timeScale)
-	}
 	cat, err := spec.Default()
 	if err != nil {
 		return err

@@ -132,9 +132,6 @@ func (m *Main) runLoad(ctx context.Context, args []string) error {
 		if rate == 0 {
 			return usageErrorf("--scenario needs a session rate (--rate N)")
 		}
-		if f.timeScale <= 0 {
-			return usageErrorf("--time-scale %g: must be > 0", f.timeScale)
-		}
 		sum, err = m.loadSessions(ctx, cat, &f, rate)
 	} else {
 		if len(pos) != 2 {

@@ -61,9 +61,6 @@ func (m *Main) runRecord(ctx context.Context, args []string) error {
 	}
 	fwd, _ := url.Parse(*forward)
 	if *probe != "" {
-		if _, err := runProbe(*probe, ""); err != nil {
-			return err
-		}
 		if err := checkProbe("--probe", *probe); err != nil {
 			return err
 		}

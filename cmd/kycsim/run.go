@@ -96,9 +96,6 @@ func (f *runFlags) validate() error {
 	if err := oneOf("format", f.format, "text", "json"); err != nil {
 		return err
 	}
-	if math.IsNaN(f.timeScale) || math.IsInf(f.timeScale, 0) || f.timeScale <= 0 {
-		return usageErrorf("--time-scale %g: must be a number > 0", f.timeScale)
-	}
 	if f.quiet < 0 {
 		return usageErrorf("--quiet %s: must be >= 0", f.quiet)
 	}

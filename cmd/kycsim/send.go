@@ -88,9 +88,6 @@ func (m *Main) runSend(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if f.timeScale <= 0 {
-		return usageErrorf("--time-scale %g: must be > 0", f.timeScale)
-	}
 	if f.precision < 0 || f.precision > 3 {
 		return usageErrorf("--precision %d: must be 0, 1, 2 or 3", f.precision)
 	}

@@ -351,9 +351,6 @@ func Suggest(s string, known []string) string {
 	return fmt.Sprintf("; did you mean %q?", best)
 }
 
-// Lookup returns the value at a JSON pointer ("" is the whole value), or
-// nil.
-func Lookup(v any, ptr string) any { return lookup(v, ptr) }
 
 func lookup(v any, ptr string) any {
 	if ptr == "" || ptr == "/" && v == nil {
