@@ -101,6 +101,9 @@ type Report struct {
 	GaveUp string `json:"gaveUp,omitempty"`
 	// NeverAnswered is set when no attempt of the run got an answer.
 	NeverAnswered bool `json:"neverAnswered,omitempty"`
+	// AnsweredLate is set when the run gave up because the target's
+	// answers kept coming after the vendor's deadline.
+	AnsweredLate bool `json:"answeredLate,omitempty"`
 	// Capacity says, per target host, that the target refused or dropped
 	// connections while kycsim had several requests in flight: kycsim
 	// then lowered its own concurrency and made those requests again
@@ -390,7 +393,7 @@ func (rs *runState) diagnose(a delivery.Attempt) {
 		return
 	}
 	if rs.target.late >= rs.giveUp {
-		rs.rep.GaveUp = lateMessage(rs.target.late, a)
+		rs.rep.GaveUp, rs.rep.AnsweredLate = lateMessage(rs.target.late, a), true
 		rs.cancel()
 	}
 }

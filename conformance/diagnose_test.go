@@ -110,7 +110,7 @@ func TestLateTarget(t *testing.T) {
 		t.Fatalf("gave up after 11: %q", rep.GaveUp)
 	}
 	rs.attempted(late)
-	if rep.NeverAnswered || !strings.Contains(rep.GaveUp, "after the vendor's deadline: 12 answers in a row came too late (the last: answered after the vendor's 10 s deadline") {
+	if rep.NeverAnswered || !rep.AnsweredLate || !strings.Contains(rep.GaveUp, "after the vendor's deadline: 12 answers in a row came too late (the last: answered after the vendor's 10 s deadline") {
 		t.Errorf("never answered %v, gave up %q", rep.NeverAnswered, rep.GaveUp)
 	}
 	rep2 := &Report{}
@@ -118,7 +118,7 @@ func TestLateTarget(t *testing.T) {
 	for range 12 {
 		rs2.attempted(delivery.Attempt{Err: "no answer within the 10s answer deadline"})
 	}
-	if !rep2.NeverAnswered || !strings.Contains(rep2.GaveUp, "no answer") {
+	if !rep2.NeverAnswered || rep2.AnsweredLate || !strings.Contains(rep2.GaveUp, "no answer") {
 		t.Errorf("no answers: never answered %v, gave up %q", rep2.NeverAnswered, rep2.GaveUp)
 	}
 }

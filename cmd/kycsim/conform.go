@@ -499,7 +499,7 @@ func hints(rep *conformance.Report, secret bool) []string {
 		return nil
 	}
 	switch {
-	case rep.GaveUp != "" && strings.Contains(rep.GaveUp, "after the vendor's deadline"):
+	case rep.AnsweredLate:
 		out = append(out, "answer at once and do the work afterwards: the vendor counts a late answer as a failed delivery and sends it again")
 	case rep.GaveUp != "":
 		out = append(out, rep.GaveUp+"; is it running, and does it answer within the vendor deadline?")
